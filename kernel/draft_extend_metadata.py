@@ -1,0 +1,375 @@
+"""One Triton launch that fills all draft-extend metadata buffers, with no host sync.
+
+Program (i, j) owns requests [i*REQS, (i+1)*REQS) and the j-th slice of the page-table columns.
+Where its tokens start in the packed token axis (and where its cu buffers start) is the sum of the
+extend lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads
+those as whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and
+no per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum
+needs no per-token pass either. Each request's `req_to_token` row is read once per program and
+written to all its tokens' rows.
+
+The batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every
+batch size; only the input dtypes and which outputs are wanted select a variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+from kernel.validation import CallShape, check_call, check_expand_call, check_values, validation_requested
+from reference.buffers import DraftExtendMetadataBuffers
+
+
+@triton.jit
+def _clipped_prefix(n, topk):
+    # sum(min(x, topk) for x in 1..n), for n >= 0, in int64
+    return tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk)
+
+
+@triton.jit(
+    do_not_specialize=[
+        "bs",
+        "max_seqlen_k",
+        "real_cols",
+        "nsa_index_topk",
+        "log2_page_size",
+        "token_capacity",
+        "cols_per_program",
+    ]
+)
+def draft_extend_metadata_kernel(
+    seq_lens_ptr,
+    extend_seq_lens_ptr,
+    req_pool_indices_ptr,
+    req_to_token_ptr,
+    req_to_token_stride,
+    cache_seqlens_ptr,
+    cu_seqlens_k_ptr,
+    page_table_1_ptr,
+    page_table_1_stride,
+    real_page_table_ptr,
+    real_page_table_stride,
+    seqlens_expanded_ptr,
+    nsa_cache_seqlens_ptr,
+    nsa_cu_seqlens_k_ptr,
+    bs,
+    max_seqlen_k,
+    real_cols,
+    nsa_index_topk,
+    log2_page_size,
+    token_capacity,
+    cols_per_program,
+    REQS: tl.constexpr,
+    SCAN_BLOCK: tl.constexpr,
+    TOKEN_TILE: tl.constexpr,
+    COL_TILE: tl.constexpr,
+    FULL_METADATA: tl.constexpr,
+    PAGED: tl.constexpr,
+):
+    first_req = tl.program_id(0) * REQS
+    col_slice = tl.program_id(1)
+    topk = nsa_index_topk.to(tl.int64)
+
+    # Prefix sums over every request before this program's block.
+    tokens_before = tl.zeros((), dtype=tl.int64)
+    kv_before = tl.zeros((), dtype=tl.int64)
+    clipped_before = tl.zeros((), dtype=tl.int64)
+    for start in range(0, first_req, SCAN_BLOCK):
+        offs = start + tl.arange(0, SCAN_BLOCK)
+        m = offs < first_req
+        qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        tokens_before += tl.sum(qo, axis=0)
+        kv_before += tl.sum(kv.to(tl.int32).to(tl.int64), axis=0)
+        clipped_before += tl.sum(_clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk), axis=0)
+
+    reqs = first_req + tl.arange(0, REQS)
+    req_mask = reqs < bs
+    qo = tl.load(extend_seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
+    kv = tl.load(seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
+    token_end = tl.cumsum(qo, axis=0)
+    token_start = token_end - qo
+    block_tokens = tl.sum(qo, axis=0)
+    clipped = _clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk)
+    clipped_start = clipped_before + tl.cumsum(clipped, axis=0) - clipped
+
+    if FULL_METADATA:
+        if col_slice == 0:
+            kv32 = kv.to(tl.int32)
+            tl.store(cache_seqlens_ptr + reqs, kv32, mask=req_mask)
+            cu_kv = kv_before + tl.cumsum(kv32.to(tl.int64), axis=0)
+            tl.store(cu_seqlens_k_ptr + 1 + reqs, cu_kv.to(tl.int32), mask=req_mask)
+        pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
+        col_begin = col_slice * cols_per_program
+        col_end = tl.minimum(col_begin + cols_per_program, max_seqlen_k)
+        page_begin = (col_begin + (1 << log2_page_size) - 1) >> log2_page_size
+        page_end = tl.minimum((col_end + (1 << log2_page_size) - 1) >> log2_page_size, real_cols)
+
+    for t0 in range(0, block_tokens, TOKEN_TILE):
+        local = t0 + tl.arange(0, TOKEN_TILE)
+        # One-hot owner of each token among this program's requests: a [TOKEN_TILE, REQS] compare
+        # instead of a search, so no token ever looks past its own program's requests.
+        owner = (local[:, None] >= token_start[None, :]) & (local[:, None] < token_end[None, :])
+        token = tokens_before + local
+        token_mask = (local < block_tokens) & (token < token_capacity)
+        if col_slice == 0:
+            owner_kv = tl.sum(tl.where(owner, kv[None, :], 0), axis=1)
+            owner_qo = tl.sum(tl.where(owner, qo[None, :], 0), axis=1)
+            step = local - tl.sum(tl.where(owner, token_start[None, :], 0), axis=1)
+            visible = owner_kv - owner_qo + 1 + step
+            tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
+            tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
+            if FULL_METADATA:
+                cu_clip = (
+                    tl.sum(tl.where(owner, clipped_start[None, :], 0), axis=1)
+                    + _clipped_prefix(visible, topk)
+                    - _clipped_prefix(owner_kv - owner_qo, topk)
+                )
+                tl.store(nsa_cu_seqlens_k_ptr + 1 + token, cu_clip.to(tl.int32), mask=token_mask)
+        if FULL_METADATA:
+            src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride
+            dst_rows = token * page_table_1_stride
+            for c in range(col_begin, col_end, COL_TILE):
+                cols = c + tl.arange(0, COL_TILE)
+                m = token_mask[:, None] & (cols < col_end)[None, :]
+                slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=m)
+                tl.store(page_table_1_ptr + dst_rows[:, None] + cols[None, :], slots, mask=m)
+            if PAGED:
+                real_rows = token * real_page_table_stride
+                for p in range(page_begin, page_end, COL_TILE):
+                    pages = p + tl.arange(0, COL_TILE)
+                    m = token_mask[:, None] & (pages < page_end)[None, :]
+                    first_cols = pages.to(tl.int64) << log2_page_size
+                    first_slots = tl.load(req_to_token_ptr + src_rows[:, None] + first_cols[None, :], mask=m)
+                    # An arithmetic shift is floor division by a power of two, negatives included.
+                    tl.store(
+                        real_page_table_ptr + real_rows[:, None] + pages[None, :],
+                        first_slots >> log2_page_size,
+                        mask=m,
+                    )
+
+
+SCAN_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class LaunchGeometry:
+    reqs: int
+    token_tile: int
+    col_tile: int
+    req_programs: int
+    col_programs: int
+    cols_per_program: int
+
+
+# Per device kind: (REQS, TOKEN_TILE, COL_TILE, programs to aim for). On a GPU, enough programs to
+# cover every SM a few times once the copy is large enough to matter. The interpreter pays per
+# program and per reduction rather than per element, so it runs few, wide programs.
+_GPU_TILES = (16, 16, 256, 1024)
+_INTERPRETER_TILES = (64, 64, 1024, 1)
+
+
+def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
+    """The grid and tile sizes for a call; the tile sizes are fixed per device kind, so batch size
+    and context length change only the grid and never cause a recompile."""
+    reqs, token_tile, col_tile, target = _GPU_TILES if device.type == "cuda" else _INTERPRETER_TILES
+    req_programs = -(-bs // reqs)
+    col_tiles = max(1, -(-max_seqlen_k // col_tile))
+    col_programs = max(1, min(col_tiles, target // req_programs))
+    cols_per_program = -(-col_tiles // col_programs) * col_tile
+    col_programs = max(1, -(-max_seqlen_k // cols_per_program))
+    return LaunchGeometry(reqs, token_tile, col_tile, req_programs, col_programs, cols_per_program)
+
+
+def _launch(
+    shape: CallShape,
+    seq_lens: torch.Tensor,
+    extend_seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    outputs: dict[str, torch.Tensor],
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int,
+    full_metadata: bool,
+) -> None:
+    geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
+    page_table_1 = outputs["page_table_1"]
+    real_page_table = outputs["real_page_table"]
+    draft_extend_metadata_kernel[(geometry.req_programs, geometry.col_programs)](
+        seq_lens,
+        extend_seq_lens,
+        req_pool_indices,
+        req_to_token,
+        req_to_token.stride(0),
+        outputs["cache_seqlens_int32"],
+        outputs["cu_seqlens_k"],
+        page_table_1,
+        page_table_1.stride(0),
+        real_page_table,
+        real_page_table.stride(0),
+        outputs["nsa_seqlens_expanded"],
+        outputs["nsa_cache_seqlens_int32"],
+        outputs["nsa_cu_seqlens_k"],
+        shape.bs,
+        max_seqlen_k,
+        shape.real_cols,
+        nsa_index_topk,
+        page_size.bit_length() - 1,
+        shape.token_capacity,
+        geometry.cols_per_program,
+        REQS=geometry.reqs,
+        SCAN_BLOCK=SCAN_BLOCK,
+        TOKEN_TILE=geometry.token_tile,
+        COL_TILE=geometry.col_tile,
+        FULL_METADATA=full_metadata,
+        PAGED=page_size > 1,
+    )
+
+
+def fill_draft_extend_metadata(
+    seq_lens: torch.Tensor,
+    extend_seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: DraftExtendMetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int,
+    validate: bool | None = None,
+) -> None:
+    """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync."""
+    shape = check_call(
+        seq_lens,
+        extend_seq_lens,
+        req_pool_indices,
+        req_to_token,
+        buffers,
+        nsa_index_topk=nsa_index_topk,
+        page_size=page_size,
+        max_seqlen_k=max_seqlen_k,
+    )
+    if validation_requested(validate):
+        check_values(
+            seq_lens,
+            extend_seq_lens,
+            token_capacity=shape.token_capacity,
+            max_seqlen_k=max_seqlen_k,
+            req_pool_indices=req_pool_indices,
+            pool_size=req_to_token.shape[0],
+            nsa_index_topk=nsa_index_topk,
+        )
+    outputs = {
+        "cache_seqlens_int32": buffers.cache_seqlens_int32,
+        "cu_seqlens_k": buffers.cu_seqlens_k,
+        "page_table_1": buffers.page_table_1,
+        "real_page_table": buffers.real_page_table,
+        "nsa_seqlens_expanded": buffers.nsa_seqlens_expanded,
+        "nsa_cache_seqlens_int32": buffers.nsa_cache_seqlens_int32,
+        "nsa_cu_seqlens_k": buffers.nsa_cu_seqlens_k,
+    }
+    _launch(
+        shape,
+        seq_lens,
+        extend_seq_lens,
+        req_pool_indices,
+        req_to_token,
+        outputs,
+        nsa_index_topk=nsa_index_topk,
+        page_size=page_size,
+        max_seqlen_k=max_seqlen_k,
+        full_metadata=True,
+    )
+
+
+def _expand_into(
+    shape: CallShape,
+    extend_seq_lens: torch.Tensor,
+    seq_lens: torch.Tensor,
+    nsa_index_topk: int,
+    out_seqlens_expanded: torch.Tensor,
+    out_nsa_cache_seqlens: torch.Tensor,
+) -> None:
+    # The page-table and per-request outputs are compiled out; any int32 tensor stands in for them.
+    unused = out_seqlens_expanded
+    outputs = {
+        "cache_seqlens_int32": unused,
+        "cu_seqlens_k": unused,
+        "page_table_1": unused[None, :],
+        "real_page_table": unused[None, :],
+        "nsa_seqlens_expanded": out_seqlens_expanded,
+        "nsa_cache_seqlens_int32": out_nsa_cache_seqlens,
+        "nsa_cu_seqlens_k": unused,
+    }
+    _launch(
+        shape,
+        seq_lens,
+        extend_seq_lens,
+        seq_lens,
+        unused[None, :],
+        outputs,
+        nsa_index_topk=nsa_index_topk,
+        page_size=1,
+        max_seqlen_k=0,
+        full_metadata=False,
+    )
+
+
+def expand_seqlens_into(
+    extend_seq_lens: torch.Tensor,
+    seq_lens: torch.Tensor,
+    nsa_index_topk: int,
+    out_seqlens_expanded: torch.Tensor,
+    out_nsa_cache_seqlens: torch.Tensor,
+    *,
+    validate: bool | None = None,
+) -> None:
+    """Write the expanded and the clipped lengths into preallocated int32 vectors; no host sync."""
+    shape = check_expand_call(
+        extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
+    )
+    if validation_requested(validate):
+        check_values(
+            seq_lens, extend_seq_lens, token_capacity=shape.token_capacity, nsa_index_topk=nsa_index_topk
+        )
+    _expand_into(shape, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens)
+
+
+def expand_seqlens(
+    extend_seq_lens: torch.Tensor,
+    seq_lens: torch.Tensor,
+    nsa_index_topk: int,
+    *,
+    total_tokens: int | None = None,
+    validate: bool | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Allocate and return (seqlens_expanded, nsa_cache_seqlens).
+
+    Without `total_tokens` the output size is read from the device: that is this API's one sync.
+    Pass `total_tokens` (it must equal sum(extend_seq_lens); validation mode checks it) to avoid it.
+    """
+    if not isinstance(extend_seq_lens, torch.Tensor):
+        raise TypeError(f"extend_seq_lens must be a torch.Tensor, got {type(extend_seq_lens).__name__}")
+    if total_tokens is None:
+        total_tokens = int(extend_seq_lens.sum())
+    elif isinstance(total_tokens, bool) or not isinstance(total_tokens, int) or total_tokens < 0:
+        raise ValueError(f"total_tokens must be a non-negative int, got {total_tokens!r}")
+    seqlens_expanded = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
+    nsa_cache_seqlens = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
+    shape = check_expand_call(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens)
+    if validation_requested(validate):
+        check_values(
+            seq_lens,
+            extend_seq_lens,
+            token_capacity=total_tokens,
+            nsa_index_topk=nsa_index_topk,
+            total_tokens=total_tokens,
+        )
+    _expand_into(shape, extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens)
+    return seqlens_expanded, nsa_cache_seqlens

@@ -1,0 +1,231 @@
+"""Argument checks for the launcher.
+
+`check_call` reads only what the host already knows (dtypes, devices, shapes, strides, host ints)
+and runs before every launch. `check_values` reads the device data, which costs a host sync, so it
+runs only in validation mode (`validate=True` or SGLANG_NSA_METADATA_VALIDATE=1). Both raise before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from reference.buffers import DraftExtendMetadataBuffers
+
+INT32_MAX = 2**31 - 1
+INDEX_DTYPES = (torch.int32, torch.int64)
+
+
+def validation_requested(validate: bool | None) -> bool:
+    if validate is not None:
+        return validate
+    return os.environ.get("SGLANG_NSA_METADATA_VALIDATE", "0") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class CallShape:
+    """What the launcher needs to know about a call, all of it known on the host."""
+
+    bs: int
+    token_capacity: int
+    real_cols: int
+
+
+def _index_vector(name: str, t, device: torch.device | None) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype not in INDEX_DTYPES:
+        raise TypeError(f"{name} must be int32 or int64, got {t.dtype}")
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    if device is not None and t.device != device:
+        raise ValueError(f"{name} is on {t.device}, expected {device}")
+
+
+def _int32_buffer(name: str, t, rank: int, device: torch.device) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype != torch.int32:
+        raise TypeError(f"{name} must be int32, got {t.dtype}")
+    if t.dim() != rank:
+        raise ValueError(f"{name} must be {rank}-D, got shape {tuple(t.shape)}")
+    if t.device != device:
+        raise ValueError(f"{name} is on {t.device}, expected {device}")
+    if rank == 2 and t.shape[0] > 1 and t.shape[1] > 1 and t.stride(1) != 1:
+        raise ValueError(f"{name} rows must be contiguous (column stride 1), got strides {t.stride()}")
+    if rank == 1 and t.shape[0] > 1 and t.stride(0) != 1:
+        raise ValueError(f"{name} must be contiguous, got stride {t.stride()}")
+
+
+def _host_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a Python int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _byte_span(t: torch.Tensor) -> tuple[int, int]:
+    if t.numel() == 0:
+        return (t.data_ptr(), t.data_ptr())
+    last = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()))
+    return (t.data_ptr(), t.data_ptr() + (last + 1) * t.element_size())
+
+
+def _disjoint(named: dict[str, torch.Tensor]) -> None:
+    spans = sorted((_byte_span(t), name) for name, t in named.items())
+    for ((_, end), name), ((start, _), other) in zip(spans, spans[1:]):
+        if start < end:
+            raise ValueError(f"{other} overlaps {name} in memory; every buffer needs its own storage")
+
+
+def check_expand_call(
+    extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
+) -> CallShape:
+    _index_vector("seq_lens", seq_lens, None)
+    device = seq_lens.device
+    _index_vector("extend_seq_lens", extend_seq_lens, device)
+    bs = seq_lens.shape[0]
+    if bs < 1:
+        raise ValueError("seq_lens must hold at least one request")
+    if extend_seq_lens.shape[0] != bs:
+        raise ValueError(
+            f"extend_seq_lens has {extend_seq_lens.shape[0]} entries, seq_lens has {bs} (batch size mismatch)"
+        )
+    _host_int("nsa_index_topk", nsa_index_topk, 1)
+    _int32_buffer("out_seqlens_expanded", out_seqlens_expanded, 1, device)
+    _int32_buffer("out_nsa_cache_seqlens", out_nsa_cache_seqlens, 1, device)
+    _disjoint({"out_seqlens_expanded": out_seqlens_expanded, "out_nsa_cache_seqlens": out_nsa_cache_seqlens})
+    capacity = min(out_seqlens_expanded.shape[0], out_nsa_cache_seqlens.shape[0])
+    return CallShape(bs=bs, token_capacity=capacity, real_cols=0)
+
+
+def check_call(
+    seq_lens,
+    extend_seq_lens,
+    req_pool_indices,
+    req_to_token,
+    buffers,
+    *,
+    nsa_index_topk,
+    page_size,
+    max_seqlen_k,
+) -> CallShape:
+    if not isinstance(buffers, DraftExtendMetadataBuffers):
+        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
+    shape = check_expand_call(
+        extend_seq_lens,
+        seq_lens,
+        nsa_index_topk,
+        buffers.nsa_seqlens_expanded,
+        buffers.nsa_cache_seqlens_int32,
+    )
+    bs, device = shape.bs, seq_lens.device
+    _index_vector("req_pool_indices", req_pool_indices, device)
+    if req_pool_indices.shape[0] != bs:
+        raise ValueError(
+            f"req_pool_indices has {req_pool_indices.shape[0]} entries, seq_lens has {bs} (batch size mismatch)"
+        )
+    if not isinstance(req_to_token, torch.Tensor):
+        raise TypeError(f"req_to_token must be a torch.Tensor, got {type(req_to_token).__name__}")
+    if req_to_token.dtype != torch.int32:
+        raise TypeError(f"req_to_token must be int32, got {req_to_token.dtype}")
+    if req_to_token.dim() != 2:
+        raise ValueError(f"req_to_token must be 2-D, got shape {tuple(req_to_token.shape)}")
+    if req_to_token.device != device:
+        raise ValueError(f"req_to_token is on {req_to_token.device}, expected {device}")
+    if req_to_token.shape[1] > 1 and req_to_token.stride(1) != 1:
+        raise ValueError(f"req_to_token rows must be contiguous, got strides {req_to_token.stride()}")
+
+    _host_int("page_size", page_size, 1)
+    if page_size & (page_size - 1):
+        raise ValueError(f"page_size must be a power of two, got {page_size}")
+    _host_int("max_seqlen_k", max_seqlen_k, 0)
+    if max_seqlen_k > req_to_token.shape[1]:
+        raise ValueError(
+            f"max_seqlen_k={max_seqlen_k} exceeds the width of req_to_token ({req_to_token.shape[1]})"
+        )
+    real_cols = -(-max_seqlen_k // page_size)
+
+    _int32_buffer("cache_seqlens_int32", buffers.cache_seqlens_int32, 1, device)
+    _int32_buffer("cu_seqlens_k", buffers.cu_seqlens_k, 1, device)
+    _int32_buffer("page_table_1", buffers.page_table_1, 2, device)
+    _int32_buffer("nsa_cu_seqlens_k", buffers.nsa_cu_seqlens_k, 1, device)
+    if buffers.cache_seqlens_int32.shape[0] < bs:
+        raise ValueError(f"cache_seqlens_int32 holds {buffers.cache_seqlens_int32.shape[0]} entries, needs bs={bs}")
+    if buffers.cu_seqlens_k.shape[0] < bs + 1:
+        raise ValueError(f"cu_seqlens_k holds {buffers.cu_seqlens_k.shape[0]} entries, needs bs+1={bs + 1}")
+    if buffers.page_table_1.shape[1] < max_seqlen_k:
+        raise ValueError(
+            f"page_table_1 is {buffers.page_table_1.shape[1]} columns wide, needs max_seqlen_k={max_seqlen_k}"
+        )
+    if buffers.nsa_cu_seqlens_k.shape[0] < 1:
+        raise ValueError("nsa_cu_seqlens_k must hold at least one entry")
+
+    outputs = buffers.named()
+    if page_size == 1:
+        if buffers.real_page_table is not buffers.page_table_1:
+            raise ValueError("real_page_table must be page_table_1 itself when page_size == 1")
+        token_capacity = min(shape.token_capacity, buffers.page_table_1.shape[0])
+        real_cols = 0
+    else:
+        _int32_buffer("real_page_table", buffers.real_page_table, 2, device)
+        if buffers.real_page_table.shape[1] < real_cols:
+            raise ValueError(
+                f"real_page_table is {buffers.real_page_table.shape[1]} columns wide, "
+                f"needs ceil(max_seqlen_k / page_size)={real_cols}"
+            )
+        token_capacity = min(
+            shape.token_capacity, buffers.page_table_1.shape[0], buffers.real_page_table.shape[0]
+        )
+    _disjoint(outputs)
+    token_capacity = min(token_capacity, buffers.nsa_cu_seqlens_k.shape[0] - 1)
+    return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols)
+
+
+def check_values(
+    seq_lens: torch.Tensor,
+    extend_seq_lens: torch.Tensor,
+    *,
+    token_capacity: int,
+    max_seqlen_k: int | None = None,
+    req_pool_indices: torch.Tensor | None = None,
+    pool_size: int = 0,
+    nsa_index_topk: int = 1,
+    total_tokens: int | None = None,
+) -> None:
+    """Checks that need the device data (one host sync); raises before anything is written."""
+    kv = seq_lens.to(torch.int64).cpu()
+    qo = extend_seq_lens.to(torch.int64).cpu()
+    if bool((qo < 0).any()):
+        b = int(torch.nonzero(qo < 0)[0])
+        raise ValueError(f"extend_seq_lens[{b}]={int(qo[b])} is negative")
+    if bool((qo > kv).any()):
+        b = int(torch.nonzero(qo > kv)[0])
+        raise ValueError(f"extend_seq_lens[{b}]={int(qo[b])} exceeds seq_lens[{b}]={int(kv[b])}")
+    if bool((kv > INT32_MAX).any()):
+        b = int(torch.nonzero(kv > INT32_MAX)[0])
+        raise ValueError(f"seq_lens[{b}]={int(kv[b])} does not fit in int32")
+    if max_seqlen_k is not None and bool((kv > max_seqlen_k).any()):
+        b = int(torch.nonzero(kv > max_seqlen_k)[0])
+        raise ValueError(f"seq_lens[{b}]={int(kv[b])} exceeds max_seqlen_k={max_seqlen_k}")
+    if int(kv.sum()) > INT32_MAX:
+        raise ValueError(f"sum(seq_lens)={int(kv.sum())} overflows the int32 cu_seqlens_k")
+    total = int(qo.sum())
+    if total_tokens is not None and total != total_tokens:
+        raise ValueError(f"total_tokens={total_tokens} but sum(extend_seq_lens)={total}")
+    if total > token_capacity:
+        raise ValueError(f"sum(extend_seq_lens)={total} exceeds the token buffers' capacity ({token_capacity})")
+    clipped_total = sum(
+        sum(min(v, nsa_index_topk) for v in range(k - q + 1, k + 1)) for k, q in zip(kv.tolist(), qo.tolist())
+    )
+    if clipped_total > INT32_MAX:
+        raise ValueError(f"sum of clipped lengths {clipped_total} overflows the int32 nsa_cu_seqlens_k")
+    if req_pool_indices is not None:
+        pool = req_pool_indices.to(torch.int64).cpu()
+        bad = (pool < 0) | (pool >= pool_size)
+        if bool(bad.any()):
+            b = int(torch.nonzero(bad)[0])
+            raise ValueError(f"req_pool_indices[{b}]={int(pool[b])} is outside req_to_token's {pool_size} rows")
