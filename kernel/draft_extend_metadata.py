@@ -153,7 +153,7 @@ def draft_extend_metadata_kernel(
                     )
 
 
-SCAN_BLOCK = 1024
+SCAN_BLOCK = 256
 
 
 @dataclass(frozen=True)

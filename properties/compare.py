@@ -1,0 +1,94 @@
+"""Cell-by-cell comparison of two sets of buffers, with a report a person can act on.
+
+Every differing cell is located in the contract's terms: which token and request it belongs to, or
+that it lies outside what the contract writes (padding, element 0 of a cu buffer, columns past
+max_seqlen_k), which is always a bug of its own kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from properties.cases import DraftExtendCase
+from reference.buffers import DraftExtendMetadataBuffers
+
+SHOWN_CELLS = 6
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    buffer: str
+    cells: int
+    outside_contract: int
+    first: tuple[tuple[tuple[int, ...], int, int, str], ...]  # (index, expected, got, where)
+
+    def describe(self) -> str:
+        lines = [f"{self.buffer}: {self.cells} cell(s) differ"]
+        if self.outside_contract:
+            lines[0] += f", {self.outside_contract} of them outside what the contract writes"
+        for index, expected, got, where in self.first:
+            lines.append(f"  {self.buffer}{list(index)}: expected {expected}, got {got}  <- {where}")
+        return "\n".join(lines)
+
+
+def _token(case: DraftExtendCase, token: int) -> str:
+    b, step = case.token_owner(token)
+    return f"token {token} (request {b}, step {step})"
+
+
+def locate(case: DraftExtendCase, buffer: str, index: tuple[int, ...]) -> tuple[str, bool]:
+    """(where the cell sits in the contract's terms, whether the contract writes it)."""
+    bs, total, msk = case.bs, case.total_tokens, case.max_seqlen_k
+    i = index[0]
+    if buffer == "cache_seqlens_int32":
+        return (f"request {i}", True) if i < bs else (f"padding past bs={bs}", False)
+    if buffer in ("cu_seqlens_k", "nsa_cu_seqlens_k"):
+        last = bs if buffer == "cu_seqlens_k" else total
+        if i == 0:
+            return ("element 0, which the contract never writes", False)
+        if i <= last:
+            owner = f"request {i - 1}" if buffer == "cu_seqlens_k" else _token(case, i - 1)
+            return (f"prefix sum through {owner}", True)
+        return (f"padding past element {last}", False)
+    if buffer in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        return (_token(case, i), True) if i < total else (f"padding past the {total} tokens", False)
+    col = index[1]
+    width = msk if buffer == "page_table_1" else -(-msk // case.page_size)
+    unit = "column" if buffer == "page_table_1" else "page"
+    if i >= total:
+        return (f"padding row past the {total} tokens", False)
+    if col >= width:
+        limit = "max_seqlen_k" if buffer == "page_table_1" else "ceil(max_seqlen_k / page_size)"
+        return (f"{_token(case, i)}, {unit} {col} past {limit}={width}", False)
+    return (f"{_token(case, i)}, {unit} {col}", True)
+
+
+def compare(
+    case: DraftExtendCase, expected: DraftExtendMetadataBuffers, got: DraftExtendMetadataBuffers
+) -> list[Mismatch]:
+    """Every buffer whose cells differ, padding included; empty when all are equal."""
+    mismatches = []
+    for name, want in expected.named().items():
+        have = getattr(got, name)
+        if have.shape != want.shape:
+            mismatches.append(Mismatch(name, want.numel(), 0, ((tuple(have.shape), -1, -1, "shape changed"),)))
+            continue
+        if torch.equal(want, have):
+            continue
+        want_cpu, have_cpu = want.cpu(), have.cpu()
+        where = torch.nonzero(want_cpu != have_cpu)
+        located = [(tuple(int(x) for x in idx), *locate(case, name, tuple(int(x) for x in idx))) for idx in where]
+        outside = sum(1 for _, _, writes in located if not writes)
+        # Writes outside the contract lead: they are the rarer and more telling defect.
+        located.sort(key=lambda cell: cell[2])
+        first = tuple(
+            (idx, int(want_cpu[idx]), int(have_cpu[idx]), desc) for idx, desc, _ in located[:SHOWN_CELLS]
+        )
+        mismatches.append(Mismatch(name, len(located), outside, first))
+    return mismatches
+
+
+def report(mismatches: list[Mismatch]) -> str:
+    return "\n".join(m.describe() for m in mismatches)

@@ -1,0 +1,241 @@
+"""The properties: each a law that any implementation of the contract must obey on any valid case.
+
+`differential` compares with the reference on every cell. The oracle-free laws state what the
+buffers must hold without consulting the reference, so a defect shared by the reference and the
+implementation under test (or a reference that drifted) is still caught, and a failure names the
+law broken rather than just a cell. Each law raises `LawBroken` with a readable account.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from properties.cases import DraftExtendCase
+from properties.compare import compare, report
+from properties.harness import Contract, run, run_reference
+
+
+class LawBroken(AssertionError):
+    pass
+
+
+def _require(holds: bool, message: str) -> None:
+    if not holds:
+        raise LawBroken(message)
+
+
+def _segments(case: DraftExtendCase) -> list[tuple[int, int]]:
+    """[start, end) of each request's tokens in the packed token axis."""
+    out, start = [], 0
+    for qo in case.extend_seq_lens:
+        out.append((start, start + qo))
+        start += qo
+    return out
+
+
+def written_region(case: DraftExtendCase) -> dict[str, tuple[slice, ...]]:
+    """The cells of each buffer that the contract writes; every other cell must keep its contents."""
+    bs, total, msk = case.bs, case.total_tokens, case.max_seqlen_k
+    return {
+        "cache_seqlens_int32": (slice(0, bs),),
+        "cu_seqlens_k": (slice(1, bs + 1),),
+        "page_table_1": (slice(0, total), slice(0, msk)),
+        "real_page_table": (slice(0, total), slice(0, -(-msk // case.page_size))),
+        "nsa_seqlens_expanded": (slice(0, total),),
+        "nsa_cache_seqlens_int32": (slice(0, total),),
+        "nsa_cu_seqlens_k": (slice(1, total + 1),),
+    }
+
+
+def differential(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Every cell of every buffer, padding included, equals the reference's (torch.equal)."""
+    expected = run_reference(case, device).after
+    got = run(fill, case, device).after
+    mismatches = compare(case, expected, got)
+    _require(not mismatches, "differs from the reference:\n" + report(mismatches))
+
+
+def padding_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Cells outside what the contract writes keep their old contents: rows past the total, columns
+    past max_seqlen_k (pages past ceil(max_seqlen_k/page_size)), entries past bs, element 0 of both
+    cu buffers."""
+    r = run(fill, case, device)
+    written = written_region(case)
+    for name, before in r.before.named().items():
+        after = getattr(r.after, name).clone()
+        after[written[name]] = before[written[name]]
+        changed = int((after != before).sum())
+        _require(changed == 0, f"{name}: {changed} cell(s) outside the written region changed")
+
+
+def cache_seqlens_are_seq_lens(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """cache_seqlens_int32[b] == seq_lens[b] for every request."""
+    r = run(fill, case, device)
+    got = r.after.cache_seqlens_int32[: case.bs].cpu().tolist()
+    _require(got == list(case.seq_lens), f"cache_seqlens_int32[:bs] = {got}, seq_lens = {list(case.seq_lens)}")
+
+
+def cu_buffers_are_prefix_sums(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """cu_seqlens_k[1:bs+1] is the running sum of cache_seqlens_int32[:bs], and nsa_cu_seqlens_k[1:1+total]
+    the running sum of nsa_cache_seqlens_int32[:total], both as int32."""
+    r = run(fill, case, device)
+    bs, total = case.bs, case.total_tokens
+    pairs = (
+        ("cu_seqlens_k", r.after.cu_seqlens_k[1 : bs + 1], r.after.cache_seqlens_int32[:bs]),
+        ("nsa_cu_seqlens_k", r.after.nsa_cu_seqlens_k[1 : 1 + total], r.after.nsa_cache_seqlens_int32[:total]),
+    )
+    for name, cu, lengths in pairs:
+        running = torch.cumsum(lengths.cpu().to(torch.int64), 0)
+        wrapped = (running + 2**31).remainder(2**32) - 2**31
+        _require(
+            torch.equal(cu.cpu().to(torch.int64), wrapped),
+            f"{name} is not the prefix sum of its lengths: {cu.cpu().tolist()[:12]} vs {wrapped.tolist()[:12]}",
+        )
+
+
+def expanded_lengths_count_up_to_seq_len(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Within request b's tokens the expanded lengths rise by one and end at seq_lens[b]; a request
+    of qo tokens thus starts at seq_lens[b] - qo + 1."""
+    r = run(fill, case, device)
+    expanded = r.after.nsa_seqlens_expanded.cpu().tolist()
+    for b, (start, end) in enumerate(_segments(case)):
+        seg = expanded[start:end]
+        if not seg:
+            continue
+        _require(seg[-1] == case.seq_lens[b], f"request {b}: last expanded length {seg[-1]} != seq_lens {case.seq_lens[b]}")
+        steps = {y - x for x, y in zip(seg, seg[1:])}
+        _require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
+
+
+def clipped_is_min_of_expanded_and_topk(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """nsa_cache_seqlens_int32[t] == min(nsa_seqlens_expanded[t], nsa_index_topk) for every token."""
+    r = run(fill, case, device)
+    total = case.total_tokens
+    expanded = r.after.nsa_seqlens_expanded[:total].cpu()
+    clipped = r.after.nsa_cache_seqlens_int32[:total].cpu()
+    want = torch.clamp(expanded, max=case.nsa_index_topk)
+    bad = torch.nonzero(clipped != want).flatten().tolist()
+    _require(not bad, f"tokens {bad[:8]}: clipped {clipped[bad[:8]].tolist()} != min(expanded, topk) {want[bad[:8]].tolist()}")
+
+
+def page_rows_are_request_rows(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """page_table_1[t, :max_seqlen_k] is req_to_token[req_pool_indices[b], :max_seqlen_k] for every
+    token t of request b; for page_size > 1, real_page_table[t, p] is that row's column p*page_size
+    floor-divided by page_size, for every page p < ceil(max_seqlen_k / page_size)."""
+    r = run(fill, case, device)
+    req_to_token = r.inputs[3].cpu()
+    msk, ps = case.max_seqlen_k, case.page_size
+    pages = r.after.page_table_1.cpu()
+    real = r.after.real_page_table.cpu()
+    for b, (start, end) in enumerate(_segments(case)):
+        row = req_to_token[case.req_pool_indices[b], :msk]
+        for t in range(start, end):
+            _require(torch.equal(pages[t, :msk], row), f"page_table_1 row of token {t} is not request {b}'s row")
+            if ps > 1:
+                want = torch.div(row[::ps], ps, rounding_mode="floor")
+                _require(
+                    torch.equal(real[t, : want.shape[0]], want),
+                    f"real_page_table row of token {t} is not request {b}'s first slot of each page // {ps}",
+                )
+
+
+def permuting_requests_permutes_segments(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Reversing the order of the requests reverses the order of their token segments: each request's
+    expanded lengths, clipped lengths and page rows move with it, and cache_seqlens is permuted alike."""
+    order = list(reversed(range(case.bs)))
+    moved = case.permuted(order)
+    a, b = run(fill, case, device).after, run(fill, moved, device).after
+    total = case.total_tokens
+    segments = _segments(case)
+    rows = torch.cat([torch.arange(*segments[i], dtype=torch.int64) for i in order]) if total else None
+    _require(
+        torch.equal(b.cache_seqlens_int32[: case.bs].cpu(), a.cache_seqlens_int32[: case.bs].cpu()[order]),
+        "cache_seqlens_int32 did not follow the permutation",
+    )
+    if rows is None:
+        return
+    for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        want = getattr(a, name)[:total].cpu()[rows]
+        _require(torch.equal(getattr(b, name)[:total].cpu(), want), f"{name} segments did not follow the permutation")
+    msk = case.max_seqlen_k
+    _require(
+        torch.equal(b.page_table_1[:total, :msk].cpu(), a.page_table_1[:total, :msk].cpu()[rows]),
+        "page_table_1 rows did not follow the permutation",
+    )
+
+
+def outputs_ignore_old_contents(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """What the contract writes does not depend on what the buffers held before: runs from two
+    different sentinels agree on every written cell."""
+    first = run(fill, case, device, sentinel=case.sentinel)
+    second = run(fill, case, device, sentinel=case.sentinel ^ 0x5A5A5A5A)
+    written = written_region(case)
+    for name, a in first.after.named().items():
+        b = getattr(second.after, name)
+        _require(torch.equal(a[written[name]], b[written[name]]), f"{name}: written cells depend on the old contents")
+
+
+def repeated_calls_agree(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Two calls on the same inputs and buffers leave identical buffers (no races, no hidden state)."""
+    r = run(fill, case, device)
+    again = r.after.clone()
+    fill(*r.inputs, again, **case.options())
+    for name, a in r.after.named().items():
+        _require(torch.equal(a, getattr(again, name)), f"{name}: a second call on the same inputs changed it")
+
+
+CONTRACT_LAWS = (
+    differential,
+    padding_untouched,
+    cache_seqlens_are_seq_lens,
+    cu_buffers_are_prefix_sums,
+    expanded_lengths_count_up_to_seq_len,
+    clipped_is_min_of_expanded_and_topk,
+    page_rows_are_request_rows,
+    permuting_requests_permutes_segments,
+    outputs_ignore_old_contents,
+    repeated_calls_agree,
+)
+
+
+def simple_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.device) -> None:
+    """expand_seqlens returns exactly nsa_seqlens_expanded[:total] and nsa_cache_seqlens_int32[:total]
+    of the contract, with and without total_tokens."""
+    expected = run_reference(case, device).after
+    seq_lens, extend_seq_lens, _, _ = case.inputs(device)
+    total = case.total_tokens
+    for total_tokens in (None, total):
+        expanded, clipped = api.expand_seqlens(
+            extend_seq_lens, seq_lens, case.nsa_index_topk, total_tokens=total_tokens
+        )
+        _require(
+            torch.equal(expanded, expected.nsa_seqlens_expanded[:total]),
+            f"expand_seqlens(total_tokens={total_tokens}) expanded lengths differ from the contract's",
+        )
+        _require(
+            torch.equal(clipped, expected.nsa_cache_seqlens_int32[:total]),
+            f"expand_seqlens(total_tokens={total_tokens}) clipped lengths differ from the contract's",
+        )
+
+
+def in_place_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.device) -> None:
+    """expand_seqlens_into writes the contract's two per-token vectors into padded buffers, cell for
+    cell, and leaves their padding as it was."""
+    expected = run_reference(case, device).after
+    seq_lens, extend_seq_lens, _, _ = case.inputs(device)
+    buffers = case.buffers(device)
+    api.expand_seqlens_into(
+        extend_seq_lens,
+        seq_lens,
+        case.nsa_index_topk,
+        buffers.nsa_seqlens_expanded,
+        buffers.nsa_cache_seqlens_int32,
+    )
+    for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        _require(
+            torch.equal(getattr(buffers, name), getattr(expected, name)),
+            f"expand_seqlens_into: {name} differs from the contract's (padding included)",
+        )
+
+
+API_LAWS = (simple_api_agrees_with_contract, in_place_api_agrees_with_contract)

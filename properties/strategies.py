@@ -1,0 +1,133 @@
+"""Hypothesis strategies for draft-extend cases: ragged batches, pool indices, padded buffers.
+
+Three regimes share one case type. Small batches are drawn request by request, so Hypothesis shrinks
+them to the fewest, shortest requests; large batches (above every batch-axis block size) and long
+contexts (>= 65,536 tokens) are drawn from a few shape parameters and a seed, so that a case of
+hundreds of requests stays cheap to generate while its shape still shrinks.
+"""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import strategies as st
+
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, DraftExtendCase
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+PAGE_SIZES = (1, 64, 2, 16, 128)
+SENTINELS = (-7, INT32_MIN, INT32_MAX, -123_457)
+REGIMES = ("small", "large_batch", "long_context")
+
+
+@st.composite
+def small_request(draw, max_kv: int, max_extend: int) -> tuple[int, int]:
+    """(kv_len, qo_len) of one request, with the lengths that matter most drawn on purpose."""
+    kind = draw(st.sampled_from(("ragged", "decode", "fresh", "idle")))
+    if kind == "fresh":
+        kv = draw(st.integers(1, min(max_kv, max_extend)))
+        return kv, kv
+    kv = draw(st.integers(0 if kind == "idle" else 1, max_kv))
+    if kind == "idle":
+        return kv, 0
+    if kind == "decode":
+        return kv, 1
+    return kv, draw(st.integers(0, min(kv, max_extend)))
+
+
+@st.composite
+def small_batch(draw) -> tuple[list[int], list[int]]:
+    bs = draw(st.integers(1, 8))
+    max_kv = draw(st.sampled_from((8, 64, 300, 2100)))
+    max_extend = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        kv = draw(st.lists(st.integers(1, max_kv), min_size=bs, max_size=bs))
+        return kv, [1] * bs
+    pairs = draw(st.lists(small_request(max_kv, max_extend), min_size=bs, max_size=bs))
+    return [kv for kv, _ in pairs], [qo for _, qo in pairs]
+
+
+@st.composite
+def large_batch(draw) -> tuple[list[int], list[int]]:
+    bs = draw(st.integers(LARGE_BATCH, 640))
+    max_kv = draw(st.integers(1, 96))
+    max_extend = draw(st.integers(1, 8))
+    idle_share = draw(st.sampled_from((0.0, 0.1, 0.5)))
+    decode_like = draw(st.booleans())
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    kv = [rng.randint(1, max_kv) for _ in range(bs)]
+    if decode_like:
+        return kv, [1] * bs
+    qo = [0 if rng.random() < idle_share else rng.randint(0, min(k, max_extend)) for k in kv]
+    return kv, qo
+
+
+@st.composite
+def long_context_batch(draw) -> tuple[list[int], list[int]]:
+    bs = draw(st.integers(1, 3))
+    kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(
+        st.lists(st.integers(1, LONG_CONTEXT + 4096), min_size=bs - 1, max_size=bs - 1)
+    )
+    qo = [draw(st.integers(0, 8)) for _ in kv]
+    return kv, qo
+
+
+@st.composite
+def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int:
+    """topk placed where clipping is interesting: below every length, exactly on one, or anywhere."""
+    expanded = [kv - qo + 1 + j for kv, qo in zip(seq_lens, extend_seq_lens) for j in range(qo)]
+    straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1]
+    mode = draw(st.sampled_from(("any", "below_all", "straddle", "deepseek")))
+    if mode == "below_all" and expanded and min(expanded) > 1:
+        return draw(st.integers(1, min(expanded) - 1))
+    if mode == "straddle" and straddles:
+        return draw(st.sampled_from(straddles))
+    if mode == "deepseek":
+        return 2048
+    return draw(st.integers(1, max(seq_lens) + 2))
+
+
+@st.composite
+def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
+    """(pool size, one row per request): a permutation of distinct rows, or rows drawn with repeats."""
+    pool_size = bs + draw(st.integers(0, min(bs, 8) + 2))
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        return pool_size, rng.sample(range(pool_size), bs)
+    return pool_size, [rng.randrange(pool_size) for _ in range(bs)]
+
+
+@st.composite
+def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendCase:
+    """Any valid case of the contract, padded buffers and strided tables included."""
+    regime = draw(st.sampled_from(regimes))
+    batch = {"small": small_batch, "large_batch": large_batch, "long_context": long_context_batch}[regime]
+    seq_lens, extend_seq_lens = draw(batch())
+    bs = len(seq_lens)
+    max_seqlen_k = max(seq_lens) + draw(st.sampled_from((0, 1, 63, 300)))
+    context_len = max_seqlen_k + draw(st.integers(0, 5))
+    pool_size, pool_rows = draw(req_pool_indices(bs))
+    cells = pool_size * context_len
+    base = draw(st.sampled_from((0, -(cells // 2), INT32_MAX - cells, INT32_MIN)))
+    dtype = st.sampled_from(("int32", "int64"))
+    return DraftExtendCase(
+        seq_lens=tuple(seq_lens),
+        extend_seq_lens=tuple(extend_seq_lens),
+        req_pool_indices=tuple(pool_rows),
+        pool_size=pool_size,
+        context_len=context_len,
+        nsa_index_topk=draw(nsa_index_topk(seq_lens, extend_seq_lens)),
+        page_size=draw(st.sampled_from(PAGE_SIZES)),
+        max_seqlen_k=max_seqlen_k,
+        seq_lens_dtype=draw(dtype),
+        extend_seq_lens_dtype=draw(dtype),
+        req_pool_indices_dtype=draw(dtype),
+        req_to_token_seed=draw(st.integers(0, 2**32 - 1)),
+        req_to_token_base=base,
+        req_to_token_row_pad=draw(st.integers(0, 3)),
+        spare_requests=draw(st.integers(0, 3)),
+        spare_tokens=draw(st.integers(0, 5)),
+        spare_cols=draw(st.sampled_from((0, 1, 70))),
+        row_pad=draw(st.integers(0, 9)),
+        sentinel=draw(st.sampled_from(SENTINELS)),
+    )
