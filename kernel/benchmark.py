@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import os
 import platform
@@ -62,13 +61,12 @@ from typing import Callable
 import torch
 
 ON_GPU = torch.cuda.is_available()
-if not ON_GPU and os.environ.get("TRITON_INTERPRET") != "1":
+if not ON_GPU and os.environ.get("TRITON_INTERPRET") != "1" and __name__ == "__main__":
+    # Triton reads this flag as each kernel is decorated, its own library's included, and `python -m
+    # kernel.benchmark` has imported Triton through the kernel package before this line runs: so start
+    # again in a fresh interpreter with the flag set. (An importer on CPU sets it first, as conftest does.)
     os.environ["TRITON_INTERPRET"] = "1"
-    # Triton picks interpreted or compiled when a kernel is decorated, and `python -m kernel.benchmark`
-    # imports the kernel package before running this module: decorate its kernels again, interpreted.
-    import kernel.draft_extend_metadata
-
-    importlib.reload(kernel.draft_extend_metadata)
+    os.execv(sys.executable, sys.orig_argv)
 
 import triton  # noqa: E402
 import triton.testing  # noqa: E402
@@ -322,8 +320,8 @@ def measure_bandwidth(rows: list[dict]) -> list[dict]:
     return out
 
 
-def cell(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def cell(value: float | None, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def format_table(rows: list[dict], graph_replay_host: bool) -> str:
@@ -337,18 +335,25 @@ def format_table(rows: list[dict], graph_replay_host: bool) -> str:
     lines = []
     for r in rows:
         host = {name: r["host"][name]["median_us"] for name in IMPLEMENTATIONS}
-        if graph_replay_host:
-            host["replay"] = r["graph_replay_host"] and r["graph_replay_host"]["median_us"]
+        replay = r["graph_replay_host"]
+        host["replay"] = replay["median_us"] if replay else None
         lines.append(
             [str(r["page_size"]), str(r["context"]), str(r["bs"]), str(r["total_tokens"])]
             + [cell(host[name]) for name in host_cols]
-            + [cell(host["fused"] / host["empty"], 2), cell(host["eager"] / host["fused"], 2)]
+            + [cell(host["fused"] / host["empty"], ".3g"), cell(host["eager"] / host["fused"], ".3g")]
             + [cell(r["gpu_us"][name]) for name in ("fused", "option1", "empty")]
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    render = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+
+    def render(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+
     return "\n".join(
-        ["times in us per call; host = median over blocks, gpu = CUDA-graph replay, do_bench median", render(header)]
+        [
+            "us per call; host = median over blocks of block time / calls, ratios are of host times; "
+            "gpu = CUDA-graph replay, do_bench median",
+            render(header),
+        ]
         + [render(line) for line in lines]
     )
 
@@ -374,6 +379,7 @@ def device_name() -> str:
 
 def plot(rows: list[dict], path: Path, graph_replay_host: bool) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -381,12 +387,13 @@ def plot(rows: list[dict], path: Path, graph_replay_host: bool) -> None:
     page_sizes = sorted({r["page_size"] for r in rows})
     contexts = sorted({r["context"] for r in rows})
     fig, axes = plt.subplots(
-        len(page_sizes), len(contexts), squeeze=False, figsize=(5.5 * len(contexts), 4.2 * len(page_sizes))
+        len(page_sizes), len(contexts), squeeze=False, figsize=(max(8, 5.5 * len(contexts)), 4.2 * len(page_sizes))
     )
     for i, page_size in enumerate(page_sizes):
         for j, context in enumerate(contexts):
             ax = axes[i][j]
-            panel = sorted((r for r in rows if r["page_size"] == page_size and r["context"] == context), key=lambda r: r["bs"])
+            panel = [r for r in rows if r["page_size"] == page_size and r["context"] == context]
+            panel.sort(key=lambda r: r["bs"])
             sizes = [r["bs"] for r in panel]
             for name in IMPLEMENTATIONS:
                 ax.plot(sizes, [r["host"][name]["median_us"] for r in panel], marker="o", label=name)
@@ -395,12 +402,14 @@ def plot(rows: list[dict], path: Path, graph_replay_host: bool) -> None:
                 ax.plot(sizes, replay, marker="o", linestyle="--", label="fused graph replay")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            ax.set_xticks(sizes, [str(s) for s in sizes])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.set_title(f"page_size={page_size}, context={context}")
             ax.set_xlabel("batch size")
             ax.set_ylabel("host us per call (median)")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize="small")
-    title = f"draft-extend metadata fill, host latency - {device_name()}"
+    title = f"draft-extend metadata fill: host latency per call\n{device_name()}"
     if not ON_GPU:
         title += "\n" + CPU_NOTE
     fig.suptitle(title)
@@ -421,12 +430,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m kernel.benchmark",
         description="Benchmark the fused draft-extend metadata fill (see the module docstring for the method).",
     )
-    parser.add_argument("--out", type=Path, default=Path("benchmark-out"), help="output folder (default ./benchmark-out)")
-    parser.add_argument("--quick", action="store_true", help="a small sweep: context 8192, bs 1, 32, 512, 100 calls")
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmark-out"), help="output folder (default ./benchmark-out)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="on GPU, a small sweep: context 8192, bs 1, 32, 512, 100 calls"
+    )
     parser.add_argument("--batch-sizes", type=int_list, help="comma-separated batch sizes")
     parser.add_argument("--contexts", type=int_list, help="comma-separated context lengths (max_seqlen_k)")
     parser.add_argument("--page-sizes", type=int_list, help="comma-separated page sizes (powers of two)")
-    parser.add_argument("--iters", type=int, help=f"calls per host measurement, run in {BLOCKS} blocks")
+    parser.add_argument(
+        "--iters", type=int, help=f"calls per host measurement, run in {BLOCKS} blocks (default 500; 100 with --quick)"
+    )
     parser.add_argument(
         "--graph-replay-host",
         action="store_true",
@@ -440,9 +455,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def resolve_sweep(args: argparse.Namespace) -> Sweep:
     """The mode's defaults, with every option given on the command line taking precedence."""
-    base = QUICK_SWEEP if args.quick else FULL_SWEEP
-    if not ON_GPU:
-        base = CPU_SWEEP
+    base = CPU_SWEEP if not ON_GPU else QUICK_SWEEP if args.quick else FULL_SWEEP
     given = {
         "page_sizes": args.page_sizes,
         "contexts": args.contexts,
@@ -455,7 +468,9 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not kernel.triton_enabled():
-        raise SystemExit("the Triton path is off (SGLANG_NSA_USE_TRITON_METADATA=0, or no Triton): nothing to benchmark")
+        raise SystemExit(
+            "the Triton path is off (SGLANG_NSA_USE_TRITON_METADATA=0, or no Triton): nothing to benchmark"
+        )
     sweep = resolve_sweep(args)
     device = torch.device("cuda" if ON_GPU else "cpu")
     print(f"device: {device_name()}; torch {torch.__version__}, triton {triton.__version__}")
@@ -467,7 +482,8 @@ def main(argv: list[str] | None = None) -> None:
         for context in sweep.contexts:
             for bs in sweep.batch_sizes:
                 print(f"measuring page_size={page_size} context={context} bs={bs}", file=sys.stderr, flush=True)
-                rows.append(measure_case(make_case(page_size, context, bs, device), sweep.iters, args.graph_replay_host))
+                case = make_case(page_size, context, bs, device)
+                rows.append(measure_case(case, sweep.iters, args.graph_replay_host))
     bandwidth = measure_bandwidth(rows) if ON_GPU else []
 
     print(format_table(rows, args.graph_replay_host))

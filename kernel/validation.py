@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers
 
 INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
@@ -166,12 +166,12 @@ def check_call(
     if buffers.nsa_cu_seqlens_k.shape[0] < 1:
         raise ValueError("nsa_cu_seqlens_k must hold at least one entry")
 
-    outputs = buffers.named()
     if page_size == 1:
         if buffers.real_page_table is not buffers.page_table_1:
             raise ValueError("real_page_table must be page_table_1 itself when page_size == 1")
         token_capacity = min(shape.token_capacity, buffers.page_table_1.shape[0])
         real_cols = 0
+        outputs = buffers.named()
     else:
         _int32_buffer("real_page_table", buffers.real_page_table, 2, device)
         if buffers.real_page_table.shape[1] < real_cols:
@@ -182,6 +182,7 @@ def check_call(
         token_capacity = min(
             shape.token_capacity, buffers.page_table_1.shape[0], buffers.real_page_table.shape[0]
         )
+        outputs = {name: getattr(buffers, name) for name in BUFFER_NAMES}
     _disjoint(outputs)
     token_capacity = min(token_capacity, buffers.nsa_cu_seqlens_k.shape[0] - 1)
     return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols)

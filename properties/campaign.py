@@ -1,0 +1,170 @@
+"""A differential campaign: Hypothesis drives the contract properties against one variant.
+
+It is the suite's own strategies and laws, run outside pytest so that it can report what it covered
+(edge classes, sizes), show progress, run for a time budget, and keep what it finds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from hypothesis import HealthCheck, given, seed, settings
+
+from properties.cases import EDGE_CLASSES, DraftExtendCase
+from properties.edges import EDGE_EXAMPLES
+from properties.harness import Variant
+from properties.laws import CONTRACT_LAWS
+from properties.strategies import draft_extend_cases
+
+
+@dataclass
+class Coverage:
+    """What a campaign has checked so far."""
+
+    examples: int = 0
+    edge_hits: Counter = field(default_factory=Counter)
+    page_sizes: Counter = field(default_factory=Counter)
+    dtypes: Counter = field(default_factory=Counter)
+    max_bs: int = 0
+    max_total_tokens: int = 0
+    max_seq_len: int = 0
+    law_checks: int = 0
+
+    def record(self, case: DraftExtendCase, laws: int) -> None:
+        self.examples += 1
+        self.law_checks += laws
+        self.edge_hits.update(case.edge_classes())
+        self.page_sizes[case.page_size] += 1
+        self.dtypes.update({case.seq_lens_dtype, case.extend_seq_lens_dtype, case.req_pool_indices_dtype})
+        self.max_bs = max(self.max_bs, case.bs)
+        self.max_total_tokens = max(self.max_total_tokens, case.total_tokens)
+        self.max_seq_len = max(self.max_seq_len, max(case.seq_lens))
+
+    def summary(self) -> str:
+        lines = [
+            f"examples: {self.examples}   law checks: {self.law_checks}",
+            f"largest: bs={self.max_bs}  total tokens={self.max_total_tokens}  seq_len={self.max_seq_len}",
+            "page sizes: " + ", ".join(f"{p}: {n}" for p, n in sorted(self.page_sizes.items())),
+            "input dtypes: " + ", ".join(f"{d}: {n}" for d, n in sorted(self.dtypes.items())),
+            "edge classes:",
+        ]
+        for edge in EDGE_CLASSES:
+            hits = self.edge_hits[edge]
+            lines.append(f"  {edge:<20} {hits:>6}{'' if hits else '   <- not reached'}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Failure:
+    case: DraftExtendCase
+    law: str
+    message: str
+
+
+class Progress:
+    """A one-line progress bar on a terminal, a line every so often elsewhere."""
+
+    def __init__(self, total: int | None, deadline: float | None, stream=sys.stderr):
+        self.total, self.deadline, self.stream = total, deadline, stream
+        self.start = time.monotonic()
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def update(self, done: int, failures: int) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 10:
+            return
+        self.last = now
+        elapsed = now - self.start
+        if self.total:
+            filled = int(30 * min(done, self.total) / self.total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total}"
+        else:
+            left = max(0.0, (self.deadline or now) - now)
+            bar = f"{done} examples, {left:.0f}s left"
+        line = f"{bar}  {done / max(elapsed, 1e-9):.1f} ex/s  failures: {failures}"
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=self.stream)
+
+
+def run_campaign(
+    variant: Variant,
+    device: torch.device,
+    *,
+    max_examples: int | None = 100,
+    minutes: float | None = None,
+    seed_value: int = 0,
+    laws: tuple[Callable, ...] = CONTRACT_LAWS,
+    database=None,
+    on_failure: Callable[[Failure], None] = lambda failure: None,
+) -> tuple[Coverage, list[Failure]]:
+    """Check `laws` on the edge examples, then on generated cases, until `max_examples` or `minutes`.
+
+    A failure is shrunk by Hypothesis, passed to `on_failure`, and the campaign moves on to a new
+    round with the next seed, so one run can report several distinct defects.
+    """
+    coverage, failures = Coverage(), []
+    deadline = time.monotonic() + 60 * minutes if minutes else None
+    progress = Progress(None if deadline else max_examples, deadline)
+
+    def check(case: DraftExtendCase) -> Failure | None:
+        for law in laws:
+            try:
+                law(variant.fill, case, device)
+            except Exception as error:  # a crash of the variant is a failure like any other
+                return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
+        return None
+
+    for case in EDGE_EXAMPLES.values():
+        coverage.record(case, len(laws))
+        failure = check(case)
+        if failure:
+            failures.append(failure)
+            on_failure(failure)
+
+    round_index = 0
+    while True:
+        remaining = None if deadline else max_examples - (coverage.examples - len(EDGE_EXAMPLES))
+        if (deadline and time.monotonic() >= deadline) or (remaining is not None and remaining <= 0):
+            break
+        last_failure: list[Failure] = []
+
+        @seed(seed_value + round_index)
+        @settings(
+            max_examples=min(remaining or 50, 50),
+            database=database,
+            deadline=None,
+            derandomize=False,
+            print_blob=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=draft_extend_cases())
+        def round_of_examples(case):
+            if deadline and time.monotonic() >= deadline:
+                return
+            failure = check(case)
+            if failure:
+                last_failure[:] = [failure]
+                raise AssertionError(failure.message)
+            coverage.record(case, len(laws))
+            progress.update(coverage.examples - len(EDGE_EXAMPLES), len(failures))
+
+        try:
+            round_of_examples()
+        except AssertionError:
+            failure = last_failure[0]
+            coverage.record(failure.case, len(laws))
+            failures.append(failure)
+            on_failure(failure)
+        round_index += 1
+    progress.close()
+    return coverage, failures

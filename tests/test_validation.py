@@ -1,0 +1,185 @@
+"""Bad input is refused with an error naming the argument, before anything is written.
+
+Host-visible defects (dtype, device, rank, shape, aliasing, host ints) are checked on every call;
+defects in the device data only in validation mode, which costs a host sync and is opt-in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from unittest import mock
+
+import pytest
+import torch
+
+import kernel
+from properties.edges import EDGE_EXAMPLES
+
+CASE = EDGE_EXAMPLES["page_size_64"]
+
+
+def call(device, mutate, validate=None):
+    """Run the shipped entry point on CASE after `mutate(args)`; if it raises, no buffer was written."""
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token = CASE.inputs(device)
+    args = {
+        "seq_lens": seq_lens,
+        "extend_seq_lens": extend_seq_lens,
+        "req_pool_indices": req_pool_indices,
+        "req_to_token": req_to_token,
+        "buffers": CASE.buffers(device),
+        **CASE.options(),
+    }
+    mutate(args)
+    before = args["buffers"].clone() if isinstance(args["buffers"], kernel.DraftExtendMetadataBuffers) else None
+    try:
+        kernel.fill_draft_extend_metadata(**args, validate=validate)
+    except (TypeError, ValueError):
+        if before is not None:
+            for name, t in before.named().items():
+                assert torch.equal(getattr(args["buffers"], name), t), f"{name} was written before the error"
+        raise
+
+
+def with_buffer(name, make):
+    def mutate(args):
+        buffers = args["buffers"]
+        args["buffers"] = dataclasses.replace(buffers, **{name: make(getattr(buffers, name))})
+
+    return mutate
+
+
+def setting(name, value):
+    return lambda args: args.__setitem__(name, value(args[name]) if callable(value) else value)
+
+
+HOST_CHECKS = {
+    "float seq_lens": (setting("seq_lens", lambda t: t.float()), TypeError, "seq_lens"),
+    "int16 extend_seq_lens": (setting("extend_seq_lens", lambda t: t.to(torch.int16)), TypeError, "extend_seq_lens"),
+    "2-D req_pool_indices": (setting("req_pool_indices", lambda t: t[None, :]), ValueError, "req_pool_indices"),
+    "strided seq_lens": (
+        setting("seq_lens", lambda t: torch.stack([t, t], 1).flatten()[::2]),
+        ValueError,
+        "seq_lens must be contiguous",
+    ),
+    "batch size mismatch": (setting("extend_seq_lens", lambda t: t[:-1]), ValueError, "extend_seq_lens"),
+    "pool indices batch mismatch": (setting("req_pool_indices", lambda t: t[1:]), ValueError, "req_pool_indices"),
+    "empty batch": (
+        lambda a: a.update(seq_lens=a["seq_lens"][:0], extend_seq_lens=a["extend_seq_lens"][:0]),
+        ValueError,
+        "seq_lens",
+    ),
+    "int64 req_to_token": (setting("req_to_token", lambda t: t.long()), TypeError, "req_to_token"),
+    "1-D req_to_token": (setting("req_to_token", lambda t: t[0]), ValueError, "req_to_token"),
+    "page_size not a power of two": (setting("page_size", 48), ValueError, "page_size"),
+    "page_size zero": (setting("page_size", 0), ValueError, "page_size"),
+    "topk zero": (setting("nsa_index_topk", 0), ValueError, "nsa_index_topk"),
+    "topk not an int": (setting("nsa_index_topk", 4.0), TypeError, "nsa_index_topk"),
+    "max_seqlen_k a tensor": (setting("max_seqlen_k", lambda m: torch.tensor(m)), TypeError, "max_seqlen_k"),
+    "max_seqlen_k past req_to_token": (
+        setting("max_seqlen_k", lambda m: CASE.context_len + 1),
+        ValueError,
+        "max_seqlen_k",
+    ),
+    "buffers not the dataclass": (setting("buffers", lambda b: dataclasses.asdict(b)), TypeError, "buffers"),
+    "int64 cache_seqlens_int32": (with_buffer("cache_seqlens_int32", lambda t: t.long()), TypeError, "cache_seqlens_int32"),
+    "short cache_seqlens_int32": (with_buffer("cache_seqlens_int32", lambda t: t[: CASE.bs - 1]), ValueError, "cache_seqlens_int32"),
+    "short cu_seqlens_k": (with_buffer("cu_seqlens_k", lambda t: t[: CASE.bs]), ValueError, "cu_seqlens_k"),
+    "narrow page_table_1": (
+        with_buffer("page_table_1", lambda t: t[:, : CASE.max_seqlen_k - 1]),
+        ValueError,
+        "page_table_1",
+    ),
+    "narrow real_page_table": (with_buffer("real_page_table", lambda t: t[:, :1]), ValueError, "real_page_table"),
+    "column-strided page_table_1": (with_buffer("page_table_1", lambda t: t.t().t()[:, ::2]), ValueError, "page_table_1"),
+    "real_page_table sharing page_table_1": (
+        lambda a: with_buffer("real_page_table", lambda t: a["buffers"].page_table_1)(a),
+        ValueError,
+        "real_page_table",
+    ),
+    "overlapping token buffers": (
+        lambda a: with_buffer("nsa_cache_seqlens_int32", lambda t: a["buffers"].nsa_seqlens_expanded[1:])(a),
+        ValueError,
+        "overlaps",
+    ),
+}
+
+
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+@pytest.mark.parametrize("defect", HOST_CHECKS)
+def test_host_checks_refuse_before_writing(defect, route, device):
+    mutate, error, message = HOST_CHECKS[defect]
+    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+        with pytest.raises(error, match=message):
+            call(device, mutate)
+
+
+def test_page_size_1_needs_real_page_table_to_be_page_table_1(device):
+    case = EDGE_EXAMPLES["page_size_1"]
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token = case.inputs(device)
+    buffers = case.buffers(device)
+    buffers = dataclasses.replace(buffers, real_page_table=buffers.page_table_1.clone())
+    with pytest.raises(ValueError, match="real_page_table must be page_table_1"):
+        kernel.fill_draft_extend_metadata(
+            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **case.options()
+        )
+
+
+def replace_value(name, index, value):
+    def mutate(args):
+        t = args[name].clone()
+        t[index] = value
+        args[name] = t
+
+    return mutate
+
+
+VALUE_CHECKS = {
+    "extend above seq_len": (replace_value("extend_seq_lens", 1, CASE.seq_lens[1] + 1), "exceeds seq_lens"),
+    "negative extend": (replace_value("extend_seq_lens", 0, -1), "negative"),
+    "seq_len above max_seqlen_k": (
+        lambda a: (replace_value("seq_lens", 2, CASE.max_seqlen_k + 1)(a)),
+        "exceeds max_seqlen_k",
+    ),
+    "pool index out of range": (replace_value("req_pool_indices", 3, CASE.pool_size), "req_pool_indices"),
+    "negative pool index": (replace_value("req_pool_indices", 0, -1), "req_pool_indices"),
+    "more tokens than buffers hold": (
+        replace_value("extend_seq_lens", 0, CASE.extend_seq_lens[0] + CASE.spare_tokens + 1),
+        "capacity",
+    ),
+}
+
+
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+@pytest.mark.parametrize("defect", VALUE_CHECKS)
+def test_validation_mode_refuses_bad_values_before_writing(defect, route, device):
+    mutate, message = VALUE_CHECKS[defect]
+    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+        with pytest.raises(ValueError, match=message):
+            call(device, mutate, validate=True)
+
+
+def test_validation_mode_from_environment(device):
+    mutate, message = VALUE_CHECKS["extend above seq_len"]
+    with mock.patch.dict(os.environ, {"SGLANG_NSA_METADATA_VALIDATE": "1"}):
+        with pytest.raises(ValueError, match=message):
+            call(device, mutate)
+
+
+def test_validation_mode_passes_valid_input(device):
+    call(device, lambda args: None, validate=True)
+
+
+def test_overflowing_cu_seqlens_refused_in_validation_mode(device):
+    big = 2**31 - 10
+    seq_lens = torch.tensor([big, big], dtype=torch.int64, device=device)
+    extend_seq_lens = torch.tensor([0, 0], dtype=torch.int64, device=device)
+    out = torch.zeros(4, dtype=torch.int32, device=device)
+    with pytest.raises(ValueError, match="overflows"):
+        kernel.expand_seqlens_into(extend_seq_lens, seq_lens, 8, out, out.clone(), validate=True)
+
+
+def test_expand_seqlens_total_tokens_checked_in_validation_mode(device):
+    seq_lens, extend_seq_lens, _, _ = CASE.inputs(device)
+    with pytest.raises(ValueError, match="total_tokens"):
+        kernel.expand_seqlens(extend_seq_lens, seq_lens, 4, total_tokens=CASE.total_tokens + 1, validate=True)
