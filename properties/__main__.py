@@ -33,6 +33,25 @@ def campaign(args) -> int:
     return 1 if failures else 0
 
 
+def throughput(args) -> int:
+    import json
+
+    from properties.harness import load_variant
+    from properties.profiles import register_profiles
+    from properties.throughput import describe, measure
+
+    device = prepare_runtime()
+    register_profiles()
+    variant = load_variant(args.variant)
+    results = [measure(variant, device, profile, args.examples) for profile in args.profiles]
+    for result in results:
+        print(describe(result))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"device": str(device), "variant": variant.name, "results": results}, out, indent=2)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m properties", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +64,13 @@ def main(argv=None) -> int:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--laws", nargs="*", metavar="LAW", help="only these laws (default: all)")
     run.set_defaults(handler=campaign)
+
+    speed = commands.add_parser("throughput", help="differential examples per second, split by phase")
+    speed.add_argument("--variant", default=SHIPPED_KERNEL, metavar="MODULE:CALLABLE")
+    speed.add_argument("--profiles", nargs="+", default=["dev", "fuzz"])
+    speed.add_argument("--examples", type=int, default=200)
+    speed.add_argument("--json", metavar="FILE")
+    speed.set_defaults(handler=throughput)
 
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -1,7 +1,7 @@
 """One generated input of the contract, in plain values, and how to turn it into tensors.
 
 A case is small to store and print (lists and ints): `req_to_token`, which can hold millions of
-cells, is stored as the recipe that builds it (a seeded permutation, so every value is distinct and
+cells, is stored as the recipe that builds it (seeded permutations, so every value is distinct and
 a wrong row or column can never read back the right value by luck).
 """
 
@@ -103,13 +103,21 @@ class DraftExtendCase:
         )
 
     def req_to_token(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """base + rows[r] * context_len + cols[c], for seeded permutations rows and cols: every cell
+        distinct, and built in O(pool + context) host work however large the table."""
         generator = torch.Generator().manual_seed(self.req_to_token_seed)
-        cells = self.pool_size * self.context_len
-        values = torch.randperm(cells, generator=generator, dtype=torch.int64) + self.req_to_token_base
-        table = torch.empty((self.pool_size, self.context_len + self.req_to_token_row_pad), dtype=torch.int32)
-        table.fill_(self.sentinel)
-        table[:, : self.context_len] = values.view(self.pool_size, self.context_len).to(torch.int32)
-        return table[:, : self.context_len].to(device)
+        rows = torch.randperm(self.pool_size, generator=generator, dtype=torch.int32)
+        cols = torch.randperm(self.context_len, generator=generator, dtype=torch.int32)
+        rows, cols = rows.to(device), cols.to(device)
+        table = torch.full(
+            (self.pool_size, self.context_len + self.req_to_token_row_pad),
+            self.sentinel,
+            dtype=torch.int32,
+            device=device,
+        )
+        view = table[:, : self.context_len]
+        view.copy_((rows * self.context_len + self.req_to_token_base)[:, None] + cols[None, :])
+        return view
 
     def inputs(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
         """(seq_lens, extend_seq_lens, req_pool_indices, req_to_token) as the contract takes them."""

@@ -9,6 +9,7 @@ hundreds of requests stays cheap to generate while its shape still shrinks.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
@@ -131,3 +132,47 @@ def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendC
         row_pad=draw(st.integers(0, 9)),
         sentinel=draw(st.sampled_from(SENTINELS)),
     )
+
+
+@dataclass(frozen=True)
+class GraphSession:
+    """Steps replayed through one captured graph: same batch size, dtypes and buffers, new values.
+
+    The buffers are sized once, for the largest step the session allows (bs * max_extend tokens),
+    as CUDA-graph buffers are; each step's lengths, pool rows and req_to_token contents differ.
+    """
+
+    steps: tuple[DraftExtendCase, ...]
+    max_extend: int
+
+    def buffers(self, device):
+        first = self.steps[0]
+        return first.with_changes(
+            extend_seq_lens=(self.max_extend,) * first.bs, spare_tokens=first.spare_tokens
+        ).buffers(device)
+
+
+@st.composite
+def graph_sessions(draw, max_bs: int = 64, steps: int = 6) -> GraphSession:
+    first = draw(draft_extend_cases(regimes=("small", "large_batch")))
+    first = first.with_changes(
+        seq_lens=first.seq_lens[:max_bs],
+        extend_seq_lens=first.extend_seq_lens[:max_bs],
+        req_pool_indices=tuple(i % first.pool_size for i in first.req_pool_indices[:max_bs]),
+    )
+    max_extend = max(1, max(first.extend_seq_lens))
+    bs, limit = first.bs, first.max_seqlen_k
+    later = []
+    for _ in range(steps - 1):
+        kv = draw(st.lists(st.integers(1, limit), min_size=bs, max_size=bs))
+        qo = [draw(st.integers(0, min(k, max_extend))) for k in kv]
+        rows = draw(st.lists(st.integers(0, first.pool_size - 1), min_size=bs, max_size=bs))
+        later.append(
+            first.with_changes(
+                seq_lens=tuple(kv),
+                extend_seq_lens=tuple(qo),
+                req_pool_indices=tuple(rows),
+                req_to_token_seed=draw(st.integers(0, 2**32 - 1)),
+            )
+        )
+    return GraphSession((first, *later), max_extend)

@@ -1,0 +1,77 @@
+"""How fast the differential property runs, and where its time goes.
+
+Each example of `differential` is split into the phases a profile would point at: Hypothesis
+generating the case, building the tensors on the device, the reference, the variant, and the
+comparison. The figures are wall time with a device synchronize closing each phase, so each phase is
+charged for its own device work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import torch
+from hypothesis import HealthCheck, given, settings
+
+from properties.compare import compare
+from properties.harness import Variant
+from properties.strategies import draft_extend_cases
+
+PHASES = ("generate", "materialize", "reference", "variant", "compare")
+
+
+def measure(variant: Variant, device: torch.device, profile: str, examples: int) -> dict:
+    from reference import fill_draft_extend_metadata as reference
+
+    spent: dict[str, float] = defaultdict(float)
+    count = 0
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    clock = [0.0]
+
+    def lap(phase: str) -> None:
+        sync()
+        now = time.perf_counter()
+        spent[phase] += now - clock[0]
+        clock[0] = now
+
+    base = settings.get_profile(profile)
+
+    @settings(base, max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=draft_extend_cases())
+    def differential_example(case):
+        nonlocal count
+        lap("generate")
+        inputs = case.inputs(device)
+        expected = case.buffers(device)
+        got = expected.clone()
+        lap("materialize")
+        reference(*inputs, expected, **case.options())
+        lap("reference")
+        variant.fill(*inputs, got, **case.options())
+        lap("variant")
+        assert not compare(case, expected, got)
+        lap("compare")
+        count += 1
+
+    start = time.perf_counter()
+    clock[0] = start
+    differential_example()
+    wall = time.perf_counter() - start
+    return {
+        "profile": profile,
+        "examples": count,
+        "wall_s": wall,
+        "examples_per_s": count / wall,
+        "phase_s": {phase: spent[phase] for phase in PHASES},
+    }
+
+
+def describe(result: dict) -> str:
+    phases = result["phase_s"]
+    total = sum(phases.values()) or 1.0
+    split = "  ".join(f"{p} {100 * phases[p] / total:.0f}%" for p in PHASES)
+    return (
+        f"{result['profile']:<5} {result['examples']:>5} examples in {result['wall_s']:.1f}s: "
+        f"{result['examples_per_s']:.1f} differential examples/s   ({split})"
+    )
