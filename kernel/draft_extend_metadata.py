@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 import triton
 import triton.language as tl
+from triton import knobs
+from triton.runtime import driver
 
 from kernel.validation import CallShape, check_call, check_expand_call, check_values, validation_requested
 from reference.buffers import DraftExtendMetadataBuffers
@@ -34,7 +36,6 @@ def _clipped_prefix(n, topk):
     do_not_specialize=[
         "bs",
         "max_seqlen_k",
-        "real_cols",
         "nsa_index_topk",
         "log2_page_size",
         "token_capacity",
@@ -58,7 +59,6 @@ def draft_extend_metadata_kernel(
     nsa_cu_seqlens_k_ptr,
     bs,
     max_seqlen_k,
-    real_cols,
     nsa_index_topk,
     log2_page_size,
     token_capacity,
@@ -106,8 +106,6 @@ def draft_extend_metadata_kernel(
         pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
         col_begin = col_slice * cols_per_program
         col_end = tl.minimum(col_begin + cols_per_program, max_seqlen_k)
-        page_begin = (col_begin + (1 << log2_page_size) - 1) >> log2_page_size
-        page_end = tl.minimum((col_end + (1 << log2_page_size) - 1) >> log2_page_size, real_cols)
 
     for t0 in range(0, block_tokens, TOKEN_TILE):
         local = t0 + tl.arange(0, TOKEN_TILE)
@@ -133,23 +131,22 @@ def draft_extend_metadata_kernel(
         if FULL_METADATA:
             src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride
             dst_rows = token * page_table_1_stride
+            real_rows = token * real_page_table_stride
             for c in range(col_begin, col_end, COL_TILE):
                 cols = c + tl.arange(0, COL_TILE)
                 m = token_mask[:, None] & (cols < col_end)[None, :]
                 slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=m)
                 tl.store(page_table_1_ptr + dst_rows[:, None] + cols[None, :], slots, mask=m)
-            if PAGED:
-                real_rows = token * real_page_table_stride
-                for p in range(page_begin, page_end, COL_TILE):
-                    pages = p + tl.arange(0, COL_TILE)
-                    m = token_mask[:, None] & (pages < page_end)[None, :]
-                    first_cols = pages.to(tl.int64) << log2_page_size
-                    first_slots = tl.load(req_to_token_ptr + src_rows[:, None] + first_cols[None, :], mask=m)
-                    # An arithmetic shift is floor division by a power of two, negatives included.
+                if PAGED:
+                    # Page p of the real table is the first slot of columns [p*page_size, ...), so it
+                    # is taken from the tile already loaded; page p < ceil(max_seqlen_k/page_size)
+                    # exactly when its first column is < max_seqlen_k. An arithmetic shift is floor
+                    # division by a power of two, negatives included.
+                    page_start = (cols & ((1 << log2_page_size) - 1)) == 0
                     tl.store(
-                        real_page_table_ptr + real_rows[:, None] + pages[None, :],
-                        first_slots >> log2_page_size,
-                        mask=m,
+                        real_page_table_ptr + real_rows[:, None] + (cols >> log2_page_size)[None, :],
+                        slots >> log2_page_size,
+                        mask=m & page_start[None, :],
                     )
 
 
@@ -185,51 +182,105 @@ def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchG
     return LaunchGeometry(reqs, token_tile, col_tile, req_programs, col_programs, cols_per_program)
 
 
-def _launch(
+class LaunchPlan:
+    """Everything one launch needs, computed once per call signature.
+
+    Host checks depend only on what the signature holds (each tensor's address, dtype, shape,
+    strides and device; the host ints), and so do the kernel's arguments. So on a GPU, a call whose
+    signature was seen before skips both and goes straight to the compiled kernel: the hot path costs
+    a signature and a launch. A plan's first launch goes through Triton's JIT, which compiles or finds
+    the kernel; the plan then keeps the compiled kernel and its arguments with every tensor replaced
+    by its address, so that a cached plan keeps no tensor alive.
+    """
+
+    def __init__(self, grid: tuple[int, int], args: tuple, token_capacity: int):
+        self.grid = grid
+        self.args = args
+        self.token_capacity = token_capacity
+        self.compiled = None
+
+
+_PLANS: dict[tuple, LaunchPlan] = {}
+_MAX_PLANS = 1024
+
+
+def _signature(tensors: tuple[torch.Tensor, ...], host: tuple) -> tuple | None:
+    """The call's host-visible signature; None where the plan cache must not be used (CPU tensors,
+    which only the interpreter runs, a launch hook that wants Triton's own path, or arguments that
+    are not tensors and must reach the checks)."""
+    try:
+        if tensors[0].device.type != "cuda" or knobs.runtime.launch_enter_hook is not None:
+            return None
+        return (
+            tuple((t.data_ptr(), t.dtype, t.shape, t.stride(), t.device) for t in tensors),
+            tuple((type(v), v) for v in host),
+        )
+    except (AttributeError, TypeError):
+        return None
+
+
+def _launch(plan: LaunchPlan, signature: tuple | None) -> None:
+    compiled = plan.compiled
+    if compiled is not None:
+        stream = driver.active.get_current_stream(driver.active.get_current_device())
+        compiled.run(
+            plan.grid[0], plan.grid[1], 1, stream, compiled.function, compiled.packed_metadata,
+            None, None, None, *plan.args,
+        )
+        return
+    compiled = draft_extend_metadata_kernel[plan.grid](*plan.args)
+    if signature is not None:
+        plan.compiled = compiled
+        plan.args = tuple(a.data_ptr() if isinstance(a, torch.Tensor) else a for a in plan.args)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[signature] = plan
+
+
+def _build_plan(
     shape: CallShape,
     seq_lens: torch.Tensor,
     extend_seq_lens: torch.Tensor,
     req_pool_indices: torch.Tensor,
     req_to_token: torch.Tensor,
-    outputs: dict[str, torch.Tensor],
+    outputs: tuple[torch.Tensor, ...],
     *,
     nsa_index_topk: int,
     page_size: int,
     max_seqlen_k: int,
     full_metadata: bool,
-) -> None:
+) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
-    page_table_1 = outputs["page_table_1"]
-    real_page_table = outputs["real_page_table"]
-    draft_extend_metadata_kernel[(geometry.req_programs, geometry.col_programs)](
+    cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k = outputs
+    args = (
         seq_lens,
         extend_seq_lens,
         req_pool_indices,
         req_to_token,
         req_to_token.stride(0),
-        outputs["cache_seqlens_int32"],
-        outputs["cu_seqlens_k"],
+        cache_seqlens,
+        cu_seqlens_k,
         page_table_1,
         page_table_1.stride(0),
         real_page_table,
         real_page_table.stride(0),
-        outputs["nsa_seqlens_expanded"],
-        outputs["nsa_cache_seqlens_int32"],
-        outputs["nsa_cu_seqlens_k"],
+        expanded,
+        clipped,
+        nsa_cu_seqlens_k,
         shape.bs,
         max_seqlen_k,
-        shape.real_cols,
         nsa_index_topk,
         page_size.bit_length() - 1,
         shape.token_capacity,
         geometry.cols_per_program,
-        REQS=geometry.reqs,
-        SCAN_BLOCK=SCAN_BLOCK,
-        TOKEN_TILE=geometry.token_tile,
-        COL_TILE=geometry.col_tile,
-        FULL_METADATA=full_metadata,
-        PAGED=page_size > 1,
+        geometry.reqs,
+        SCAN_BLOCK,
+        geometry.token_tile,
+        geometry.col_tile,
+        full_metadata,
+        page_size > 1,
     )
+    return LaunchPlan((geometry.req_programs, geometry.col_programs), args, shape.token_capacity)
 
 
 def fill_draft_extend_metadata(
@@ -245,80 +296,68 @@ def fill_draft_extend_metadata(
     validate: bool | None = None,
 ) -> None:
     """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync."""
-    shape = check_call(
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        buffers,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
+    if not isinstance(buffers, DraftExtendMetadataBuffers):
+        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
+    outputs = (
+        buffers.cache_seqlens_int32,
+        buffers.cu_seqlens_k,
+        buffers.page_table_1,
+        buffers.real_page_table,
+        buffers.nsa_seqlens_expanded,
+        buffers.nsa_cache_seqlens_int32,
+        buffers.nsa_cu_seqlens_k,
     )
+    options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
+
+    signature = _signature(
+        (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
+        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1),
+    )
+    plan = _PLANS.get(signature) if signature is not None else None
+    if plan is None:
+        shape = check_call(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)
+        plan = _build_plan(
+            shape, seq_lens, extend_seq_lens, req_pool_indices, req_to_token, outputs, **options, full_metadata=True
+        )
     if validation_requested(validate):
         check_values(
             seq_lens,
             extend_seq_lens,
-            token_capacity=shape.token_capacity,
+            token_capacity=plan.token_capacity,
             max_seqlen_k=max_seqlen_k,
             req_pool_indices=req_pool_indices,
             pool_size=req_to_token.shape[0],
             nsa_index_topk=nsa_index_topk,
         )
-    outputs = {
-        "cache_seqlens_int32": buffers.cache_seqlens_int32,
-        "cu_seqlens_k": buffers.cu_seqlens_k,
-        "page_table_1": buffers.page_table_1,
-        "real_page_table": buffers.real_page_table,
-        "nsa_seqlens_expanded": buffers.nsa_seqlens_expanded,
-        "nsa_cache_seqlens_int32": buffers.nsa_cache_seqlens_int32,
-        "nsa_cu_seqlens_k": buffers.nsa_cu_seqlens_k,
-    }
-    _launch(
-        shape,
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        outputs,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
-        full_metadata=True,
-    )
+    _launch(plan, signature)
 
 
-def _expand_into(
-    shape: CallShape,
-    extend_seq_lens: torch.Tensor,
-    seq_lens: torch.Tensor,
-    nsa_index_topk: int,
-    out_seqlens_expanded: torch.Tensor,
-    out_nsa_cache_seqlens: torch.Tensor,
-) -> None:
-    # The page-table and per-request outputs are compiled out; any int32 tensor stands in for them.
-    unused = out_seqlens_expanded
-    outputs = {
-        "cache_seqlens_int32": unused,
-        "cu_seqlens_k": unused,
-        "page_table_1": unused[None, :],
-        "real_page_table": unused[None, :],
-        "nsa_seqlens_expanded": out_seqlens_expanded,
-        "nsa_cache_seqlens_int32": out_nsa_cache_seqlens,
-        "nsa_cu_seqlens_k": unused,
-    }
-    _launch(
-        shape,
-        seq_lens,
-        extend_seq_lens,
-        seq_lens,
-        unused[None, :],
-        outputs,
-        nsa_index_topk=nsa_index_topk,
-        page_size=1,
-        max_seqlen_k=0,
-        full_metadata=False,
-    )
+def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check) -> None:
+    """Plan (or find the plan for) an expand-only launch, run `check(plan)`, then launch."""
+    signature = _signature((extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens), (nsa_index_topk,))
+    plan = _PLANS.get(signature) if signature is not None else None
+    if plan is None:
+        shape = check_expand_call(
+            extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
+        )
+        # The page-table and per-request outputs are compiled out; any int32 tensor stands in for them.
+        unused = out_seqlens_expanded
+        table = unused[None, :]
+        outputs = (unused, unused, table, table, out_seqlens_expanded, out_nsa_cache_seqlens, unused)
+        plan = _build_plan(
+            shape,
+            seq_lens,
+            extend_seq_lens,
+            seq_lens,
+            table,
+            outputs,
+            nsa_index_topk=nsa_index_topk,
+            page_size=1,
+            max_seqlen_k=0,
+            full_metadata=False,
+        )
+    check(plan)
+    _launch(plan, signature)
 
 
 def expand_seqlens_into(
@@ -331,14 +370,12 @@ def expand_seqlens_into(
     validate: bool | None = None,
 ) -> None:
     """Write the expanded and the clipped lengths into preallocated int32 vectors; no host sync."""
-    shape = check_expand_call(
-        extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
-    )
-    if validation_requested(validate):
-        check_values(
-            seq_lens, extend_seq_lens, token_capacity=shape.token_capacity, nsa_index_topk=nsa_index_topk
-        )
-    _expand_into(shape, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens)
+
+    def check(plan: LaunchPlan) -> None:
+        if validation_requested(validate):
+            check_values(seq_lens, extend_seq_lens, token_capacity=plan.token_capacity, nsa_index_topk=nsa_index_topk)
+
+    _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check)
 
 
 def expand_seqlens(
@@ -362,14 +399,12 @@ def expand_seqlens(
         raise ValueError(f"total_tokens must be a non-negative int, got {total_tokens!r}")
     seqlens_expanded = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
     nsa_cache_seqlens = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
-    shape = check_expand_call(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens)
-    if validation_requested(validate):
-        check_values(
-            seq_lens,
-            extend_seq_lens,
-            token_capacity=total_tokens,
-            nsa_index_topk=nsa_index_topk,
-            total_tokens=total_tokens,
-        )
-    _expand_into(shape, extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens)
+
+    def check(plan: LaunchPlan) -> None:
+        if validation_requested(validate):
+            check_values(
+                seq_lens, extend_seq_lens, token_capacity=total_tokens, nsa_index_topk=nsa_index_topk, total_tokens=total_tokens
+            )
+
+    _expand(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens, check)
     return seqlens_expanded, nsa_cache_seqlens

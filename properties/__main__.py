@@ -38,12 +38,12 @@ def throughput(args) -> int:
 
     from properties.harness import load_variant
     from properties.profiles import register_profiles
-    from properties.throughput import describe, measure
+    from properties.throughput import describe, measure_cold_and_warm
 
     device = prepare_runtime()
     register_profiles()
     variant = load_variant(args.variant)
-    results = [measure(variant, device, profile, args.examples) for profile in args.profiles]
+    results = [r for profile in args.profiles for r in measure_cold_and_warm(variant, device, profile, args.examples)]
     for result in results:
         print(describe(result))
     if args.json:

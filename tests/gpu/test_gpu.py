@@ -14,6 +14,7 @@ import torch
 from hypothesis import given, settings
 
 import kernel
+import reference
 from properties.cases import DraftExtendCase
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
@@ -150,4 +151,26 @@ def test_large_shapes_match_reference():
     rows, cols = got.page_table_1.shape
     print(f"page_table_1 {rows} x {cols} ({rows * got.page_table_1.stride(0) / 2**31:.1f} x 2^31 cells)")
     mismatches = compare(case, expected, got)
+    assert not mismatches, report(mismatches)
+
+
+def test_cached_launch_plan_sees_new_contents():
+    """The second call with the same tensors takes the cached plan: it must read the tensors'
+    current contents, not anything captured when the plan was made."""
+    case = EDGE_EXAMPLES["page_size_64"]
+    other = case.with_changes(
+        seq_lens=tuple(reversed(case.seq_lens)),
+        extend_seq_lens=tuple(reversed(case.extend_seq_lens)),
+        req_to_token_seed=case.req_to_token_seed + 1,
+    )
+    inputs = case.inputs("cuda")
+    buffers = case.buffers("cuda")
+    kernel.fill_draft_extend_metadata(*inputs, buffers, **case.options())
+    for static, value in zip(inputs, other.inputs("cuda")):
+        static.copy_(value)
+    kernel.fill_draft_extend_metadata(*inputs, buffers, **other.options())
+    mirror = case.buffers("cuda")
+    reference.fill_draft_extend_metadata(*case.inputs("cuda"), mirror, **case.options())
+    reference.fill_draft_extend_metadata(*other.inputs("cuda"), mirror, **other.options())
+    mismatches = compare(other, mirror, buffers)
     assert not mismatches, report(mismatches)
