@@ -204,17 +204,22 @@ _PLANS: dict[tuple, LaunchPlan] = {}
 _MAX_PLANS = 1024
 
 
+def _launch_hook_installed() -> bool:
+    hook = knobs.runtime.launch_enter_hook
+    if isinstance(hook, knobs.HookChain):
+        return bool(hook.calls)
+    return hook is not None
+
+
 def _signature(tensors: tuple[torch.Tensor, ...], host: tuple) -> tuple | None:
     """The call's host-visible signature; None where the plan cache must not be used (CPU tensors,
     which only the interpreter runs, a launch hook that wants Triton's own path, or arguments that
-    are not tensors and must reach the checks)."""
+    are not tensors and must reach the checks). Under unified addressing a device pointer also
+    names its device."""
     try:
-        if tensors[0].device.type != "cuda" or knobs.runtime.launch_enter_hook is not None:
+        if not tensors[0].is_cuda or _launch_hook_installed():
             return None
-        return (
-            tuple((t.data_ptr(), t.dtype, t.shape, t.stride(), t.device) for t in tensors),
-            tuple((type(v), v) for v in host),
-        )
+        return (tuple((t.data_ptr(), t.dtype, t.shape, t.stride()) for t in tensors), *map(type, host), *host)
     except (AttributeError, TypeError):
         return None
 
@@ -307,14 +312,13 @@ def fill_draft_extend_metadata(
         buffers.nsa_cache_seqlens_int32,
         buffers.nsa_cu_seqlens_k,
     )
-    options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
-
     signature = _signature(
         (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
         (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1),
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
+        options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
         shape = check_call(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)
         plan = _build_plan(
             shape, seq_lens, extend_seq_lens, req_pool_indices, req_to_token, outputs, **options, full_metadata=True
