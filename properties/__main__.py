@@ -52,6 +52,36 @@ def throughput(args) -> int:
     return 0
 
 
+def mutants(args) -> int:
+    import os
+
+    from properties.harness import REFERENCE
+    from properties.mutants import MUTANTS
+    from properties.mutation import hunt_all, table
+
+    prepare_runtime()
+    chosen = {name: spec for name, spec in MUTANTS.items() if not args.only or name in args.only}
+    controls = {"(shipped kernel)": SHIPPED_KERNEL, "(reference)": REFERENCE}
+    names = {spec: name for name, spec in {**chosen, **controls}.items()}
+    workers = args.workers or min(os.cpu_count() or 1, 8)
+    hunts = hunt_all(
+        list(chosen.values()) + list(controls.values()),
+        workers=workers,
+        max_examples=args.max_examples,
+        shrink_seconds=args.shrink_seconds,
+    )
+    print(table(hunts, names))
+    survivors = [h for h in hunts if not h.killed and h.spec not in controls.values()]
+    broken_controls = [h for h in hunts if h.killed and h.spec in controls.values()]
+    killed = sum(h.killed for h in hunts if h.spec in chosen.values())
+    print(f"\n{killed}/{len(chosen)} mutants killed")
+    for h in broken_controls:
+        print(f"CONTROL FAILED: {names[h.spec]} broke {h.law}:\n{h.message}")
+    for h in survivors:
+        print(f"SURVIVOR: {names[h.spec]}")
+    return 1 if survivors or broken_controls else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m properties", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +101,13 @@ def main(argv=None) -> int:
     speed.add_argument("--examples", type=int, default=200)
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
+
+    mut = commands.add_parser("mutants", help="run the suite against every planted-defect variant")
+    mut.add_argument("--only", nargs="*", metavar="NAME", help="only these mutants")
+    mut.add_argument("--max-examples", type=int, default=30)
+    mut.add_argument("--shrink-seconds", type=float, default=20.0)
+    mut.add_argument("--workers", type=int, help="processes on the CPU (default: the cores, at most 8)")
+    mut.set_defaults(handler=mutants)
 
     args = parser.parse_args(argv)
     return args.handler(args)

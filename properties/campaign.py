@@ -66,6 +66,16 @@ class Failure:
     message: str
 
 
+def first_broken_law(fill, case: DraftExtendCase, device: torch.device, laws) -> Failure | None:
+    """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all."""
+    for law in laws:
+        try:
+            law(fill, case, device)
+        except Exception as error:  # a crash of the variant is a failure like any other
+            return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
+    return None
+
+
 class Progress:
     """A one-line progress bar on a terminal, a line every so often elsewhere."""
 
@@ -116,12 +126,7 @@ def run_campaign(
     progress = Progress(None if deadline else max_examples, deadline)
 
     def check(case: DraftExtendCase) -> Failure | None:
-        for law in laws:
-            try:
-                law(variant.fill, case, device)
-            except Exception as error:  # a crash of the variant is a failure like any other
-                return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
-        return None
+        return first_broken_law(variant.fill, case, device, laws)
 
     for case in EDGE_EXAMPLES.values():
         coverage.record(case, len(laws))

@@ -17,6 +17,8 @@ from reference.buffers import DraftExtendMetadataBuffers
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
 LONG_CONTEXT = 65_536
+# n * (n + 1) / 2 leaves int32 past n = 46340: a closed-form sum of lengths is wrong there in int32.
+TRIANGLE_LIMIT = 46_340
 
 EDGE_CLASSES = (
     "decode_like",
@@ -32,6 +34,7 @@ EDGE_CLASSES = (
     "page_size_1",
     "page_size_64",
     "int64_inputs",
+    "triangle_past_int32",
 )
 
 
@@ -87,6 +90,8 @@ class DraftExtendCase:
             "page_size_1": self.page_size == 1,
             "page_size_64": self.page_size == 64,
             "int64_inputs": "int64" in dtypes,
+            "triangle_past_int32": topk > TRIANGLE_LIMIT
+            and any(kv - qo <= TRIANGLE_LIMIT < kv for kv, qo in zip(self.seq_lens, self.extend_seq_lens)),
         }
         return frozenset(name for name, hit in checks.items() if hit)
 

@@ -3,7 +3,7 @@ is checked on every run, before Hypothesis draws anything."""
 
 from __future__ import annotations
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, DraftExtendCase
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, DraftExtendCase
 
 
 def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", **extra) -> DraftExtendCase:
@@ -49,4 +49,5 @@ EDGE_EXAMPLES: dict[str, DraftExtendCase] = {
     "page_size_1": _case([13, 2, 8], [2, 1, 3], page_size=1),
     "page_size_64": _case([200, 64, 65, 129], [2, 1, 2, 3], page_size=64, req_to_token_base=-5000),
     "int64_inputs": _case([14, 6, 31], [3, 0, 2], dtype="int64", page_size=16),
+    "triangle_past_int32": _case([TRIANGLE_LIMIT + 3, 9], [3, 2], topk=50_000, page_size=64),
 }

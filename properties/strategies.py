@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, DraftExtendCase
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, DraftExtendCase
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PAGE_SIZES = (1, 64, 2, 16, 128)
@@ -66,9 +66,9 @@ def large_batch(draw) -> tuple[list[int], list[int]]:
 @st.composite
 def long_context_batch(draw) -> tuple[list[int], list[int]]:
     bs = draw(st.integers(1, 3))
-    kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(
-        st.lists(st.integers(1, LONG_CONTEXT + 4096), min_size=bs - 1, max_size=bs - 1)
-    )
+    # Besides any length, the others may sit just past where n(n+1)/2 leaves int32.
+    other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT + 1, TRIANGLE_LIMIT + 8))
+    kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(st.lists(other, min_size=bs - 1, max_size=bs - 1))
     qo = [draw(st.integers(0, 8)) for _ in kv]
     return kv, qo
 

@@ -1,0 +1,129 @@
+"""Mutation self-test: how many planted defects (properties/mutants/) the suite kills.
+
+Each mutant is hunted with the suite's own strategies and laws: Hypothesis generates cases until
+some law breaks (every law is checked on every case, in CONTRACT_LAWS order), then shrinks the case
+against that law alone, within a time box; a mutant that survives the generated cases meets the
+pinned edge examples too. A survivor means the suite has a blind spot: strengthen the strategies or
+the laws, never the mutant.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+
+from properties.campaign import first_broken_law
+from properties.cases import DraftExtendCase
+from properties.edges import EDGE_EXAMPLES
+from properties.harness import load_variant, prepare_runtime
+from properties.laws import CONTRACT_LAWS
+from properties.strategies import draft_extend_cases
+
+
+@dataclass
+class Hunt:
+    spec: str
+    killed: bool
+    law: str | None
+    case: DraftExtendCase | None
+    seconds: float
+    message: str = ""
+
+    @property
+    def size(self) -> str:
+        if self.case is None:
+            return "-"
+        c = self.case
+        return f"bs={c.bs} tokens={c.total_tokens} max_seqlen_k={c.max_seqlen_k} page_size={c.page_size}"
+
+
+def _search(fill, device, laws, max_examples: int, phases, deadline: float | None):
+    """Run Hypothesis over `laws`; return the last failure it saw (the shrunk one) or None.
+
+    Once `deadline` passes, cases not already known to fail count as passing, so shrinking stops
+    with the smallest failure found so far (which must still fail when Hypothesis replays it).
+    """
+    known_failing: set[DraftExtendCase] = set()
+    last: list = []
+
+    @settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=phases,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=draft_extend_cases())
+    def attempt(case):
+        if deadline is not None and time.monotonic() > deadline and case not in known_failing:
+            return
+        failure = first_broken_law(fill, case, device, laws)
+        if failure:
+            known_failing.add(case)
+            last[:] = [failure]
+            raise AssertionError(failure.message)
+
+    try:
+        attempt()
+    except AssertionError:
+        return last[0]
+    return None
+
+
+def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> Hunt:
+    """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite."""
+    device = prepare_runtime()
+    fill = load_variant(spec).fill
+    start = time.monotonic()
+    found = _search(fill, device, CONTRACT_LAWS, max_examples, [Phase.generate], None)
+    if found is not None:
+        law = next(law for law in CONTRACT_LAWS if law.__name__ == found.law)
+        deadline = time.monotonic() + shrink_seconds
+        shrunk = _search(fill, device, (law,), max_examples, [Phase.generate, Phase.shrink], deadline)
+        found = shrunk or found
+    else:
+        for case in EDGE_EXAMPLES.values():
+            found = first_broken_law(fill, case, device, CONTRACT_LAWS)
+            if found:
+                break
+    seconds = time.monotonic() - start
+    if found is None:
+        return Hunt(spec, False, None, None, seconds)
+    return Hunt(spec, True, found.law, found.case, seconds, found.message)
+
+
+def _hunt_args(args):
+    spec, max_examples, shrink_seconds = args
+    return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds)
+
+
+def hunt_all(specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float) -> list[Hunt]:
+    """Hunt each spec; on the CPU in `workers` processes, on a GPU in this one process (one GPU,
+    one worker: two workers would share it by accident)."""
+    jobs = [(spec, max_examples, shrink_seconds) for spec in specs]
+    if workers <= 1 or torch.cuda.is_available():
+        return [_hunt_args(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_hunt_args, jobs))
+
+
+def table(hunts: list[Hunt], names: dict[str, str]) -> str:
+    rows = [("mutant", "result", "killed by", "shrunk counterexample", "time to kill")]
+    for h in hunts:
+        rows.append(
+            (
+                names.get(h.spec, h.spec),
+                "killed" if h.killed else "SURVIVED",
+                h.law or "-",
+                h.size,
+                f"{h.seconds:.1f}s",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
