@@ -36,10 +36,13 @@ def fill_draft_extend_metadata(
     *,
     nsa_index_topk: int,
     page_size: int,
-    max_seqlen_k: int,
+    max_seqlen_k: int | None,
     validate: bool | None = None,
 ) -> None:
-    """Fill every draft-extend metadata buffer for one step (see README.md for the contract)."""
+    """Fill every draft-extend metadata buffer for one step (see README.md for the contract).
+
+    max_seqlen_k=None selects the graph-resident mode: max(seq_lens) is taken on the device.
+    """
     if triton_enabled():
         return _triton_path.fill_draft_extend_metadata(
             seq_lens,
@@ -52,6 +55,14 @@ def fill_draft_extend_metadata(
             max_seqlen_k=max_seqlen_k,
             validate=validate,
         )
+    if max_seqlen_k is None:
+        # The reference path has no graph-resident form: it reads the longest sequence from the
+        # device (a sync, as the eager path always makes).
+        check_call(
+            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
+            nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=0,
+        )
+        max_seqlen_k = int(seq_lens.max())
     shape = check_call(
         seq_lens,
         extend_seq_lens,
@@ -82,6 +93,9 @@ def fill_draft_extend_metadata(
         page_size=page_size,
         max_seqlen_k=max_seqlen_k,
     )
+
+
+fill_draft_extend_metadata.supports_graph_resident = True
 
 
 def expand_seqlens_into(

@@ -1,18 +1,22 @@
 """Benchmark of the draft-extend metadata fill: the fused Triton kernel against the eager paths.
 
     python -m kernel.benchmark [--out DIR] [--quick] [--batch-sizes 1,8,...] [--contexts 8192,131072]
-                               [--page-sizes 1,64] [--iters N] [--graph-replay-host]
+                               [--page-sizes 1,64] [--iters N] [--graph-replay-host] [--skip-capacity]
 
 It produces numbers, a table, DIR/benchmark.json and DIR/benchmark.png; it asserts nothing about time.
 
 Implementations, each filling the same `DraftExtendMetadataBuffers`:
 
-* fused   - `kernel.fill_draft_extend_metadata`: one launch, no host sync.
-* eager   - `reference.eager.fill_draft_extend_metadata`: SGLang's code, a Python loop over the batch
-            and two host syncs.
-* option1 - the kernel's allocating `expand_seqlens` (no `total_tokens`, so it syncs once to size its
-            output) in place of the eager loop, then the eager copies unchanged.
-* empty   - an empty Triton kernel with one pointer argument on a grid of (1,): the launch floor.
+* fused    - `kernel.fill_draft_extend_metadata` with max_seqlen_k = context: one launch, no host
+             sync, the grid sized on the host from max_seqlen_k.
+* resident - the same call with max_seqlen_k=None, the graph-resident mode: the kernel takes
+             max(seq_lens) on the device and the grid is sized from the buffers' column capacity
+             (here = context), so a captured graph needs nothing from the host at replay.
+* eager    - `reference.eager.fill_draft_extend_metadata`: SGLang's code, a Python loop over the
+             batch and two host syncs.
+* option1  - the kernel's allocating `expand_seqlens` (no `total_tokens`, so it syncs once to size its
+             output) in place of the eager loop, then the eager copies unchanged.
+* empty    - an empty Triton kernel with one pointer argument on a grid of (1,): the launch floor.
 
 Inputs, per (page_size, context, batch size bs): extend lengths ragged in 1..4 and seq_lens uniform in
 [context // 2, context], both from a seeded generator; max_seqlen_k = context; a [bs + 16, context]
@@ -26,18 +30,25 @@ Measurements:
   in 20 blocks of N // 20 (N = --iters, 25 per block by default): perf_counter spans each block, a
   torch.cuda.synchronize() follows each block outside the span, and the figure is the median over
   blocks of (block time / calls in block). A block of 25 launches never fills the launch queue, so
-  for the fused and empty paths this is the pure host cost of issuing a call. The eager and option1
-  paths sync inside every call, so theirs includes waiting for the device: that wait is their cost.
+  for the fused, resident and empty paths this is the pure host cost of issuing a call. The eager
+  and option1 paths sync inside every call, so theirs includes waiting for the device: that wait is
+  their cost.
 * GPU us. The call is captured in a torch.cuda.CUDAGraph (after warm-up calls on a side stream, as
   PyTorch documents) and graph.replay() is timed with triton.testing.do_bench, median, L2 flushed
   between runs. eager and option1 sync with the host and cannot be captured: '-'. The empty kernel's
   figure is the floor of this method (graph launch plus event timing).
-* --graph-replay-host: host us per step of replaying a graph that holds only the fused call, timed
-  as the host figures are.
+* --graph-replay-host: host us per step of replaying a graph that holds only the fused call, and one
+  that holds only the resident call, timed as the host figures are.
 * Page-table bandwidth, per page size, at bs = 512 (else the largest bs) and context 8192 (else the
   smallest): bytes = tokens * max_seqlen_k * 4 written + bs * max_seqlen_k * 4 read (+ the real page
   table written, for page_size > 1), over the fused GPU time; against a device copy whose read plus
   written bytes are the same total, timed the same way.
+* Capacity (GPU only; --skip-capacity skips it): what the resident mode pays for a grid sized from
+  the capacity rather than the real longest sequence. The inputs above at context 8192 (seq_lens
+  in [4096, 8192]), bs 128 and 512, page sizes 1 and 64, with req_to_token and buffers of column
+  capacity 8192 and of 163840 (DeepSeek-V3.2's longest context); GPU us, as above, of resident at
+  capacity 8192, resident at 163840, and fused (max_seqlen_k = 8192) at 163840, with the ratios
+  resident@163840 / resident@8192 and resident@163840 / fused@163840.
 
 Without CUDA the same code runs on CPU tensors under the Triton interpreter, on a small sweep by
 default (bs 1 and 8, context 256, 20 calls), with no GPU figures: a smoke test of the program only,
@@ -81,10 +92,15 @@ POOL_SPARE_ROWS = 16
 SEED = 0
 BLOCKS = 20
 WARMUP_CALLS = 3
-IMPLEMENTATIONS = ("fused", "eager", "option1", "empty")
-CAPTURABLE = ("fused", "empty")
+IMPLEMENTATIONS = ("fused", "resident", "eager", "option1", "empty")
+CAPTURABLE = ("fused", "resident", "empty")
+REPLAYED = ("fused", "resident")  # the graphs whose replay --graph-replay-host times on the host
 BANDWIDTH_BS = 512
 BANDWIDTH_CONTEXT = 8192
+CAPACITY_CONTEXT = 8192
+CAPACITY_WIDE = 163840
+CAPACITY_BATCH_SIZES = (128, 512)
+CAPACITY_PAGE_SIZES = (1, 64)
 CPU_NOTE = "CPU / Triton interpreter: these numbers are not meaningful for speed."
 
 
@@ -113,7 +129,8 @@ class Case:
     req_to_token: torch.Tensor
     buffers: DraftExtendMetadataBuffers
 
-    def fill(self, fn: Callable[..., None], **extra) -> None:
+    def fill(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> None:
+        """Call fn on this case; resident=True passes max_seqlen_k=None, the graph-resident mode."""
         fn(
             self.seq_lens,
             self.extend_seq_lens,
@@ -122,7 +139,7 @@ class Case:
             self.buffers,
             nsa_index_topk=NSA_INDEX_TOPK,
             page_size=self.page_size,
-            max_seqlen_k=self.context,
+            max_seqlen_k=None if resident else self.context,
             **extra,
         )
 
@@ -136,7 +153,10 @@ def make_req_to_token(rows: int, context: int, page_size: int, device: torch.dev
     return slots.view(rows, pages_per_row * page_size)[:, :context].contiguous()
 
 
-def make_case(page_size: int, context: int, bs: int, device: torch.device) -> Case:
+def make_case(page_size: int, context: int, bs: int, device: torch.device, capacity: int | None = None) -> Case:
+    """The inputs for (page_size, context, bs); req_to_token and the buffers hold `capacity` columns
+    (default: context). seq_lens, extend lengths and pool rows depend only on context and bs."""
+    capacity = capacity or context
     gen = torch.Generator().manual_seed(SEED)
     extend_seq_lens = torch.randint(1, MAX_EXTEND + 1, (bs,), generator=gen, dtype=torch.int32)
     seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=gen, dtype=torch.int32)
@@ -150,9 +170,9 @@ def make_case(page_size: int, context: int, bs: int, device: torch.device) -> Ca
         seq_lens=seq_lens.to(device),
         extend_seq_lens=extend_seq_lens.to(device),
         req_pool_indices=req_pool_indices.to(device),
-        req_to_token=make_req_to_token(pool_rows, context, page_size, device),
+        req_to_token=make_req_to_token(pool_rows, capacity, page_size, device),
         buffers=DraftExtendMetadataBuffers.allocate(
-            max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=context, page_size=page_size, device=device
+            max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device
         ),
     )
 
@@ -201,8 +221,9 @@ def _empty_kernel(ptr):
 
 def implementations(case: Case) -> dict[str, Callable[[], None]]:
     return {
-        # validate=False: the fused path must not pick up a syncing validation mode from the environment.
+        # validate=False: the kernel paths must not pick up a syncing validation mode from the environment.
         "fused": lambda: case.fill(kernel.fill_draft_extend_metadata, validate=False),
+        "resident": lambda: case.fill(kernel.fill_draft_extend_metadata, resident=True, validate=False),
         "eager": lambda: case.fill(eager.fill_draft_extend_metadata),
         "option1": lambda: case.fill(option1_fill),
         "empty": lambda: _empty_kernel[(1,)](case.seq_lens),
@@ -258,7 +279,7 @@ def measure_case(case: Case, iters: int, graph_replay_host: bool) -> dict:
         graphs = {name: capture_graph(calls[name]) for name in CAPTURABLE}
         gpu_us.update({name: graph_gpu_us(graph) for name, graph in graphs.items()})
         if graph_replay_host:
-            replay_host = host_timing(graphs["fused"].replay, iters)
+            replay_host = {name: host_timing(graphs[name].replay, iters) for name in REPLAYED}
     return {
         "page_size": case.page_size,
         "context": case.context,
@@ -325,23 +346,24 @@ def cell(value: float | None, spec: str = ".1f") -> str:
 
 
 def format_table(rows: list[dict], graph_replay_host: bool) -> str:
-    host_cols = list(IMPLEMENTATIONS) + (["replay"] if graph_replay_host else [])
+    replay_cols = [f"replay:{name}" for name in REPLAYED] if graph_replay_host else []
+    gpu_cols = ("fused", "resident", "option1", "empty")
     header = (
         ["page", "context", "bs", "tokens"]
-        + [f"host:{name}" for name in host_cols]
+        + [f"host:{name}" for name in (*IMPLEMENTATIONS, *replay_cols)]
         + ["fused/empty", "eager/fused"]
-        + ["gpu:fused", "gpu:option1", "gpu:empty"]
+        + [f"gpu:{name}" for name in gpu_cols]
     )
     lines = []
     for r in rows:
         host = {name: r["host"][name]["median_us"] for name in IMPLEMENTATIONS}
         replay = r["graph_replay_host"]
-        host["replay"] = replay["median_us"] if replay else None
+        host.update({f"replay:{name}": replay[name]["median_us"] if replay else None for name in REPLAYED})
         lines.append(
             [str(r["page_size"]), str(r["context"]), str(r["bs"]), str(r["total_tokens"])]
-            + [cell(host[name]) for name in host_cols]
+            + [cell(host[name]) for name in (*IMPLEMENTATIONS, *replay_cols)]
             + [cell(host["fused"] / host["empty"], ".3g"), cell(host["eager"] / host["fused"], ".3g")]
-            + [cell(r["gpu_us"][name]) for name in ("fused", "option1", "empty")]
+            + [cell(r["gpu_us"][name]) for name in gpu_cols]
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
 
@@ -371,6 +393,81 @@ def format_bandwidth(bandwidth: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def capacity_gpu_us(case: Case, resident: bool) -> float:
+    graph = capture_graph(lambda: case.fill(kernel.fill_draft_extend_metadata, resident=resident, validate=False))
+    return graph_gpu_us(graph)
+
+
+def measure_capacity_row(page_size: int, bs: int, device: torch.device) -> dict:
+    """The same real inputs in buffers of two column capacities (the cases differ only in those
+    widths and in the slot values of req_to_token); the wide case is freed on return."""
+    narrow = make_case(page_size, CAPACITY_CONTEXT, bs, device)
+    wide = make_case(page_size, CAPACITY_CONTEXT, bs, device, capacity=CAPACITY_WIDE)
+    resident_narrow = capacity_gpu_us(narrow, resident=True)
+    resident_wide = capacity_gpu_us(wide, resident=True)
+    fused_wide = capacity_gpu_us(wide, resident=False)
+    return {
+        "page_size": page_size,
+        "context": CAPACITY_CONTEXT,
+        "bs": bs,
+        "total_tokens": narrow.total_tokens,
+        "narrow_capacity": CAPACITY_CONTEXT,
+        "wide_capacity": CAPACITY_WIDE,
+        "resident_narrow_gpu_us": resident_narrow,
+        "resident_wide_gpu_us": resident_wide,
+        "fused_wide_gpu_us": fused_wide,
+        "resident_wide_over_resident_narrow": resident_wide / resident_narrow,
+        "resident_wide_over_fused_wide": resident_wide / fused_wide,
+    }
+
+
+def measure_capacity(device: torch.device) -> list[dict]:
+    rows = []
+    for page_size in CAPACITY_PAGE_SIZES:
+        for bs in CAPACITY_BATCH_SIZES:
+            print(f"measuring capacity page_size={page_size} bs={bs}", file=sys.stderr, flush=True)
+            rows.append(measure_capacity_row(page_size, bs, device))
+    return rows
+
+
+def capacity_skip_reason(args: argparse.Namespace) -> str | None:
+    if args.skip_capacity:
+        return "--skip-capacity"
+    if not ON_GPU:
+        return "needs GPU times"
+    return None
+
+
+def format_capacity(capacity: list[dict] | None, skipped: str | None) -> str:
+    if capacity is None:
+        return f"capacity: skipped ({skipped})"
+    narrow, wide = f"@{CAPACITY_CONTEXT}", f"@{CAPACITY_WIDE}"
+    header = [
+        "page",
+        "bs",
+        "tokens",
+        f"resident{narrow}",
+        f"resident{wide}",
+        f"fused{wide}",
+        f"res{wide}/res{narrow}",
+        f"res{wide}/fused{wide}",
+    ]
+    lines = [
+        [str(c["page_size"]), str(c["bs"]), str(c["total_tokens"])]
+        + [cell(c[key]) for key in ("resident_narrow_gpu_us", "resident_wide_gpu_us", "fused_wide_gpu_us")]
+        + [cell(c[key], ".3g") for key in ("resident_wide_over_resident_narrow", "resident_wide_over_fused_wide")]
+        for c in capacity
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    return "\n".join(
+        [
+            f"capacity: GPU us (CUDA-graph replay, do_bench median), context {CAPACITY_CONTEXT}, buffers and "
+            f"req_to_token of {CAPACITY_CONTEXT} or {CAPACITY_WIDE} columns; fused is max_seqlen_k={CAPACITY_CONTEXT}",
+        ]
+        + ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in [header, *lines]]
+    )
+
+
 def device_name() -> str:
     if ON_GPU:
         return torch.cuda.get_device_name()
@@ -398,8 +495,9 @@ def plot(rows: list[dict], path: Path, graph_replay_host: bool) -> None:
             for name in IMPLEMENTATIONS:
                 ax.plot(sizes, [r["host"][name]["median_us"] for r in panel], marker="o", label=name)
             if graph_replay_host and ON_GPU:
-                replay = [r["graph_replay_host"]["median_us"] for r in panel]
-                ax.plot(sizes, replay, marker="o", linestyle="--", label="fused graph replay")
+                for name in REPLAYED:
+                    replay = [r["graph_replay_host"][name]["median_us"] for r in panel]
+                    ax.plot(sizes, replay, marker="o", linestyle="--", label=f"{name} graph replay")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xticks(sizes, [str(s) for s in sizes])
@@ -445,7 +543,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--graph-replay-host",
         action="store_true",
-        help="also time the host cost of replaying a CUDA graph holding only the fused call (GPU only)",
+        help="also time the host cost of replaying a CUDA graph holding only the fused call, and one holding "
+        "only the resident call (GPU only)",
+    )
+    parser.add_argument(
+        "--skip-capacity",
+        action="store_true",
+        help=f"skip the capacity experiment (resident mode in {CAPACITY_WIDE}-column buffers; GPU only)",
     )
     args = parser.parse_args(argv)
     if args.contexts and min(args.contexts) < 2 * MAX_EXTEND:
@@ -485,9 +589,12 @@ def main(argv: list[str] | None = None) -> None:
                 case = make_case(page_size, context, bs, device)
                 rows.append(measure_case(case, sweep.iters, args.graph_replay_host))
     bandwidth = measure_bandwidth(rows) if ON_GPU else []
+    capacity_skipped = capacity_skip_reason(args)
+    capacity = None if capacity_skipped else measure_capacity(device)
 
     print(format_table(rows, args.graph_replay_host))
     print(format_bandwidth(bandwidth))
+    print(format_capacity(capacity, capacity_skipped))
 
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -502,6 +609,8 @@ def main(argv: list[str] | None = None) -> None:
         "gpu_us_note": "CUDA-graph replay, triton.testing.do_bench median; null where the call syncs with the host",
         "results": rows,
         "page_table_bandwidth": bandwidth,
+        "capacity": capacity,
+        "capacity_skipped": capacity_skipped,
     }
     json_path = args.out / "benchmark.json"
     json_path.write_text(json.dumps(report, indent=2))

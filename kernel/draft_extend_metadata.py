@@ -39,7 +39,6 @@ def _clipped_prefix(n, topk):
         "nsa_index_topk",
         "log2_page_size",
         "token_capacity",
-        "cols_per_program",
     ]
 )
 def draft_extend_metadata_kernel(
@@ -62,30 +61,43 @@ def draft_extend_metadata_kernel(
     nsa_index_topk,
     log2_page_size,
     token_capacity,
-    cols_per_program,
     REQS: tl.constexpr,
     SCAN_BLOCK: tl.constexpr,
     TOKEN_TILE: tl.constexpr,
     COL_TILE: tl.constexpr,
     FULL_METADATA: tl.constexpr,
     PAGED: tl.constexpr,
+    DEVICE_MAX_SEQLEN: tl.constexpr,
 ):
     first_req = tl.program_id(0) * REQS
     col_slice = tl.program_id(1)
     topk = nsa_index_topk.to(tl.int64)
 
-    # Prefix sums over every request before this program's block.
+    # Prefix sums over every request before this program's block; in graph-resident mode the scan
+    # runs over the whole batch, to take max(seq_lens) as max_seqlen_k on the device, where the
+    # host passed only the buffers' column capacity.
     tokens_before = tl.zeros((), dtype=tl.int64)
     kv_before = tl.zeros((), dtype=tl.int64)
     clipped_before = tl.zeros((), dtype=tl.int64)
-    for start in range(0, first_req, SCAN_BLOCK):
+    longest = tl.zeros((), dtype=tl.int64)
+    scan_end = first_req
+    if DEVICE_MAX_SEQLEN:
+        scan_end = bs
+    for start in range(0, scan_end, SCAN_BLOCK):
         offs = start + tl.arange(0, SCAN_BLOCK)
-        m = offs < first_req
+        m = offs < scan_end
         qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
         kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        if DEVICE_MAX_SEQLEN:
+            longest = tl.maximum(longest, tl.max(kv, axis=0))
+            before = offs < first_req
+            qo = tl.where(before, qo, 0)
+            kv = tl.where(before, kv, 0)
         tokens_before += tl.sum(qo, axis=0)
         kv_before += tl.sum(kv.to(tl.int32).to(tl.int64), axis=0)
         clipped_before += tl.sum(_clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk), axis=0)
+    if DEVICE_MAX_SEQLEN:
+        max_seqlen_k = tl.minimum(longest, max_seqlen_k)
 
     reqs = first_req + tl.arange(0, REQS)
     req_mask = reqs < bs
@@ -104,10 +116,14 @@ def draft_extend_metadata_kernel(
             cu_kv = kv_before + tl.cumsum(kv32.to(tl.int64), axis=0)
             tl.store(cu_seqlens_k_ptr + 1 + reqs, cu_kv.to(tl.int32), mask=req_mask)
         pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
-        col_begin = col_slice * cols_per_program
-        col_end = tl.minimum(col_begin + cols_per_program, max_seqlen_k)
+    # Column tiles are dealt round-robin to the column programs, so the work of each program follows
+    # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
+    # a program whose first tile is already past max_seqlen_k has nothing to do.
+    col_begin = col_slice * COL_TILE
+    col_stride = tl.num_programs(1) * COL_TILE
+    tile_end = tl.where((col_slice == 0) | (col_begin < max_seqlen_k), block_tokens, 0)
 
-    for t0 in range(0, block_tokens, TOKEN_TILE):
+    for t0 in range(0, tile_end, TOKEN_TILE):
         local = t0 + tl.arange(0, TOKEN_TILE)
         # One-hot owner of each token among this program's requests: a [TOKEN_TILE, REQS] compare
         # instead of a search, so no token ever looks past its own program's requests.
@@ -132,9 +148,9 @@ def draft_extend_metadata_kernel(
             src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride
             dst_rows = token * page_table_1_stride
             real_rows = token * real_page_table_stride
-            for c in range(col_begin, col_end, COL_TILE):
+            for c in range(col_begin, max_seqlen_k, col_stride):
                 cols = c + tl.arange(0, COL_TILE)
-                m = token_mask[:, None] & (cols < col_end)[None, :]
+                m = token_mask[:, None] & (cols < max_seqlen_k)[None, :]
                 slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=m)
                 tl.store(page_table_1_ptr + dst_rows[:, None] + cols[None, :], slots, mask=m)
                 if PAGED:
@@ -160,26 +176,25 @@ class LaunchGeometry:
     col_tile: int
     req_programs: int
     col_programs: int
-    cols_per_program: int
 
 
 # Per device kind: (REQS, TOKEN_TILE, COL_TILE, programs to aim for). On a GPU, enough programs to
 # cover every SM a few times once the copy is large enough to matter. The interpreter pays per
 # program and per reduction rather than per element, so it runs few, wide programs.
 _GPU_TILES = (16, 16, 256, 1024)
-_INTERPRETER_TILES = (64, 64, 1024, 1)
+_INTERPRETER_TILES = (64, 64, 1024, 4)
 
 
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
     """The grid and tile sizes for a call; the tile sizes are fixed per device kind, so batch size
-    and context length change only the grid and never cause a recompile."""
+    and context length change only the grid and never cause a recompile. Column programs never
+    outnumber what the target leaves per request block, however wide max_seqlen_k (or, in
+    graph-resident mode, the buffers) may be."""
     reqs, token_tile, col_tile, target = _GPU_TILES if device.type == "cuda" else _INTERPRETER_TILES
     req_programs = -(-bs // reqs)
     col_tiles = max(1, -(-max_seqlen_k // col_tile))
     col_programs = max(1, min(col_tiles, target // req_programs))
-    cols_per_program = -(-col_tiles // col_programs) * col_tile
-    col_programs = max(1, -(-max_seqlen_k // cols_per_program))
-    return LaunchGeometry(reqs, token_tile, col_tile, req_programs, col_programs, cols_per_program)
+    return LaunchGeometry(reqs, token_tile, col_tile, req_programs, col_programs)
 
 
 class LaunchPlan:
@@ -193,10 +208,11 @@ class LaunchPlan:
     by its address, so that a cached plan keeps no tensor alive.
     """
 
-    def __init__(self, grid: tuple[int, int], args: tuple, token_capacity: int):
+    def __init__(self, grid: tuple[int, int], args: tuple, token_capacity: int, column_limit: int):
         self.grid = grid
         self.args = args
         self.token_capacity = token_capacity
+        self.column_limit = column_limit
         self.compiled = None
 
 
@@ -254,6 +270,7 @@ def _build_plan(
     page_size: int,
     max_seqlen_k: int,
     full_metadata: bool,
+    device_max_seqlen: bool = False,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
     cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k = outputs
@@ -277,15 +294,15 @@ def _build_plan(
         nsa_index_topk,
         page_size.bit_length() - 1,
         shape.token_capacity,
-        geometry.cols_per_program,
         geometry.reqs,
         SCAN_BLOCK,
         geometry.token_tile,
         geometry.col_tile,
         full_metadata,
         page_size > 1,
+        device_max_seqlen,
     )
-    return LaunchPlan((geometry.req_programs, geometry.col_programs), args, shape.token_capacity)
+    return LaunchPlan((geometry.req_programs, geometry.col_programs), args, shape.token_capacity, max_seqlen_k)
 
 
 def fill_draft_extend_metadata(
@@ -297,10 +314,15 @@ def fill_draft_extend_metadata(
     *,
     nsa_index_topk: int,
     page_size: int,
-    max_seqlen_k: int,
+    max_seqlen_k: int | None,
     validate: bool | None = None,
 ) -> None:
-    """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync."""
+    """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync.
+
+    max_seqlen_k=None is the graph-resident mode: the kernel takes max(seq_lens) on the device, and
+    the grid is sized once from the columns the buffers (and req_to_token) hold, so a captured call
+    needs nothing from the host at replay, not even the longest sequence.
+    """
     if not isinstance(buffers, DraftExtendMetadataBuffers):
         raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
     outputs = (
@@ -318,22 +340,37 @@ def fill_draft_extend_metadata(
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
+        inputs = (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers)
+        device_max_seqlen = max_seqlen_k is None
+        if device_max_seqlen:
+            # Checked once with no columns to know the arguments are what they claim, then for
+            # every column the kernel may be asked to fill.
+            check_call(*inputs, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=0)
+            max_seqlen_k = min(req_to_token.shape[1], buffers.page_table_1.shape[1])
         options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
-        shape = check_call(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)
+        shape = check_call(*inputs, **options)
         plan = _build_plan(
-            shape, seq_lens, extend_seq_lens, req_pool_indices, req_to_token, outputs, **options, full_metadata=True
+            shape,
+            *inputs[:4],
+            outputs,
+            **options,
+            full_metadata=True,
+            device_max_seqlen=device_max_seqlen,
         )
     if validation_requested(validate):
         check_values(
             seq_lens,
             extend_seq_lens,
             token_capacity=plan.token_capacity,
-            max_seqlen_k=max_seqlen_k,
+            max_seqlen_k=plan.column_limit,
             req_pool_indices=req_pool_indices,
             pool_size=req_to_token.shape[0],
             nsa_index_topk=nsa_index_topk,
         )
     _launch(plan, signature)
+
+
+fill_draft_extend_metadata.supports_graph_resident = True
 
 
 def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check) -> None:

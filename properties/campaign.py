@@ -6,6 +6,7 @@ It is the suite's own strategies and laws, run outside pytest so that it can rep
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections import Counter
@@ -45,6 +46,29 @@ class Coverage:
         self.max_total_tokens = max(self.max_total_tokens, case.total_tokens)
         self.max_seq_len = max(self.max_seq_len, max(case.seq_lens))
 
+    def to_dict(self) -> dict:
+        return {
+            "examples": self.examples,
+            "law_checks": self.law_checks,
+            "edge_hits": dict(self.edge_hits),
+            "page_sizes": {str(k): v for k, v in self.page_sizes.items()},
+            "dtypes": dict(self.dtypes),
+            "max_bs": self.max_bs,
+            "max_total_tokens": self.max_total_tokens,
+            "max_seq_len": self.max_seq_len,
+        }
+
+    def absorb(self, other: dict) -> None:
+        """Add another campaign's coverage (a to_dict() of a shard) to this one."""
+        self.examples += other["examples"]
+        self.law_checks += other["law_checks"]
+        self.edge_hits.update(other["edge_hits"])
+        self.page_sizes.update({int(k): v for k, v in other["page_sizes"].items()})
+        self.dtypes.update(other["dtypes"])
+        self.max_bs = max(self.max_bs, other["max_bs"])
+        self.max_total_tokens = max(self.max_total_tokens, other["max_total_tokens"])
+        self.max_seq_len = max(self.max_seq_len, other["max_seq_len"])
+
     def summary(self) -> str:
         lines = [
             f"examples: {self.examples}   law checks: {self.law_checks}",
@@ -64,6 +88,12 @@ class Failure:
     case: DraftExtendCase
     law: str
     message: str
+
+    def fingerprint(self) -> tuple[str, ...]:
+        """What kind of failure this is, numbers aside: the law and the headline of each buffer's
+        report. Failures that share one are taken for the same defect."""
+        headlines = (line for line in self.message.splitlines() if line and not line[0].isspace())
+        return (self.law, *sorted(re.sub(r"-?\d+", "#", line) for line in headlines))
 
 
 def first_broken_law(fill, case: DraftExtendCase, device: torch.device, laws) -> Failure | None:
@@ -118,8 +148,10 @@ def run_campaign(
 ) -> tuple[Coverage, list[Failure]]:
     """Check `laws` on the edge examples, then on generated cases, until `max_examples` or `minutes`.
 
-    A failure is shrunk by Hypothesis, passed to `on_failure`, and the campaign moves on to a new
-    round with the next seed, so one run can report several distinct defects.
+    A failure is shrunk by Hypothesis, and the campaign moves on to a new round with the next seed,
+    so one run can report several distinct defects; each kind of failure (`Failure.fingerprint`) is
+    returned and passed to `on_failure` once, on the first case that showed it (the edge examples
+    come first, then shrunk generated cases).
     """
     coverage, failures = Coverage(), []
     deadline = time.monotonic() + 60 * minutes if minutes else None
@@ -128,12 +160,19 @@ def run_campaign(
     def check(case: DraftExtendCase) -> Failure | None:
         return first_broken_law(variant.fill, case, device, laws)
 
+    seen: set[tuple[str, ...]] = set()
+
+    def found(failure: Failure) -> None:
+        if failure.fingerprint() not in seen:
+            seen.add(failure.fingerprint())
+            failures.append(failure)
+            on_failure(failure)
+
     for case in EDGE_EXAMPLES.values():
         coverage.record(case, len(laws))
         failure = check(case)
         if failure:
-            failures.append(failure)
-            on_failure(failure)
+            found(failure)
 
     round_index = 0
     while True:
@@ -166,10 +205,8 @@ def run_campaign(
         try:
             round_of_examples()
         except AssertionError:
-            failure = last_failure[0]
-            coverage.record(failure.case, len(laws))
-            failures.append(failure)
-            on_failure(failure)
+            coverage.record(last_failure[0].case, len(laws))
+            found(last_failure[0])
         round_index += 1
     progress.close()
     return coverage, failures

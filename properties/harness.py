@@ -50,6 +50,29 @@ def load_variant(spec: str) -> Variant:
     return Variant(spec, fill)
 
 
+MODES = ("host_sized", "graph_resident")
+
+
+def graph_resident(fill: Contract) -> Contract:
+    """The contract's signature over a variant's graph-resident mode (max_seqlen_k=None): the
+    max_seqlen_k it is given is the one the reference takes, max(seq_lens), and is not passed on."""
+
+    def resident(*args, nsa_index_topk, page_size, max_seqlen_k):
+        fill(*args, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=None)
+
+    return resident
+
+
+def in_mode(variant: Variant, mode: str) -> tuple[Contract, Callable[[DraftExtendCase], DraftExtendCase]] | None:
+    """(the callable the laws judge, how a generated case reads in this mode), or None where the
+    variant does not declare the mode (`fill.supports_graph_resident = True`)."""
+    if mode == "host_sized":
+        return variant.fill, lambda case: case
+    if not getattr(variant.fill, "supports_graph_resident", False):
+        return None
+    return graph_resident(variant.fill), lambda case: case.with_changes(max_seqlen_k=max(case.seq_lens))
+
+
 @dataclass
 class Run:
     """One call of an implementation: its inputs, and its buffers before and after."""

@@ -241,31 +241,26 @@ def in_place_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.
 API_LAWS = (simple_api_agrees_with_contract, in_place_api_agrees_with_contract)
 
 
-def graph_replays_match_reference(fill: Contract, session, device: torch.device, **overrides) -> None:
+def graph_replays_match_reference(fill: Contract, session, device: torch.device) -> None:
     """Captured once in a CUDA graph, then replayed with each step's values written into the captured
     input tensors: after every replay every buffer equals the reference's on that step's inputs,
-    padding included (the reference keeps its own copy of the buffers, step after step).
-
-    `overrides` replace the contract's host options in the captured call (the graph-resident mode
-    passes max_seqlen_k=None); the reference always takes the case's own options.
-    """
+    padding included (the reference keeps its own copy of the buffers, step after step)."""
     from reference import fill_draft_extend_metadata as reference
 
     first = session.steps[0]
     captured = first.inputs(device)
     buffers = session.buffers(device)
     mirror = buffers.clone()
-    options = {**first.options(), **overrides}
 
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        fill(*captured, buffers, **options)
+        fill(*captured, buffers, **first.options())
     torch.cuda.current_stream().wait_stream(side)
     reference(*captured, mirror, **first.options())
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        fill(*captured, buffers, **options)
+        fill(*captured, buffers, **first.options())
 
     for index, step in enumerate(session.steps):
         fresh = step.inputs(device)

@@ -1,9 +1,8 @@
 """Mutation self-test: how many planted defects (properties/mutants/) the suite kills.
 
-Each mutant is hunted with the suite's own strategies and laws: Hypothesis generates cases until
-some law breaks (every law is checked on every case, in CONTRACT_LAWS order), then shrinks the case
-against that law alone, within a time box; a mutant that survives the generated cases meets the
-pinned edge examples too. A survivor means the suite has a blind spot: strengthen the strategies or
+Each mutant is hunted with the suite's own examples, strategies and laws (every law is checked on
+every case, in CONTRACT_LAWS order): the pinned edge examples first, then generated cases; a kill
+is then shrunk by Hypothesis against the law that broke, within a time box. A survivor means the suite has a blind spot: strengthen the strategies or
 the laws, never the mutant.
 """
 
@@ -77,25 +76,35 @@ def _search(fill, device, laws, max_examples: int, phases, deadline: float | Non
 
 
 def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> Hunt:
-    """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite."""
+    """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite.
+
+    The pinned edge examples go first, as they do in every test; a kill there is then shrunk, within
+    `shrink_seconds`, by generating cases against the law that broke. A mutant the edges miss meets
+    `max_examples` generated cases under every law, and a kill there is shrunk likewise.
+    """
     device = prepare_runtime()
     fill = load_variant(spec).fill
     start = time.monotonic()
-    found = _search(fill, device, CONTRACT_LAWS, max_examples, [Phase.generate], None)
-    if found is not None:
+    found = next(
+        (failure for case in EDGE_EXAMPLES.values() if (failure := first_broken_law(fill, case, device, CONTRACT_LAWS))),
+        None,
+    )
+    if found is None:
+        found = _search(fill, device, CONTRACT_LAWS, max_examples, [Phase.generate], None)
+    if found is not None and shrink_seconds > 0:
         law = next(law for law in CONTRACT_LAWS if law.__name__ == found.law)
         deadline = time.monotonic() + shrink_seconds
-        shrunk = _search(fill, device, (law,), max_examples, [Phase.generate, Phase.shrink], deadline)
-        found = shrunk or found
-    else:
-        for case in EDGE_EXAMPLES.values():
-            found = first_broken_law(fill, case, device, CONTRACT_LAWS)
-            if found:
-                break
+        smaller = _search(fill, device, (law,), max_examples, [Phase.generate, Phase.shrink], deadline)
+        if smaller is not None and _cells(smaller.case) < _cells(found.case):
+            found = smaller
     seconds = time.monotonic() - start
     if found is None:
         return Hunt(spec, False, None, None, seconds)
     return Hunt(spec, True, found.law, found.case, seconds, found.message)
+
+
+def _cells(case: DraftExtendCase) -> int:
+    return case.total_tokens * case.max_seqlen_k + case.bs
 
 
 def _hunt_args(args):

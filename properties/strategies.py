@@ -144,12 +144,14 @@ class GraphSession:
 
     steps: tuple[DraftExtendCase, ...]
     max_extend: int
+    columns: int  # the buffers' width for max_seqlen_k, whatever each step's is
 
     def buffers(self, device):
         first = self.steps[0]
-        return first.with_changes(
-            extend_seq_lens=(self.max_extend,) * first.bs, spare_tokens=first.spare_tokens
-        ).buffers(device)
+        return first.with_changes(extend_seq_lens=(self.max_extend,) * first.bs, max_seqlen_k=self.columns).buffers(device)
+
+    def adapted(self, adapt) -> "GraphSession":
+        return GraphSession(tuple(adapt(step) for step in self.steps), self.max_extend, self.columns)
 
 
 @st.composite
@@ -175,4 +177,4 @@ def graph_sessions(draw, max_bs: int = 64, steps: int = 6) -> GraphSession:
                 req_to_token_seed=draw(st.integers(0, 2**32 - 1)),
             )
         )
-    return GraphSession((first, *later), max_extend)
+    return GraphSession((first, *later), max_extend, first.max_seqlen_k)

@@ -17,7 +17,8 @@ from properties.mutants import MUTANTS
 from properties.mutation import hunt
 
 ROOT = Path(__file__).resolve().parents[1]
-SHRINK_SECONDS = 3.0
+# The gate asks only whether each mutant dies; shrinking is for the mutants command's report.
+SHRINK_SECONDS = 0.0
 
 
 @pytest.mark.parametrize("name", MUTANTS)

@@ -303,7 +303,8 @@ def launch_with_defect(
         nsa_index_topk,
         page_size.bit_length() - 1,
         shape.token_capacity,
-        geometry.cols_per_program,
+        # Each column program takes one contiguous slice of the columns.
+        -(-max(1, -(-max_seqlen_k // geometry.col_tile)) // geometry.col_programs) * geometry.col_tile,
         req_to_token.shape[0],
         req_to_token.shape[1],
         page_table_1.shape[1],

@@ -18,7 +18,7 @@ import reference
 from properties.cases import DraftExtendCase
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
-from properties.harness import run_reference
+from properties.harness import MODES, in_mode, run_reference
 from properties.laws import graph_replays_match_reference
 from properties.strategies import graph_sessions
 
@@ -29,9 +29,14 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.parametrize("mode", MODES)
 @given(session=graph_sessions())
-def test_graph_replays_match_reference(session, variant, device):
-    graph_replays_match_reference(variant.fill, session, device)
+def test_graph_replays_match_reference(mode, session, variant, device):
+    judged = in_mode(variant, mode)
+    if judged is None:
+        pytest.skip(f"{variant.name} does not declare the {mode} mode")
+    fill, adapt = judged
+    graph_replays_match_reference(fill, session.adapted(adapt), device)
 
 
 def test_fused_paths_never_sync_with_the_host():
