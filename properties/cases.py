@@ -17,6 +17,9 @@ from reference.buffers import DraftExtendMetadataBuffers
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
 LONG_CONTEXT = 65_536
+# Many requests and many columns at once: at the GPU geometry (16 requests a program, ~1024
+# programs, 256-column tiles) each column program then walks more than one tile.
+WIDE_BATCH, WIDE_CONTEXT = 497, 8_193
 # n * (n + 1) / 2 leaves int32 past n = 46340: a closed-form sum of lengths is wrong there in int32.
 TRIANGLE_LIMIT = 46_340
 
@@ -35,6 +38,7 @@ EDGE_CLASSES = (
     "page_size_64",
     "int64_inputs",
     "triangle_past_int32",
+    "wide_and_long",
 )
 
 
@@ -92,6 +96,7 @@ class DraftExtendCase:
             "int64_inputs": "int64" in dtypes,
             "triangle_past_int32": topk > TRIANGLE_LIMIT
             and any(kv - qo <= TRIANGLE_LIMIT < kv for kv, qo in zip(self.seq_lens, self.extend_seq_lens)),
+            "wide_and_long": self.bs >= WIDE_BATCH and self.max_seqlen_k >= WIDE_CONTEXT,
         }
         return frozenset(name for name, hit in checks.items() if hit)
 

@@ -3,7 +3,7 @@ is checked on every run, before Hypothesis draws anything."""
 
 from __future__ import annotations
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, DraftExtendCase
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
 
 
 def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", **extra) -> DraftExtendCase:
@@ -50,4 +50,10 @@ EDGE_EXAMPLES: dict[str, DraftExtendCase] = {
     "page_size_64": _case([200, 64, 65, 129], [2, 1, 2, 3], page_size=64, req_to_token_base=-5000),
     "int64_inputs": _case([14, 6, 31], [3, 0, 2], dtype="int64", page_size=16),
     "triangle_past_int32": _case([TRIANGLE_LIMIT + 3, 9], [3, 2], topk=50_000, page_size=64),
+    "wide_and_long": _case(
+        [WIDE_CONTEXT + (37 * b) % 900 for b in range(WIDE_BATCH + 3)],
+        [b % 3 // 2 for b in range(WIDE_BATCH + 3)],
+        topk=2048,
+        page_size=64,
+    ),
 }

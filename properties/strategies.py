@@ -1,9 +1,10 @@
 """Hypothesis strategies for draft-extend cases: ragged batches, pool indices, padded buffers.
 
-Three regimes share one case type. Small batches are drawn request by request, so Hypothesis shrinks
-them to the fewest, shortest requests; large batches (above every batch-axis block size) and long
-contexts (>= 65,536 tokens) are drawn from a few shape parameters and a seed, so that a case of
-hundreds of requests stays cheap to generate while its shape still shrinks.
+Four regimes share one case type. Small batches are drawn request by request, so Hypothesis shrinks
+them to the fewest, shortest requests; large batches (above every batch-axis block size), long
+contexts (>= 65,536 tokens) and wide ones (hundreds of requests over thousands of columns) are
+drawn from a few shape parameters and a seed, so that a case of hundreds of requests stays cheap to
+generate while its shape still shrinks.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, DraftExtendCase
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PAGE_SIZES = (1, 64, 2, 16, 128)
 SENTINELS = (-7, INT32_MIN, INT32_MAX, -123_457)
-REGIMES = ("small", "large_batch", "long_context")
+REGIMES = ("small", "large_batch", "long_context", "wide")
 
 
 @st.composite
@@ -64,6 +65,18 @@ def large_batch(draw) -> tuple[list[int], list[int]]:
 
 
 @st.composite
+def wide_batch(draw) -> tuple[list[int], list[int]]:
+    """Hundreds of requests over thousands of columns, with few tokens each to keep it affordable."""
+    bs = draw(st.integers(WIDE_BATCH, WIDE_BATCH + 64))
+    max_kv = draw(st.integers(WIDE_CONTEXT, WIDE_CONTEXT + 4096))
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    kv = [rng.randint(1, max_kv) for _ in range(bs)]
+    kv[rng.randrange(bs)] = max_kv
+    qo = [rng.choice((0, 0, 1, 2)) for _ in kv]
+    return kv, qo
+
+
+@st.composite
 def long_context_batch(draw) -> tuple[list[int], list[int]]:
     bs = draw(st.integers(1, 3))
     # Besides any length, the others may sit just past where n(n+1)/2 leaves int32.
@@ -102,7 +115,9 @@ def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
 def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendCase:
     """Any valid case of the contract, padded buffers and strided tables included."""
     regime = draw(st.sampled_from(regimes))
-    batch = {"small": small_batch, "large_batch": large_batch, "long_context": long_context_batch}[regime]
+    batch = {"small": small_batch, "large_batch": large_batch, "long_context": long_context_batch, "wide": wide_batch}[
+        regime
+    ]
     seq_lens, extend_seq_lens = draw(batch())
     bs = len(seq_lens)
     max_seqlen_k = max(seq_lens) + draw(st.sampled_from((0, 1, 63, 300)))

@@ -30,7 +30,6 @@ def run_suite(variant: str) -> subprocess.CompletedProcess:
 def test_a_planted_bug_fails_the_suite():
     result = run_suite("tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata")
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "tests.planted.column_past_max_seqlen_k" in result.stdout
     assert "past max_seqlen_k" in result.stdout
 
 
