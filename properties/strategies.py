@@ -9,9 +9,9 @@ generate while its shape still shrinks.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
+import torch
 from hypothesis import strategies as st
 
 from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
@@ -49,6 +49,18 @@ def small_batch(draw) -> tuple[list[int], list[int]]:
     return [kv for kv, _ in pairs], [qo for _, qo in pairs]
 
 
+def _seeded(draw) -> torch.Generator:
+    """A generator for the per-request values of a large case: drawn as one seed, so a case of
+    hundreds of requests costs Hypothesis one draw, and built with vector ops."""
+    return torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+
+
+def _uniform(generator: torch.Generator, low: int, high: torch.Tensor | int, n: int) -> torch.Tensor:
+    """n integers, each uniform in [low, high] (high may differ per element)."""
+    span = torch.as_tensor(high, dtype=torch.int64) - low + 1
+    return low + (torch.rand(n, generator=generator, dtype=torch.float64) * span).to(torch.int64)
+
+
 @st.composite
 def large_batch(draw) -> tuple[list[int], list[int]]:
     bs = draw(st.integers(LARGE_BATCH, 640))
@@ -56,12 +68,13 @@ def large_batch(draw) -> tuple[list[int], list[int]]:
     max_extend = draw(st.integers(1, 8))
     idle_share = draw(st.sampled_from((0.0, 0.1, 0.5)))
     decode_like = draw(st.booleans())
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-    kv = [rng.randint(1, max_kv) for _ in range(bs)]
+    generator = _seeded(draw)
+    kv = _uniform(generator, 1, max_kv, bs)
     if decode_like:
-        return kv, [1] * bs
-    qo = [0 if rng.random() < idle_share else rng.randint(0, min(k, max_extend)) for k in kv]
-    return kv, qo
+        return kv.tolist(), [1] * bs
+    qo = _uniform(generator, 0, kv.clamp(max=max_extend), bs)
+    qo[torch.rand(bs, generator=generator, dtype=torch.float64) < idle_share] = 0
+    return kv.tolist(), qo.tolist()
 
 
 @st.composite
@@ -69,11 +82,11 @@ def wide_batch(draw) -> tuple[list[int], list[int]]:
     """Hundreds of requests over thousands of columns, with few tokens each to keep it affordable."""
     bs = draw(st.integers(WIDE_BATCH, WIDE_BATCH + 64))
     max_kv = draw(st.integers(WIDE_CONTEXT, WIDE_CONTEXT + 4096))
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-    kv = [rng.randint(1, max_kv) for _ in range(bs)]
-    kv[rng.randrange(bs)] = max_kv
-    qo = [rng.choice((0, 0, 1, 2)) for _ in kv]
-    return kv, qo
+    generator = _seeded(draw)
+    kv = _uniform(generator, 1, max_kv, bs)
+    kv[int(torch.randint(bs, (), generator=generator))] = max_kv
+    qo = torch.tensor((0, 0, 1, 2))[torch.randint(4, (bs,), generator=generator)]
+    return kv.tolist(), qo.tolist()
 
 
 @st.composite
@@ -105,10 +118,10 @@ def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int
 def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
     """(pool size, one row per request): a permutation of distinct rows, or rows drawn with repeats."""
     pool_size = bs + draw(st.integers(0, min(bs, 8) + 2))
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    generator = _seeded(draw)
     if draw(st.booleans()):
-        return pool_size, rng.sample(range(pool_size), bs)
-    return pool_size, [rng.randrange(pool_size) for _ in range(bs)]
+        return pool_size, torch.randperm(pool_size, generator=generator)[:bs].tolist()
+    return pool_size, torch.randint(pool_size, (bs,), generator=generator).tolist()
 
 
 @st.composite
