@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from properties.harness import SHIPPED_KERNEL, prepare_runtime
+from properties.harness import MODES, SHIPPED_KERNEL, prepare_runtime
 
 
 def _gpu_count() -> int:
@@ -39,23 +39,28 @@ def fuzz(args) -> int:
 
 def _fuzz_one(args) -> int:
     from properties.campaign import run_campaign
-    from properties.harness import load_variant
+    from properties.harness import in_mode, load_variant
     from properties.laws import CONTRACT_LAWS
     from properties.profiles import example_database
     from properties.reproducer import to_json, write
 
     device = prepare_runtime()
     variant = load_variant(args.variant)
+    if in_mode(variant, args.mode) is None:
+        print(f"{variant.name} does not declare the {args.mode} mode (fill.supports_graph_resident)", file=sys.stderr)
+        return 2
     laws = CONTRACT_LAWS if not args.laws else tuple(law for law in CONTRACT_LAWS if law.__name__ in args.laws)
     shard = "" if args.worker_index is None else f"[worker {args.worker_index}] "
-    print(f"{shard}differential campaign: {variant.name} against the reference on {device}")
+    print(f"{shard}differential campaign: {variant.name} ({args.mode}) against the reference on {device}")
     print(f"{shard}laws: " + ", ".join(law.__name__ for law in laws))
     written = []
 
     def keep(failure) -> None:
         print(f"\n{shard}FAILED {failure.law}: {failure.message.splitlines()[0]}", flush=True)
         if args.corpus:
-            record = to_json(failure.case, variant=variant.name, law=failure.law, message=failure.message, device=device)
+            record = to_json(
+                failure.case, variant=variant.name, law=failure.law, message=failure.message, device=device, mode=args.mode
+            )
             written.append(str(write(Path(args.corpus), record)))
             print(f"{shard}reproducer: {written[-1]}", flush=True)
 
@@ -68,6 +73,7 @@ def _fuzz_one(args) -> int:
         laws=laws,
         database=example_database() if args.database else None,
         on_failure=keep,
+        mode=args.mode,
     )
     if args.summary_json:
         Path(args.summary_json).write_text(
@@ -97,6 +103,7 @@ def _fuzz_sharded(args, workers: int, gpus: int) -> int:
             argv += ["--corpus", args.corpus] if args.corpus else []
             argv += ["--laws", *args.laws] if args.laws else []
             argv += ["--database"] if args.database else []
+            argv += ["--mode", args.mode]
             env = {**os.environ}
             if gpus:
                 env["CUDA_VISIBLE_DEVICES"] = str(index)
@@ -149,7 +156,9 @@ def diff(args) -> int:
 
     device = prepare_runtime()
     variant, against = load_variant(args.variant), load_variant(args.against)
-    tried, found = find_disagreement(variant, against, device, max_examples=args.max_examples, seed_value=args.seed)
+    tried, found = find_disagreement(
+        variant, against, device, max_examples=args.max_examples, seed_value=args.seed, shrink_seconds=args.shrink_seconds
+    )
     if found is None:
         print(f"{variant.name} and {against.name} agree on all {tried} generated cases")
         return 0
@@ -222,6 +231,7 @@ def main(argv=None) -> int:
         run.add_argument("--laws", nargs="*", metavar="LAW", help="only these laws (default: all)")
         run.add_argument("--workers", type=int, help="processes; one per GPU at most (default: one per GPU, else 1)")
         run.add_argument("--database", action="store_true", help="use the shared Hypothesis example database")
+        run.add_argument("--mode", choices=MODES, default="host_sized", help="graph_resident: max_seqlen_k=None")
         run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
         run.add_argument("--summary-json", help=argparse.SUPPRESS)
         run.set_defaults(handler=fuzz)
@@ -236,6 +246,7 @@ def main(argv=None) -> int:
     dif.add_argument("--against", default=SHIPPED_KERNEL, metavar="MODULE:CALLABLE")
     dif.add_argument("--max-examples", type=int, default=100)
     dif.add_argument("--seed", type=int, default=0)
+    dif.add_argument("--shrink-seconds", type=float, default=60.0, help="time box for shrinking what was found")
     dif.set_defaults(handler=diff)
 
     mut = commands.add_parser("mutants", help="run the suite against every planted-defect variant")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, seed, settings
 
 from properties.cases import EDGE_CLASSES, DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
-from properties.harness import Variant
+from properties.harness import Variant, in_mode
 from properties.laws import CONTRACT_LAWS
 from properties.strategies import draft_extend_cases
 
@@ -71,7 +71,7 @@ class Coverage:
 
     def summary(self) -> str:
         lines = [
-            f"examples: {self.examples}   law checks: {self.law_checks}",
+            f"examples checked (shrinking included): {self.examples}   law checks: {self.law_checks}",
             f"largest: bs={self.max_bs}  total tokens={self.max_total_tokens}  seq_len={self.max_seq_len}",
             "page sizes: " + ", ".join(f"{p}: {n}" for p, n in sorted(self.page_sizes.items())),
             "input dtypes: " + ", ".join(f"{d}: {n}" for d, n in sorted(self.dtypes.items())),
@@ -145,6 +145,7 @@ def run_campaign(
     laws: tuple[Callable, ...] = CONTRACT_LAWS,
     database=None,
     on_failure: Callable[[Failure], None] = lambda failure: None,
+    mode: str = "host_sized",
 ) -> tuple[Coverage, list[Failure]]:
     """Check `laws` on the edge examples, then on generated cases, until `max_examples` or `minutes`.
 
@@ -157,8 +158,13 @@ def run_campaign(
     deadline = time.monotonic() + 60 * minutes if minutes else None
     progress = Progress(None if deadline else max_examples, deadline)
 
+    judged = in_mode(variant, mode)
+    if judged is None:
+        raise ValueError(f"{variant.name} does not declare the {mode} mode")
+    fill, adapt = judged
+
     def check(case: DraftExtendCase) -> Failure | None:
-        return first_broken_law(variant.fill, case, device, laws)
+        return first_broken_law(fill, adapt(case), device, laws)
 
     seen: set[tuple[str, ...]] = set()
 
@@ -169,7 +175,7 @@ def run_campaign(
             on_failure(failure)
 
     for case in EDGE_EXAMPLES.values():
-        coverage.record(case, len(laws))
+        coverage.record(adapt(case), len(laws))
         failure = check(case)
         if failure:
             found(failure)
@@ -199,7 +205,7 @@ def run_campaign(
             if failure:
                 last_failure[:] = [failure]
                 raise AssertionError(failure.message)
-            coverage.record(case, len(laws))
+            coverage.record(adapt(case), len(laws))
             progress.update(coverage.examples - len(EDGE_EXAMPLES), len(failures))
 
         try:

@@ -2,7 +2,7 @@
 
 Each mutant is hunted with the suite's own examples, strategies and laws (every law is checked on
 every case, in CONTRACT_LAWS order): the pinned edge examples first, then generated cases; a kill
-is then shrunk by Hypothesis against the law that broke, within a time box. A survivor means the suite has a blind spot: strengthen the strategies or
+is then shrunk by Hypothesis against the law that broke, within a time box (`properties.search`). A survivor means the suite has a blind spot: strengthen the strategies or
 the laws, never the mutant.
 """
 
@@ -13,14 +13,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
 
 from properties.campaign import first_broken_law
 from properties.cases import DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import load_variant, prepare_runtime
 from properties.laws import CONTRACT_LAWS
-from properties.strategies import draft_extend_cases
+from properties.search import find_failure
 
 
 @dataclass
@@ -40,41 +39,6 @@ class Hunt:
         return f"bs={c.bs} tokens={c.total_tokens} max_seqlen_k={c.max_seqlen_k} page_size={c.page_size}"
 
 
-def _search(fill, device, laws, max_examples: int, phases, deadline: float | None):
-    """Run Hypothesis over `laws`; return the last failure it saw (the shrunk one) or None.
-
-    Once `deadline` passes, cases not already known to fail count as passing, so shrinking stops
-    with the smallest failure found so far (which must still fail when Hypothesis replays it).
-    """
-    known_failing: set[DraftExtendCase] = set()
-    last: list = []
-
-    @settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=phases,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=draft_extend_cases())
-    def attempt(case):
-        if deadline is not None and time.monotonic() > deadline and case not in known_failing:
-            return
-        failure = first_broken_law(fill, case, device, laws)
-        if failure:
-            known_failing.add(case)
-            last[:] = [failure]
-            raise AssertionError(failure.message)
-
-    try:
-        attempt()
-    except AssertionError:
-        return last[0]
-    return None
-
-
 def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> Hunt:
     """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite.
 
@@ -90,11 +54,19 @@ def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> 
         None,
     )
     if found is None:
-        found = _search(fill, device, CONTRACT_LAWS, max_examples, [Phase.generate], None)
+        _, found = find_failure(
+            lambda case: first_broken_law(fill, case, device, CONTRACT_LAWS),
+            max_examples=max_examples,
+            shrink_seconds=None,
+            shrink=False,
+        )
     if found is not None and shrink_seconds > 0:
         law = next(law for law in CONTRACT_LAWS if law.__name__ == found.law)
-        deadline = time.monotonic() + shrink_seconds
-        smaller = _search(fill, device, (law,), max_examples, [Phase.generate, Phase.shrink], deadline)
+        _, smaller = find_failure(
+            lambda case: first_broken_law(fill, case, device, (law,)),
+            max_examples=max_examples,
+            shrink_seconds=shrink_seconds,
+        )
         if smaller is not None and _cells(smaller.case) < _cells(found.case):
             found = smaller
     seconds = time.monotonic() - start

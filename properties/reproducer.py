@@ -17,7 +17,7 @@ import torch
 
 from properties.cases import DraftExtendCase
 from properties.compare import Mismatch, compare
-from properties.harness import Contract
+from properties.harness import Contract, graph_resident
 from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers
 
 FORMAT = "nsa-draft-extend-reproducer/1"
@@ -44,12 +44,15 @@ def _buffer(t: torch.Tensor) -> dict:
     return {"shape": list(t.shape), "strides": list(t.stride())}
 
 
-def to_json(case: DraftExtendCase, *, variant: str, law: str, message: str, device: torch.device) -> dict:
+def to_json(
+    case: DraftExtendCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized"
+) -> dict:
     inputs = case.inputs("cpu")
     buffers = case.buffers("cpu")
     return {
         "format": FORMAT,
         "variant": variant,
+        "mode": mode,
         "law": law,
         "message": message,
         "environment": environment(device),
@@ -98,9 +101,12 @@ def load(path: Path) -> dict:
 
 
 def replay(record: dict, fill: Contract, device: torch.device) -> list[Mismatch]:
-    """Run the reference and `fill` on the recorded call; every cell where they differ."""
+    """Run the reference and `fill` on the recorded call (in the recorded mode); every cell where
+    they differ."""
     from reference import fill_draft_extend_metadata as reference
 
+    if record.get("mode", "host_sized") == "graph_resident":
+        fill = graph_resident(fill)
     case = DraftExtendCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
     inputs, expected = materialize(record, device)
     got = expected.clone()

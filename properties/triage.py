@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from hypothesis import HealthCheck, given, seed, settings
-
+from properties.campaign import Failure
 from properties.cases import DraftExtendCase
 from properties.compare import Mismatch, compare, report
 from properties.harness import Variant, run, run_reference
-from properties.strategies import draft_extend_cases
+from properties.search import find_failure
 
 
 @dataclass
@@ -44,12 +43,16 @@ class Disagreement:
 
 
 def find_disagreement(
-    variant: Variant, against: Variant, device: torch.device, *, max_examples: int, seed_value: int
+    variant: Variant,
+    against: Variant,
+    device: torch.device,
+    *,
+    max_examples: int,
+    seed_value: int,
+    shrink_seconds: float | None,
 ) -> tuple[int, Disagreement | None]:
-    """Generate cases until the two variants write different buffers; shrink the first such case.
-    Returns (cases tried, the shrunk disagreement or None)."""
-    tried = [0]
-    found: list[DraftExtendCase] = []
+    """Generate cases until the two variants write different buffers (or one raises); shrink the
+    first such case within `shrink_seconds`. Returns (cases tried, the disagreement or None)."""
 
     def outputs(v: Variant, case: DraftExtendCase):
         try:
@@ -57,26 +60,19 @@ def find_disagreement(
         except Exception as error:  # a crash is a disagreement of its own kind
             return f"{type(error).__name__}: {error}"
 
-    @seed(seed_value)
-    @settings(max_examples=max_examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(case=draft_extend_cases())
-    def agree(case):
-        tried[0] += 1
+    def check(case: DraftExtendCase) -> Failure | None:
         a, b = outputs(variant, case), outputs(against, case)
         if isinstance(a, str) or isinstance(b, str) or compare(case, b, a):
-            found[:] = [case]
-            raise AssertionError("the variants disagree")
+            return Failure(case, "variants_agree", "the variants disagree")
+        return None
 
-    try:
-        agree()
-    except AssertionError:
-        case = found[0]
-        expected = run_reference(case, device).after
-        a, b = outputs(variant, case), outputs(against, case)
-        crashes = {v.name: out for v, out in ((variant, a), (against, b)) if isinstance(out, str)}
-        if crashes:
-            return tried[0], Disagreement(case, [], [], [], crashes)
-        return tried[0], Disagreement(
-            case, compare(case, b, a), compare(case, expected, a), compare(case, expected, b), {}
-        )
-    return tried[0], None
+    tried, found = find_failure(check, max_examples=max_examples, shrink_seconds=shrink_seconds, seed_value=seed_value)
+    if found is None:
+        return tried, None
+    case = found.case
+    expected = run_reference(case, device).after
+    a, b = outputs(variant, case), outputs(against, case)
+    crashes = {v.name: out for v, out in ((variant, a), (against, b)) if isinstance(out, str)}
+    if crashes:
+        return tried, Disagreement(case, [], [], [], crashes)
+    return tried, Disagreement(case, compare(case, b, a), compare(case, expected, a), compare(case, expected, b), {})
