@@ -1,15 +1,17 @@
 """One Triton launch that fills all draft-extend metadata buffers, with no host sync.
 
-Program (i, j) owns requests [i*REQS, (i+1)*REQS) and the j-th slice of the page-table columns.
+Program (i, j) owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the page-table columns.
 Where its tokens start in the packed token axis (and where its cu buffers start) is the sum of the
 extend lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads
 those as whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and
 no per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum
-needs no per-token pass either. Each request's `req_to_token` row is read once per program and
-written to all its tokens' rows.
+needs no per-token pass either. Page rows move as [TOKEN_TILE, COL_TILE] tiles, and the real page
+table is taken from the tile already loaded.
 
 The batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every
-batch size; only the input dtypes and which outputs are wanted select a variant.
+batch size; only the input dtypes, the page-size case and which outputs are wanted select a
+variant. With max_seqlen_k=None (graph-resident mode) the kernel finds max(seq_lens) itself and the
+grid is sized from the buffers, so a captured launch needs nothing from the host at replay.
 """
 
 from __future__ import annotations

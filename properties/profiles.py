@@ -30,20 +30,13 @@ def register_profiles() -> None:
         suppress_health_check=SLOW_DATA,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
-    settings.register_profile(
-        "dev",
-        max_examples=60,
-        deadline=None,
-        database=example_database(),
-        print_blob=True,
-        suppress_health_check=SLOW_DATA,
-    )
-    settings.register_profile(
-        "fuzz",
-        max_examples=5_000,
-        deadline=None,
-        database=example_database(),
-        print_blob=True,
-        suppress_health_check=SLOW_DATA,
-    )
+    for name, max_examples in (("dev", 60), ("fuzz", 5_000)):
+        settings.register_profile(
+            name,
+            max_examples=max_examples,
+            deadline=None,
+            database=example_database(),
+            print_blob=True,
+            suppress_health_check=SLOW_DATA,
+        )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
