@@ -1,10 +1,13 @@
 """A copy of kernel/draft_extend_metadata.py's kernel with planted defects, one per DEFECT id.
 
 DEFECT is a tl.constexpr, so each id compiles its own variant and id 0 is the shipped kernel, line
-for line. `launch_with_defect` mirrors the shipped launcher (same checks, same launch geometry).
+for line. `launch_with_defect` mirrors the shipped launcher (same checks, same launch geometry), and
+`with_defect` turns one DEFECT id into a mutant: `fill_draft_extend_metadata = with_defect(ID)`.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import triton
@@ -12,6 +15,8 @@ import triton.language as tl
 
 from kernel.draft_extend_metadata import SCAN_BLOCK, launch_geometry
 from kernel.validation import check_call
+from properties.harness import Contract
+from properties.mutants._contract import contract
 from reference.buffers import DraftExtendMetadataBuffers
 
 NO_DEFECT = 0
@@ -317,3 +322,8 @@ def launch_with_defect(
         PAGED=page_size > 1,
         DEFECT=defect_id,
     )
+
+
+def with_defect(defect_id: int) -> Contract:
+    """The contract's `fill_draft_extend_metadata`, signature and all, launching DEFECT=defect_id."""
+    return contract(functools.partial(launch_with_defect, defect_id))

@@ -2,33 +2,6 @@
 Models a bounds bug: off-by-one in a tile mask on the token axis.
 """
 
-from __future__ import annotations
+from properties.mutants._triton_defects import TOKEN_ROW_ONE_PAST, with_defect
 
-import torch
-
-from properties.mutants._triton_defects import TOKEN_ROW_ONE_PAST, launch_with_defect
-from reference.buffers import DraftExtendMetadataBuffers
-
-
-def fill_draft_extend_metadata(
-    seq_lens: torch.Tensor,
-    extend_seq_lens: torch.Tensor,
-    req_pool_indices: torch.Tensor,
-    req_to_token: torch.Tensor,
-    buffers: DraftExtendMetadataBuffers,
-    *,
-    nsa_index_topk: int,
-    page_size: int,
-    max_seqlen_k: int,
-) -> None:
-    launch_with_defect(
-        TOKEN_ROW_ONE_PAST,
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        buffers,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
-    )
+fill_draft_extend_metadata = with_defect(TOKEN_ROW_ONE_PAST)
