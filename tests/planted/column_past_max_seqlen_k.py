@@ -6,31 +6,13 @@ from __future__ import annotations
 
 import torch
 
-from reference import fill_draft_extend_metadata as reference
-from reference.buffers import DraftExtendMetadataBuffers
+from properties.mutants._eager import after_reference
 
 
-def fill_draft_extend_metadata(
-    seq_lens: torch.Tensor,
-    extend_seq_lens: torch.Tensor,
-    req_pool_indices: torch.Tensor,
-    req_to_token: torch.Tensor,
-    buffers: DraftExtendMetadataBuffers,
-    *,
-    nsa_index_topk: int,
-    page_size: int,
-    max_seqlen_k: int,
-) -> None:
-    reference(
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        buffers,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
-    )
+def corrupt(*, extend_seq_lens, req_pool_indices, req_to_token, buffers, max_seqlen_k, **_) -> None:
     if max_seqlen_k < min(req_to_token.shape[1], buffers.page_table_1.shape[1]):
         rows = torch.repeat_interleave(req_to_token[req_pool_indices, max_seqlen_k], extend_seq_lens)
         buffers.page_table_1[: rows.shape[0], max_seqlen_k] = rows
+
+
+fill_draft_extend_metadata = after_reference(corrupt)
