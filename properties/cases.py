@@ -160,11 +160,30 @@ class DraftExtendCase:
             "max_seqlen_k": self.max_seqlen_k,
         }
 
+    def segments(self) -> list[tuple[int, int]]:
+        """[start, end) of each request's tokens in the packed token axis."""
+        out, start = [], 0
+        for qo in self.extend_seq_lens:
+            out.append((start, start + qo))
+            start += qo
+        return out
+
     def token_owner(self, token: int) -> tuple[int, int]:
         """(request, step within the request) of a packed token index."""
-        start = 0
-        for b, qo in enumerate(self.extend_seq_lens):
-            if token < start + qo:
+        for b, (start, end) in enumerate(self.segments()):
+            if token < end:
                 return b, token - start
-            start += qo
         raise IndexError(f"token {token} is past the {self.total_tokens} tokens of this case")
+
+    def written_region(self) -> dict[str, tuple[slice, ...]]:
+        """The cells of each buffer that the contract writes; every other cell must keep its contents."""
+        bs, total, msk = self.bs, self.total_tokens, self.max_seqlen_k
+        return {
+            "cache_seqlens_int32": (slice(0, bs),),
+            "cu_seqlens_k": (slice(1, bs + 1),),
+            "page_table_1": (slice(0, total), slice(0, msk)),
+            "real_page_table": (slice(0, total), slice(0, -(-msk // self.page_size))),
+            "nsa_seqlens_expanded": (slice(0, total),),
+            "nsa_cache_seqlens_int32": (slice(0, total),),
+            "nsa_cu_seqlens_k": (slice(1, total + 1),),
+        }

@@ -40,29 +40,25 @@ def _token(case: DraftExtendCase, token: int) -> str:
 
 def locate(case: DraftExtendCase, buffer: str, index: tuple[int, ...]) -> tuple[str, bool]:
     """(where the cell sits in the contract's terms, whether the contract writes it)."""
-    bs, total, msk = case.bs, case.total_tokens, case.max_seqlen_k
-    i = index[0]
+    region = case.written_region()[buffer]
+    writes = all(part.start <= i < part.stop for part, i in zip(region, index))
+    row, rows = index[0], region[0]
+    if row < rows.start:
+        return ("element 0, which the contract never writes", False)
+    if row >= rows.stop:
+        return (f"padding: {'row' if len(index) == 2 else 'index'} {rows.stop} on is never written", False)
     if buffer == "cache_seqlens_int32":
-        return (f"request {i}", True) if i < bs else (f"padding past bs={bs}", False)
-    if buffer in ("cu_seqlens_k", "nsa_cu_seqlens_k"):
-        last = bs if buffer == "cu_seqlens_k" else total
-        if i == 0:
-            return ("element 0, which the contract never writes", False)
-        if i <= last:
-            owner = f"request {i - 1}" if buffer == "cu_seqlens_k" else _token(case, i - 1)
-            return (f"prefix sum through {owner}", True)
-        return (f"padding past element {last}", False)
-    if buffer in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
-        return (_token(case, i), True) if i < total else (f"padding past the {total} tokens", False)
-    col = index[1]
-    width = msk if buffer == "page_table_1" else -(-msk // case.page_size)
-    unit = "column" if buffer == "page_table_1" else "page"
-    if i >= total:
-        return (f"padding row past the {total} tokens", False)
-    if col >= width:
-        limit = "max_seqlen_k" if buffer == "page_table_1" else "ceil(max_seqlen_k / page_size)"
-        return (f"{_token(case, i)}, {unit} {col} past {limit}={width}", False)
-    return (f"{_token(case, i)}, {unit} {col}", True)
+        return (f"request {row}", writes)
+    if buffer == "cu_seqlens_k":
+        return (f"prefix sum through request {row - 1}", writes)
+    if buffer == "nsa_cu_seqlens_k":
+        return (f"prefix sum through {_token(case, row - 1)}", writes)
+    if len(index) == 1:
+        return (_token(case, row), writes)
+    col, width = index[1], region[1].stop
+    unit, limit = ("column", "max_seqlen_k") if buffer == "page_table_1" else ("page", "ceil(max_seqlen_k / page_size)")
+    past = f" past {limit}={width}" if col >= width else ""
+    return (f"{_token(case, row)}, {unit} {col}{past}", writes)
 
 
 def compare(

@@ -8,6 +8,9 @@ law broken rather than just a cell. Each law raises `LawBroken` with a readable 
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import torch
 
 from properties.cases import DraftExtendCase
@@ -19,32 +22,34 @@ class LawBroken(AssertionError):
     pass
 
 
+@dataclass
+class Failure:
+    """A law that an implementation broke, on which case, and the law's account of it."""
+
+    case: DraftExtendCase
+    law: str
+    message: str
+
+    def fingerprint(self) -> tuple[str, ...]:
+        """What kind of failure this is, numbers aside: the law and the headline of each buffer's
+        report. Failures that share one are taken for the same defect."""
+        headlines = (line for line in self.message.splitlines() if line and not line[0].isspace())
+        return (self.law, *sorted(re.sub(r"-?\d+", "#", line) for line in headlines))
+
+
+def first_broken_law(fill, case: DraftExtendCase, device: torch.device, laws) -> Failure | None:
+    """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all."""
+    for law in laws:
+        try:
+            law(fill, case, device)
+        except Exception as error:  # a crash of the variant is a failure like any other
+            return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
+    return None
+
+
 def _require(holds: bool, message: str) -> None:
     if not holds:
         raise LawBroken(message)
-
-
-def _segments(case: DraftExtendCase) -> list[tuple[int, int]]:
-    """[start, end) of each request's tokens in the packed token axis."""
-    out, start = [], 0
-    for qo in case.extend_seq_lens:
-        out.append((start, start + qo))
-        start += qo
-    return out
-
-
-def written_region(case: DraftExtendCase) -> dict[str, tuple[slice, ...]]:
-    """The cells of each buffer that the contract writes; every other cell must keep its contents."""
-    bs, total, msk = case.bs, case.total_tokens, case.max_seqlen_k
-    return {
-        "cache_seqlens_int32": (slice(0, bs),),
-        "cu_seqlens_k": (slice(1, bs + 1),),
-        "page_table_1": (slice(0, total), slice(0, msk)),
-        "real_page_table": (slice(0, total), slice(0, -(-msk // case.page_size))),
-        "nsa_seqlens_expanded": (slice(0, total),),
-        "nsa_cache_seqlens_int32": (slice(0, total),),
-        "nsa_cu_seqlens_k": (slice(1, total + 1),),
-    }
 
 
 def differential(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
@@ -60,7 +65,7 @@ def padding_untouched(fill: Contract, case: DraftExtendCase, device: torch.devic
     past max_seqlen_k (pages past ceil(max_seqlen_k/page_size)), entries past bs, element 0 of both
     cu buffers."""
     r = run(fill, case, device)
-    written = written_region(case)
+    written = case.written_region()
     for name, before in r.before.named().items():
         after = getattr(r.after, name).clone()
         after[written[name]] = before[written[name]]
@@ -98,7 +103,7 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: DraftExtendCase, 
     of qo tokens thus starts at seq_lens[b] - qo + 1."""
     r = run(fill, case, device)
     expanded = r.after.nsa_seqlens_expanded.cpu().tolist()
-    for b, (start, end) in enumerate(_segments(case)):
+    for b, (start, end) in enumerate(case.segments()):
         seg = expanded[start:end]
         if not seg:
             continue
@@ -127,7 +132,7 @@ def page_rows_are_request_rows(fill: Contract, case: DraftExtendCase, device: to
     msk, ps = case.max_seqlen_k, case.page_size
     pages = r.after.page_table_1.cpu()
     real = r.after.real_page_table.cpu()
-    for b, (start, end) in enumerate(_segments(case)):
+    for b, (start, end) in enumerate(case.segments()):
         row = req_to_token[case.req_pool_indices[b], :msk]
         for t in range(start, end):
             _require(torch.equal(pages[t, :msk], row), f"page_table_1 row of token {t} is not request {b}'s row")
@@ -146,7 +151,7 @@ def permuting_requests_permutes_segments(fill: Contract, case: DraftExtendCase, 
     moved = case.permuted(order)
     a, b = run(fill, case, device).after, run(fill, moved, device).after
     total = case.total_tokens
-    segments = _segments(case)
+    segments = case.segments()
     rows = torch.cat([torch.arange(*segments[i], dtype=torch.int64) for i in order]) if total else None
     _require(
         torch.equal(b.cache_seqlens_int32[: case.bs].cpu(), a.cache_seqlens_int32[: case.bs].cpu()[order]),
@@ -169,7 +174,7 @@ def outputs_ignore_old_contents(fill: Contract, case: DraftExtendCase, device: t
     different sentinels agree on every written cell."""
     first = run(fill, case, device, sentinel=case.sentinel)
     second = run(fill, case, device, sentinel=case.sentinel ^ 0x5A5A5A5A)
-    written = written_region(case)
+    written = case.written_region()
     for name, a in first.after.named().items():
         b = getattr(second.after, name)
         _require(torch.equal(a[written[name]], b[written[name]]), f"{name}: written cells depend on the old contents")
