@@ -6,7 +6,6 @@ It is the suite's own strategies and laws, run outside pytest so that it can rep
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections import Counter
@@ -14,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from hypothesis import HealthCheck, given, seed, settings
 
 from properties.cases import EDGE_CLASSES, DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import Variant, in_mode
-from properties.laws import CONTRACT_LAWS
-from properties.strategies import draft_extend_cases
+from properties.laws import CONTRACT_LAWS, Failure, first_broken_law
+from properties.search import find_failure
 
 
 @dataclass
@@ -81,29 +79,6 @@ class Coverage:
             hits = self.edge_hits[edge]
             lines.append(f"  {edge:<20} {hits:>6}{'' if hits else '   <- not reached'}")
         return "\n".join(lines)
-
-
-@dataclass
-class Failure:
-    case: DraftExtendCase
-    law: str
-    message: str
-
-    def fingerprint(self) -> tuple[str, ...]:
-        """What kind of failure this is, numbers aside: the law and the headline of each buffer's
-        report. Failures that share one are taken for the same defect."""
-        headlines = (line for line in self.message.splitlines() if line and not line[0].isspace())
-        return (self.law, *sorted(re.sub(r"-?\d+", "#", line) for line in headlines))
-
-
-def first_broken_law(fill, case: DraftExtendCase, device: torch.device, laws) -> Failure | None:
-    """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all."""
-    for law in laws:
-        try:
-            law(fill, case, device)
-        except Exception as error:  # a crash of the variant is a failure like any other
-            return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
-    return None
 
 
 class Progress:
@@ -180,39 +155,30 @@ def run_campaign(
         if failure:
             found(failure)
 
+    def counted(case: DraftExtendCase) -> Failure | None:
+        if deadline and time.monotonic() >= deadline:
+            return None
+        failure = check(case)
+        if failure is None:
+            coverage.record(adapt(case), len(laws))
+            progress.update(coverage.examples - len(EDGE_EXAMPLES), len(failures))
+        return failure
+
     round_index = 0
     while True:
         remaining = None if deadline else max_examples - (coverage.examples - len(EDGE_EXAMPLES))
         if (deadline and time.monotonic() >= deadline) or (remaining is not None and remaining <= 0):
             break
-        last_failure: list[Failure] = []
-
-        @seed(seed_value + round_index)
-        @settings(
+        _, failure = find_failure(
+            counted,
             max_examples=min(remaining or 50, 50),
+            shrink_seconds=None,
+            seed_value=seed_value + round_index,
             database=database,
-            deadline=None,
-            derandomize=False,
-            print_blob=False,
-            report_multiple_bugs=False,
-            suppress_health_check=list(HealthCheck),
         )
-        @given(case=draft_extend_cases())
-        def round_of_examples(case):
-            if deadline and time.monotonic() >= deadline:
-                return
-            failure = check(case)
-            if failure:
-                last_failure[:] = [failure]
-                raise AssertionError(failure.message)
-            coverage.record(adapt(case), len(laws))
-            progress.update(coverage.examples - len(EDGE_EXAMPLES), len(failures))
-
-        try:
-            round_of_examples()
-        except AssertionError:
-            coverage.record(last_failure[0].case, len(laws))
-            found(last_failure[0])
+        if failure:
+            coverage.record(failure.case, len(laws))
+            found(failure)
         round_index += 1
     progress.close()
     return coverage, failures

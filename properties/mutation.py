@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.campaign import first_broken_law
 from properties.cases import DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import load_variant, prepare_runtime
-from properties.laws import CONTRACT_LAWS
+from properties.laws import CONTRACT_LAWS, first_broken_law
 from properties.search import find_failure
 
 

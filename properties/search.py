@@ -12,8 +12,8 @@ from typing import Callable
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from properties.campaign import Failure
 from properties.cases import DraftExtendCase
+from properties.laws import Failure
 from properties.strategies import draft_extend_cases
 
 
@@ -24,6 +24,7 @@ def find_failure(
     shrink_seconds: float | None,
     seed_value: int | None = None,
     shrink: bool = True,
+    database=None,
 ) -> tuple[int, Failure | None]:
     """(cases tried, the smallest failure found) over generated cases; derandomized when no seed
     is given. `shrink_seconds` counts from the first failure; None leaves shrinking unbounded."""
@@ -35,8 +36,9 @@ def find_failure(
     @settings(
         max_examples=max_examples,
         derandomize=seed_value is None,
-        database=None,
+        database=database,
         deadline=None,
+        print_blob=False,
         phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from properties.campaign import Failure
+
 from properties.cases import DraftExtendCase
 from properties.compare import Mismatch, compare, report
 from properties.harness import Variant, run, run_reference
+from properties.laws import Failure
 from properties.search import find_failure
 
 
