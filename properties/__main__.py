@@ -211,7 +211,7 @@ def mutants(args) -> int:
     return 1 if survivors or broken_controls else 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m properties", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -263,7 +263,11 @@ def main(argv=None) -> int:
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     return args.handler(args)
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -27,27 +31,58 @@ def prepare_runtime() -> torch.device:
     return torch.device("cpu")
 
 
+class BadVariant(ValueError):
+    """A variant that cannot be loaded or called as named: one line a person can act on."""
+
+
 @dataclass(frozen=True)
 class Variant:
-    """An implementation of the contract under test, named as MODULE:CALLABLE."""
+    """An implementation under test, named as MODULE:CALLABLE or path/to/file.py:CALLABLE, and the
+    contract-shaped callable that its calling convention turns it into."""
 
     spec: str
     fill: Contract
+    convention: str = "contract"
 
     @property
     def name(self) -> str:
-        return self.spec
+        return self.spec if self.convention == "contract" else f"{self.spec} [{self.convention}]"
 
 
-def load_variant(spec: str) -> Variant:
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"a variant is named MODULE:CALLABLE, got {spec!r}")
-    module = importlib.import_module(module_name)
-    fill = getattr(module, attr, None)
+def _import(target: str, spec: str):
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise BadVariant(f"{spec!r}: no such file {target}")
+        name = "_variant_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        if name in sys.modules:
+            return sys.modules[name]
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:
+            del sys.modules[name]
+            raise BadVariant(f"{spec!r}: importing {target} raised {type(error).__name__}: {error}") from error
+        return module
+    try:
+        return importlib.import_module(target)
+    except ImportError as error:
+        raise BadVariant(f"{spec!r}: cannot import {target} ({error})") from error
+
+
+def load_variant(spec: str, convention: str = "contract") -> Variant:
+    """The variant `spec` names, called through `convention` (properties.conventions)."""
+    from properties.conventions import adapt
+
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        raise BadVariant(f"a variant is named MODULE:CALLABLE or path/to/file.py:CALLABLE, got {spec!r}")
+    fill = getattr(_import(target, spec), attr, None)
     if not callable(fill):
-        raise ValueError(f"{spec!r}: {module_name} has no callable {attr!r}")
-    return Variant(spec, fill)
+        raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
+    return Variant(spec, adapt(fill, convention, spec), convention)
 
 
 MODES = ("host_sized", "graph_resident")
