@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import GUARD_CELLS, DraftExtendMetadataBuffers, guarded_full
 
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
@@ -22,6 +22,10 @@ LONG_CONTEXT = 65_536
 WIDE_BATCH, WIDE_CONTEXT = 497, 8_193
 # n * (n + 1) / 2 leaves int32 past n = 46340: a closed-form sum of lengths is wrong there in int32.
 TRIANGLE_LIMIT = 46_340
+
+DOMAINS = ("sglang", "strict")
+STATIC_WIDTHS = tuple(range(1, 9))  # tokens per request in static-width mode: SGLang's draft lengths
+INPUT_NAMES = ("seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token")
 
 EDGE_CLASSES = (
     "decode_like",
@@ -63,6 +67,9 @@ class DraftExtendCase:
     spare_cols: int = 0
     row_pad: int = 0
     sentinel: int = -7
+    guard: int = GUARD_CELLS
+    cu_head_zero: bool = False  # element 0 of both cu buffers holds 0 on entry (the sglang domain)
+    static_extend_len: bool = False  # every request extends the same number of tokens, and the caller says so
 
     @property
     def bs(self) -> int:
@@ -112,6 +119,57 @@ class DraftExtendCase:
             req_pool_indices=pick(self.req_pool_indices),
         )
 
+    def in_domain(self, domain: str) -> "DraftExtendCase":
+        """This case under a domain's rules. `strict`: any int32 slot values, element 0 of both cu
+        buffers holds the sentinel and must keep it. `sglang`: what SGLang ever passes, slots in
+        [0, 2^31) (they are KV-cache indices) and cu buffers allocated zeroed, so element 0 holds 0
+        on entry and a kernel may store 0 there (anything else is still a bug)."""
+        if domain == "strict":
+            return self
+        if domain != "sglang":
+            raise ValueError(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
+        cells = self.pool_size * self.context_len
+        base = min(max(self.req_to_token_base, 0), 2**31 - 1 - cells)
+        return self.with_changes(req_to_token_base=base, cu_head_zero=True)
+
+    def static_width(self, width: int | None = None) -> "DraftExtendCase":
+        """This case as SGLang's draft-extend V2 runs it (`static_extend_len=True`): every request
+        extends the same number of tokens (`width`; by default this case's longest extension clamped
+        to 1..8), and each sequence is at least that long."""
+        width = width or min(max(max(self.extend_seq_lens), 1), STATIC_WIDTHS[-1])
+        seq_lens = tuple(max(kv, width) for kv in self.seq_lens)
+        max_seqlen_k = max(self.max_seqlen_k, max(seq_lens))
+        return self.with_changes(
+            seq_lens=seq_lens,
+            extend_seq_lens=(width,) * self.bs,
+            max_seqlen_k=max_seqlen_k,
+            context_len=max(self.context_len, max_seqlen_k),
+            static_extend_len=True,
+        )
+
+    def follow_ups(self) -> tuple["DraftExtendCase", "DraftExtendCase"]:
+        """Two later steps on this case's very tensors and buffers: same batch size, dtypes, pool,
+        req_to_token shape and buffers, new values. The first has every sequence halved (a smaller
+        max(seq_lens)), other extend lengths and so another total, other pool rows and other
+        req_to_token contents; the second is back to this case's lengths (a larger max again), on yet
+        other rows and contents. Every step fits the buffers this case allocates."""
+        bs, pool = self.bs, self.pool_size
+        slack = self.max_seqlen_k - max(self.seq_lens)
+        shorter = tuple((kv + 1) // 2 for kv in self.seq_lens)
+        fewer = tuple(min(self.extend_seq_lens[(b + 1) % bs], shorter[b]) for b in range(bs))
+        first = self.with_changes(
+            seq_lens=shorter,
+            extend_seq_lens=fewer,
+            req_pool_indices=tuple((row + 1) % pool for row in self.req_pool_indices),
+            req_to_token_seed=self.req_to_token_seed + 1,
+            max_seqlen_k=max(shorter) + slack,
+        )
+        second = self.with_changes(
+            req_pool_indices=tuple((row + 2) % pool for row in self.req_pool_indices),
+            req_to_token_seed=self.req_to_token_seed + 2,
+        )
+        return first, second
+
     def req_to_token(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """base + rows[r] * context_len + cols[c], for seeded permutations rows and cols: every cell
         distinct, and built in O(pool + context) host work however large the table."""
@@ -119,21 +177,24 @@ class DraftExtendCase:
         rows = torch.randperm(self.pool_size, generator=generator, dtype=torch.int32)
         cols = torch.randperm(self.context_len, generator=generator, dtype=torch.int32)
         rows, cols = rows.to(device), cols.to(device)
-        table = torch.full(
-            (self.pool_size, self.context_len + self.req_to_token_row_pad),
+        table = guarded_full(
+            (self.pool_size, self.context_len),
             self.sentinel,
-            dtype=torch.int32,
             device=device,
+            row_pad=self.req_to_token_row_pad,
+            guard=self.guard,
         )
-        view = table[:, : self.context_len]
-        view.copy_((rows * self.context_len + self.req_to_token_base)[:, None] + cols[None, :])
-        return view
+        table.copy_((rows * self.context_len + self.req_to_token_base)[:, None] + cols[None, :])
+        return table
 
     def inputs(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
-        """(seq_lens, extend_seq_lens, req_pool_indices, req_to_token) as the contract takes them."""
+        """(seq_lens, extend_seq_lens, req_pool_indices, req_to_token) as the contract takes them,
+        each inside a storage with `guard` sentinel cells before and after it."""
 
         def vector(values, dtype):
-            return torch.tensor(values, dtype=getattr(torch, dtype), device=device)
+            out = guarded_full((len(values),), self.sentinel, dtype=getattr(torch, dtype), device=device, guard=self.guard)
+            out.copy_(torch.tensor(values, dtype=out.dtype))
+            return out
 
         return (
             vector(self.seq_lens, self.seq_lens_dtype),
@@ -143,7 +204,7 @@ class DraftExtendCase:
         )
 
     def buffers(self, device: torch.device | str = "cpu", sentinel: int | None = None) -> DraftExtendMetadataBuffers:
-        return DraftExtendMetadataBuffers.allocate(
+        buffers = DraftExtendMetadataBuffers.allocate(
             max_bs=self.bs + self.spare_requests,
             max_total_tokens=self.total_tokens + self.spare_tokens,
             max_seqlen_k=self.max_seqlen_k + self.spare_cols,
@@ -151,6 +212,25 @@ class DraftExtendCase:
             device=device,
             sentinel=self.sentinel if sentinel is None else sentinel,
             row_pad=self.row_pad,
+            guard=self.guard,
+        )
+        if self.cu_head_zero:
+            buffers.cu_seqlens_k[0] = 0
+            buffers.nsa_cu_seqlens_k[0] = 0
+        return buffers
+
+    def tight(self) -> "DraftExtendCase":
+        """The same call on buffers and inputs with nothing around them: no spare requests, tokens or
+        columns, no row padding, no guard cells, req_to_token exactly max_seqlen_k wide. A read or
+        write past what the call may touch then leaves its allocation, for a memory checker to see."""
+        return self.with_changes(
+            context_len=self.max_seqlen_k,
+            req_to_token_row_pad=0,
+            spare_requests=0,
+            spare_tokens=0,
+            spare_cols=0,
+            row_pad=0,
+            guard=0,
         )
 
     def options(self) -> dict[str, int]:

@@ -86,5 +86,19 @@ def compare(
     return mismatches
 
 
+def describe_outside_view(t: torch.Tensor, cell: int) -> str:
+    """Where storage cell `cell` lies relative to the view `t`, which does not hold it."""
+    offset = cell - t.storage_offset()
+    if offset < 0:
+        return f"{-offset} cell(s) before its first element"
+    if t.dim() == 2 and t.shape[0] > 0:
+        pitch, (rows, cols) = t.stride(0), t.shape
+        row, col = divmod(offset, pitch)
+        if row < rows:
+            return f"row {row}'s padding, {col - cols} cell(s) past its last column (width {cols}, row stride {pitch})"
+        return f"{offset - (rows - 1) * pitch - cols + 1} cell(s) past the end of its last row"
+    return f"{offset - t.numel() + 1} cell(s) past its last element"
+
+
 def report(mismatches: list[Mismatch]) -> str:
     return "\n".join(m.describe() for m in mismatches)

@@ -7,6 +7,8 @@ import importlib
 import importlib.util
 import os
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -85,7 +87,8 @@ def load_variant(spec: str, convention: str = "contract") -> Variant:
     return Variant(spec, adapt(fill, convention, spec), convention)
 
 
-MODES = ("host_sized", "graph_resident")
+MODES = ("host_sized", "graph_resident", "static_width")
+DEFAULT_DOMAIN = "sglang"
 
 
 def graph_resident(fill: Contract) -> Contract:
@@ -98,14 +101,48 @@ def graph_resident(fill: Contract) -> Contract:
     return resident
 
 
-def in_mode(variant: Variant, mode: str) -> tuple[Contract, Callable[[DraftExtendCase], DraftExtendCase]] | None:
-    """(the callable the laws judge, how a generated case reads in this mode), or None where the
-    variant does not declare the mode (`fill.supports_graph_resident = True`)."""
-    if mode == "host_sized":
-        return variant.fill, lambda case: case
-    if not getattr(variant.fill, "supports_graph_resident", False):
+def declares(variant: Variant, mode: str) -> bool:
+    """Whether the variant declares `mode`: host-sized always; graph-resident with
+    `fill.supports_graph_resident = True`; static-width with `fill.supports_static_extend_len = True`."""
+    flag = {"host_sized": None, "graph_resident": "supports_graph_resident", "static_width": "supports_static_extend_len"}[mode]
+    return flag is None or bool(getattr(variant.fill, flag, False))
+
+
+def in_mode(
+    variant: Variant, mode: str, domain: str = DEFAULT_DOMAIN
+) -> tuple[Contract, Callable[[DraftExtendCase], DraftExtendCase]] | None:
+    """(the callable the laws judge, how a generated case reads in this mode and domain), or None
+    where the variant does not declare the mode."""
+    if not declares(variant, mode):
         return None
-    return graph_resident(variant.fill), lambda case: case.with_changes(max_seqlen_k=max(case.seq_lens))
+    if mode == "graph_resident":
+        return graph_resident(variant.fill), lambda case: _longest_as_max(case.in_domain(domain))
+    if mode == "static_width":
+        return variant.fill, lambda case: case.in_domain(domain).static_width()
+    return variant.fill, lambda case: case.in_domain(domain)
+
+
+def _longest_as_max(case: DraftExtendCase) -> DraftExtendCase:
+    return case.with_changes(max_seqlen_k=max(case.seq_lens))
+
+
+_ON_HOST: ContextVar[DraftExtendCase | None] = ContextVar("case_on_host", default=None)
+
+
+@contextmanager
+def on_host(case: DraftExtendCase):
+    """Makes `case`'s plain values what the host knows during a call (`host_case()`): a calling
+    convention whose kernel takes host ints (the total, the longest extension) reads them there, as
+    the serving engine holds them on the host, so the harness never syncs with the device for them."""
+    token = _ON_HOST.set(case)
+    try:
+        yield
+    finally:
+        _ON_HOST.reset(token)
+
+
+def host_case() -> DraftExtendCase | None:
+    return _ON_HOST.get()
 
 
 @dataclass
@@ -122,7 +159,8 @@ def run(fill: Contract, case: DraftExtendCase, device: torch.device, sentinel: i
     inputs = case.inputs(device)
     before = case.buffers(device, sentinel)
     after = before.clone()
-    fill(*inputs, after, **case.options())
+    with on_host(case):
+        fill(*inputs, after, **case.options())
     return Run(case, inputs, before, after)
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.cases import DraftExtendCase
-from properties.compare import compare, report
-from properties.harness import Contract, run, run_reference
+from properties.cases import INPUT_NAMES, DraftExtendCase
+from properties.compare import compare, describe_outside_view, report
+from properties.harness import Contract, on_host, run, run_reference
+from reference.buffers import DraftExtendMetadataBuffers, outside_view_mask, whole_storage
 
 
 class LawBroken(AssertionError):
@@ -184,9 +185,78 @@ def repeated_calls_agree(fill: Contract, case: DraftExtendCase, device: torch.de
     """Two calls on the same inputs and buffers leave identical buffers (no races, no hidden state)."""
     r = run(fill, case, device)
     again = r.after.clone()
-    fill(*r.inputs, again, **case.options())
+    with on_host(case):
+        fill(*r.inputs, again, **case.options())
     for name, a in r.after.named().items():
         _require(torch.equal(a, getattr(again, name)), f"{name}: a second call on the same inputs changed it")
+
+
+def _layout(t: torch.Tensor) -> str:
+    return f"{str(t.dtype).removeprefix('torch.')} shape {list(t.shape)} strides {list(t.stride())} offset {t.storage_offset()}"
+
+
+def inputs_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """After the call every input is as it was: seq_lens, extend_seq_lens, req_pool_indices and
+    req_to_token keep their values, dtype, shape, strides and storage offset."""
+    r = run(fill, case, device)
+    for name, got, want in zip(INPUT_NAMES, r.inputs, case.inputs(device)):
+        _require(_layout(got) == _layout(want), f"{name}: the call changed it from {_layout(want)} to {_layout(got)}")
+        if torch.equal(got, want):
+            continue
+        changed = torch.nonzero(got.cpu() != want.cpu())
+        shown = ", ".join(
+            f"{name}{idx.tolist()}: {want.cpu()[tuple(idx)].item()} -> {got.cpu()[tuple(idx)].item()}" for idx in changed[:4]
+        )
+        raise LawBroken(f"{name}: the call wrote into an input: {changed.shape[0]} value(s) changed ({shown})")
+
+
+def memory_outside_views_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """No cell of a buffer's or an input's storage outside its view changes: the guard cells before
+    and after it, and the row padding between a table's rows, keep their sentinel."""
+    r = run(fill, case, device)
+    after = {**dict(zip(INPUT_NAMES, r.inputs)), **r.after.named()}
+    before = {**dict(zip(INPUT_NAMES, case.inputs(device))), **r.before.named()}
+    for name, t in after.items():
+        changed = (whole_storage(t) != whole_storage(before[name])) & outside_view_mask(t)
+        cells = torch.nonzero(changed.cpu()).flatten().tolist()
+        _require(
+            not cells,
+            f"{name}: {len(cells)} cell(s) of its storage outside the view changed: "
+            + "; ".join(describe_outside_view(t, cell) for cell in cells[:4]),
+        )
+
+
+def _steps_match_reference(
+    steps, captured: tuple[torch.Tensor, ...], buffers: DraftExtendMetadataBuffers, mirror, launch, device, what: str
+) -> None:
+    """For each step: write its values into the same input tensors, `launch(step)`, and run the
+    reference on its own copy of the buffers (`mirror`); every buffer must then equal the
+    reference's, padding included."""
+    from reference import fill_draft_extend_metadata as reference
+
+    for index, step in enumerate(steps):
+        fresh = step.inputs(device)
+        for static, value in zip(captured, fresh):
+            static.copy_(value)
+        launch(step)
+        reference(*fresh, mirror, **step.options())
+        mismatches = compare(step, mirror, buffers)
+        _require(not mismatches, f"{what} {index} differs from the reference:\n" + report(mismatches))
+
+
+def state_across_calls(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Called again on the very same input tensors and buffers after new values are written into
+    them (new lengths and totals, other pool rows, new req_to_token contents, a smaller and then a
+    larger max(seq_lens)), every call equals the reference on its own inputs: nothing may be kept
+    from an earlier call, however the tensors' addresses repeat."""
+    captured = case.inputs(device)
+    buffers = case.buffers(device)
+
+    def launch(step: DraftExtendCase) -> None:
+        with on_host(step):
+            fill(*captured, buffers, **step.options())
+
+    _steps_match_reference((case, *case.follow_ups()), captured, buffers, buffers.clone(), launch, device, "call")
 
 
 CONTRACT_LAWS = (
@@ -200,6 +270,9 @@ CONTRACT_LAWS = (
     permuting_requests_permutes_segments,
     outputs_ignore_old_contents,
     repeated_calls_agree,
+    inputs_untouched,
+    memory_outside_views_untouched,
+    state_across_calls,
 )
 
 
@@ -246,6 +319,42 @@ def in_place_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.
 API_LAWS = (simple_api_agrees_with_contract, in_place_api_agrees_with_contract)
 
 
+NOT_CAPTURABLE = "not capturable: synchronizes with the host during capture (`.item()`, `.tolist()` or a data-dependent shape)"
+SYNCS = "synchronizes with the host (`.item()`, `.tolist()`, `.cpu()` or a data-dependent shape)"
+
+
+def _first_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+
+
+def _is_capture_error(error: BaseException) -> bool:
+    text = str(error)
+    return any(sign in text for sign in ("StreamCapture", "stream is capturing", "during capture", "capture"))
+
+
+def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """Once warm (compiled, planned), a call makes no host sync: it runs clean under
+    torch.cuda.set_sync_debug_mode("error"), whose check is shown live by a deliberate `.item()`."""
+    inputs, buffers = case.inputs(device), case.buffers(device)
+    with on_host(case):
+        fill(*inputs, buffers, **case.options())
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with on_host(case):
+            fill(*inputs, buffers, **case.options())
+        try:
+            inputs[0].sum().item()
+        except RuntimeError:
+            pass
+        else:
+            raise LawBroken("the sync check is not live: a deliberate .item() did not raise")
+    except RuntimeError as error:
+        raise LawBroken(f"{SYNCS}: {_first_line(error)}") from error
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
 def graph_replays_match_reference(fill: Contract, session, device: torch.device) -> None:
     """Captured once in a CUDA graph, then replayed with each step's values written into the captured
     input tensors: after every replay every buffer equals the reference's on that step's inputs,
@@ -259,19 +368,14 @@ def graph_replays_match_reference(fill: Contract, session, device: torch.device)
 
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
+    with torch.cuda.stream(side), on_host(first):
         fill(*captured, buffers, **first.options())
     torch.cuda.current_stream().wait_stream(side)
     reference(*captured, mirror, **first.options())
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fill(*captured, buffers, **first.options())
-
-    for index, step in enumerate(session.steps):
-        fresh = step.inputs(device)
-        for static, value in zip(captured, fresh):
-            static.copy_(value)
-        graph.replay()
-        reference(*fresh, mirror, **step.options())
-        mismatches = compare(step, mirror, buffers)
-        _require(not mismatches, f"replay {index} differs from the reference:\n" + report(mismatches))
+    try:
+        with torch.cuda.graph(graph), on_host(first):
+            fill(*captured, buffers, **first.options())
+    except Exception as error:
+        raise LawBroken(f"{NOT_CAPTURABLE if _is_capture_error(error) else 'capture failed'}: {_first_line(error)}") from error
+    _steps_match_reference(session.steps, captured, buffers, mirror, lambda step: graph.replay(), device, "replay")

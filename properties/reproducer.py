@@ -15,13 +15,12 @@ from pathlib import Path
 
 import torch
 
-from properties.cases import DraftExtendCase
+from properties.cases import INPUT_NAMES, DraftExtendCase
 from properties.compare import Mismatch, compare
 from properties.harness import Contract, graph_resident
-from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers
+from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers, whole_storage
 
 FORMAT = "nsa-draft-extend-reproducer/1"
-INPUT_NAMES = ("seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token")
 
 
 def environment(device: torch.device) -> dict:
@@ -77,7 +76,7 @@ def write(directory: Path, record: dict) -> Path:
 def _strided(spec: dict, fill: int, device: torch.device) -> torch.Tensor:
     dtype = getattr(torch, spec.get("dtype", "int32"))
     t = torch.empty_strided(spec["shape"], spec["strides"], dtype=dtype, device=device)
-    t.as_strided((t.untyped_storage().nbytes() // t.element_size(),), (1,), 0).fill_(fill)
+    whole_storage(t).fill_(fill)
     if "values" in spec:
         t.copy_(torch.tensor(spec["values"], dtype=dtype).reshape(spec["shape"]))
     return t

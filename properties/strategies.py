@@ -179,7 +179,17 @@ class GraphSession:
         return first.with_changes(extend_seq_lens=(self.max_extend,) * first.bs, max_seqlen_k=self.columns).buffers(device)
 
     def adapted(self, adapt) -> "GraphSession":
-        return GraphSession(tuple(adapt(step) for step in self.steps), self.max_extend, self.columns)
+        """The session with every step read through a mode's `adapt`. Static-width steps all take the
+        first step's width and one max_seqlen_k, as one captured graph of SGLang's draft-extend V2 has."""
+        steps = tuple(adapt(step) for step in self.steps)
+        if not steps[0].static_extend_len:
+            return GraphSession(steps, self.max_extend, self.columns)
+        width = steps[0].extend_seq_lens[0]
+        steps = tuple(step.static_width(width) for step in steps)
+        columns = max(step.max_seqlen_k for step in steps)
+        context = max(step.context_len for step in steps)
+        steps = tuple(step.with_changes(max_seqlen_k=columns, context_len=context) for step in steps)
+        return GraphSession(steps, max(width, self.max_extend), columns)
 
 
 @st.composite

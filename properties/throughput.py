@@ -15,7 +15,7 @@ import torch
 from hypothesis import HealthCheck, given, seed, settings
 
 from properties.compare import compare
-from properties.harness import Variant
+from properties.harness import Variant, on_host
 from properties.strategies import draft_extend_cases
 
 PHASES = ("generate", "materialize", "reference", "variant", "compare")
@@ -49,7 +49,8 @@ def measure(variant: Variant, device: torch.device, profile: str, examples: int,
         lap("materialize")
         reference(*inputs, expected, **case.options())
         lap("reference")
-        variant.fill(*inputs, got, **case.options())
+        with on_host(case):
+            variant.fill(*inputs, got, **case.options())
         lap("variant")
         assert not compare(case, expected, got)
         lap("compare")

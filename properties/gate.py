@@ -1,0 +1,299 @@
+"""The gate: every family of properties, run against one variant, as a scorecard of verdicts.
+
+Each row is a family (`FAMILIES`) with one verdict: pass, fail, n/a (the variant does not declare
+that mode) or not run (this machine cannot show it: no GPU, no compute-sanitizer), with the shrunk
+counterexample or a one-line reason a person can act on. The gate passes when every required family
+passes; the others are still run and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+
+from properties.cases import DraftExtendCase
+from properties.edges import EDGE_EXAMPLES
+from properties.harness import Variant, in_mode
+from properties.laws import (
+    CONTRACT_LAWS,
+    Failure,
+    cache_seqlens_are_seq_lens,
+    clipped_is_min_of_expanded_and_topk,
+    cu_buffers_are_prefix_sums,
+    differential,
+    expanded_lengths_count_up_to_seq_len,
+    first_broken_law,
+    graph_replays_match_reference,
+    inputs_untouched,
+    memory_outside_views_untouched,
+    never_syncs_with_host,
+    outputs_ignore_old_contents,
+    padding_untouched,
+    page_rows_are_request_rows,
+    permuting_requests_permutes_segments,
+    repeated_calls_agree,
+    state_across_calls,
+)
+from properties.search import find_failure
+
+PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
+
+LAW_FAMILIES: dict[str, tuple[Callable, ...]] = {
+    "values": (differential,),
+    "laws": (
+        padding_untouched,
+        cache_seqlens_are_seq_lens,
+        cu_buffers_are_prefix_sums,
+        expanded_lengths_count_up_to_seq_len,
+        clipped_is_min_of_expanded_and_topk,
+        page_rows_are_request_rows,
+        permuting_requests_permutes_segments,
+        outputs_ignore_old_contents,
+        repeated_calls_agree,
+    ),
+    "inputs": (inputs_untouched,),
+    "outside_view": (memory_outside_views_untouched,),
+    "state": (state_across_calls,),
+}
+FAMILIES = (*LAW_FAMILIES, "no_sync", "graph_capture", "graph_resident", "static_width", "memcheck", "compile_count", "speed")
+DESCRIPTIONS = {
+    "values": "every cell equals the reference's, padding included",
+    "laws": "oracle-free laws (padding, prefix sums, rows, permutation, old contents, repeats)",
+    "inputs": "inputs untouched: values, dtype, shape, strides",
+    "outside_view": "memory outside the views untouched (guard cells, row padding)",
+    "state": "no state across calls on the same tensors",
+    "no_sync": "no host sync once warm",
+    "graph_capture": "CUDA-graph capture, replayed with new inputs",
+    "graph_resident": "graph-resident mode (max_seqlen_k=None): laws and graph replay",
+    "static_width": "static-width mode (equal extend lengths): laws and graph replay",
+    "memcheck": "compute-sanitizer memcheck on tight buffers",
+    "compile_count": "Triton compilations over bs 1..4096, max_seqlen_k, totals",
+    "speed": "GPU time against the shipped kernel and the eager path",
+}
+assert set(LAW_FAMILIES) <= set(FAMILIES) and set(DESCRIPTIONS) == set(FAMILIES)
+
+
+def family_of_law(name: str) -> str:
+    return next(family for family, laws in LAW_FAMILIES.items() if any(law.__name__ == name for law in laws))
+
+
+def default_required(gpu: bool) -> tuple[str, ...]:
+    """What a gate requires unless told otherwise: values, the oracle-free laws, inputs, memory
+    outside the views, state across calls, and on a GPU no host sync. The modes' rows
+    (graph-resident, static-width) include their graph replay, so requiring them requires capture."""
+    return (*LAW_FAMILIES, *(("no_sync",) if gpu else ()))
+
+
+@dataclass
+class Verdict:
+    family: str
+    status: str
+    detail: str
+    required: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASS
+
+
+@dataclass
+class Scorecard:
+    variant: str
+    convention: str
+    domain: str
+    device: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(v.ok for v in self.verdicts if v.required)
+
+    def table(self) -> str:
+        rows = [("property", "required", "result", "reason / counterexample")]
+        for v in self.verdicts:
+            rows.append((v.family, "yes" if v.required else "no", v.status.upper() if v.status == FAIL else v.status, v.detail.splitlines()[0] if v.detail else ""))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"gate: {self.variant} (convention {self.convention}, domain {self.domain}) on {self.device}", ""]
+        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+        for v in self.verdicts:
+            if "\n" in v.detail and (v.status == FAIL or v.family == "speed"):
+                lines += ["", f"--- {v.family} ---", v.detail]
+        required_failed = [v.family for v in self.verdicts if v.required and not v.ok]
+        lines += ["", "GATE PASSED" if self.passed else f"GATE FAILED: required {', '.join(required_failed)} did not pass"]
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "passed": self.passed}, indent=1)
+
+
+def _case_line(case: DraftExtendCase) -> str:
+    return f"bs={case.bs} tokens={case.total_tokens} max_seqlen_k={case.max_seqlen_k} page_size={case.page_size}"
+
+
+def _failure_detail(failure: Failure, mode: str) -> str:
+    return f"{failure.law} ({mode}) on {_case_line(failure.case)}\n{failure.case}\n{failure.message}"
+
+
+@dataclass
+class Budget:
+    max_examples: int
+    deadline: float | None  # time.monotonic() past which searching stops
+    shrink_seconds: float = 20.0
+
+
+def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
+    """The first broken law over the edge examples, then generated cases (shrunk in a time box)."""
+
+    def check(case: DraftExtendCase) -> Failure | None:
+        if budget.deadline and time.monotonic() > budget.deadline:
+            return None
+        return first_broken_law(fill, adapt(case), device, laws)
+
+    for case in EDGE_EXAMPLES.values():
+        found = check(case)
+        if found:
+            _, smaller = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)
+            return smaller if smaller is not None and _size(smaller.case) < _size(found.case) else found
+    return find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)[1]
+
+
+def _size(case: DraftExtendCase) -> int:
+    return case.total_tokens * case.max_seqlen_k + case.bs
+
+
+def _graph_sessions(fill, adapt, device, budget: Budget) -> tuple[str, str] | None:
+    """The graph-replay law over generated sessions: None when it holds, else (the reason, the
+    session it broke on)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from properties.strategies import graph_sessions
+
+    broken: list[tuple[str, str]] = []
+
+    @settings(max_examples=max(2, budget.max_examples // 3), derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(session=graph_sessions())
+    def replay(session):
+        if broken:
+            return
+        adapted = session.adapted(adapt)
+        try:
+            graph_replays_match_reference(fill, adapted, device)
+        except Exception as error:
+            message = str(error).strip()
+            broken.append((message.splitlines()[0], f"{_case_line(adapted.steps[0])}, {len(adapted.steps)} steps\n{adapted.steps[0]}\n{message}"))
+
+    replay()
+    return broken[0] if broken else None
+
+
+SEARCHING = (*LAW_FAMILIES, "graph_resident", "static_width")
+
+
+class Gate:
+    """`minutes`, when given, is shared evenly by the families that search generated cases."""
+
+    def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
+                 max_examples: int, minutes: float | None = None):
+        self.variant, self.device, self.domain, self.required = variant, device, domain, required
+        self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
+        self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
+        self.gpu = device.type == "cuda"
+
+    def run(self, families: tuple[str, ...] = FAMILIES) -> Scorecard:
+        card = Scorecard(self.variant.spec, self.variant.convention, self.domain, _device_name(self.device))
+        # Capture runs last among in-process rows: a failed capture can leave the CUDA context
+        # unusable for what follows; memcheck runs in a process of its own.
+        order = [f for f in FAMILIES if f in families]
+        order.sort(key=lambda f: f in ("graph_capture", "graph_resident", "static_width"))
+        by_family = {}
+        for family in order:
+            start = time.monotonic()
+            if self.share is not None:
+                self.budget.deadline = start + self.share
+            status, detail = getattr(self, family if family not in LAW_FAMILIES else "law_family")(family)
+            by_family[family] = Verdict(family, status, detail, family in self.required, time.monotonic() - start)
+        card.verdicts = [by_family[f] for f in FAMILIES if f in by_family]
+        return card
+
+    def _mode(self, mode: str):
+        return in_mode(self.variant, mode, self.domain)
+
+    def law_family(self, family: str) -> tuple[str, str]:
+        fill, adapt = self._mode("host_sized")
+        found = _search(fill, adapt, LAW_FAMILIES[family], self.device, self.budget)
+        return (FAIL, _failure_detail(found, "host_sized")) if found else (PASS, f"edge examples and up to {self.budget.max_examples} generated cases")
+
+    def _needs_gpu(self) -> tuple[str, str] | None:
+        return None if self.gpu else (NOT_RUN, "no CUDA device on this machine")
+
+    def no_sync(self, family: str) -> tuple[str, str]:
+        if (skip := self._needs_gpu()):
+            return skip
+        fill, adapt = self._mode("host_sized")
+        for name in ("page_size_64", "large_batch", "long_context"):
+            failure = first_broken_law(fill, adapt(EDGE_EXAMPLES[name]), self.device, (never_syncs_with_host,))
+            if failure:
+                return FAIL, f"{failure.message.removeprefix('LawBroken: ')} (edge example {name})"
+        return PASS, "three warm calls under torch.cuda.set_sync_debug_mode('error')"
+
+    def graph_capture(self, family: str) -> tuple[str, str]:
+        if (skip := self._needs_gpu()):
+            return skip
+        fill, adapt = self._mode("host_sized")
+        broken = _graph_sessions(fill, adapt, self.device, self.budget)
+        return (FAIL, "\n".join(broken)) if broken else (PASS, "captured once, replayed with new values step after step")
+
+    def _mode_row(self, mode: str) -> tuple[str, str]:
+        judged = self._mode(mode)
+        if judged is None:
+            flag = "supports_graph_resident" if mode == "graph_resident" else "supports_static_extend_len"
+            return NOT_APPLICABLE, f"not declared (fill.{flag})"
+        fill, adapt = judged
+        found = _search(fill, adapt, CONTRACT_LAWS, self.device, self.budget)
+        if found:
+            return FAIL, _failure_detail(found, mode)
+        if not self.gpu:
+            return PASS, "contract laws hold; graph replay not run (no CUDA device)"
+        broken = _graph_sessions(fill, adapt, self.device, self.budget)
+        return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold")
+
+    def graph_resident(self, family: str) -> tuple[str, str]:
+        return self._mode_row("graph_resident")
+
+    def static_width(self, family: str) -> tuple[str, str]:
+        return self._mode_row("static_width")
+
+    def memcheck(self, family: str) -> tuple[str, str]:
+        from properties.memcheck import check_memory
+
+        result = check_memory(self.variant.spec, self.variant.convention, max_examples=self.budget.max_examples, domain=self.domain)
+        if result.errors is None:
+            return NOT_RUN, result.reason
+        return (PASS if result.passed else FAIL), result.reason
+
+    def compile_count(self, family: str) -> tuple[str, str]:
+        from properties.compiles import count_compiles
+
+        if (skip := self._needs_gpu()):
+            return NOT_RUN, "no CUDA device on this machine (the interpreter compiles nothing)"
+        result = count_compiles(self.variant.fill, self.device)
+        if result is None:
+            return NOT_RUN, "this Triton keeps no per-function kernel caches to count"
+        return (PASS if result.passed else FAIL), result.describe()
+
+    def speed(self, family: str) -> tuple[str, str]:
+        from properties.timing import compare_speed
+
+        if (skip := self._needs_gpu()):
+            return skip
+        return PASS, compare_speed(self.variant, self.device, self.domain)
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (Triton interpreter)"

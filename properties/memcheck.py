@@ -1,0 +1,134 @@
+"""Memory safety of any variant: its calls on tight buffers, run under `compute-sanitizer --tool memcheck`.
+
+Tight means nothing around what a call may touch (`DraftExtendCase.tight`): no spare rows, columns or
+requests, no row padding, no guard cells, req_to_token exactly max_seqlen_k wide, so a read or write
+past what the contract allows leaves its allocation. PyTorch's caching allocator would still hide it
+inside one of its larger blocks (pytorch/pytorch#45294), so the checked process runs with
+PYTORCH_NO_CUDA_MEMORY_CACHING=1: every tensor is then an allocation of its own.
+
+`python -m properties.memcheck --variant SPEC` is the process the sanitizer runs; `check_memory`
+starts it and reads the sanitizer's verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from properties.cases import DOMAINS
+from properties.harness import DEFAULT_DOMAIN
+
+ROOT = Path(__file__).resolve().parents[1]
+ERROR_SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) error")
+
+
+@dataclass
+class MemcheckResult:
+    errors: int | None  # None: the check could not run (see reason)
+    reason: str
+    cases: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0
+
+
+def unavailable() -> str | None:
+    """Why memcheck cannot run here, or None."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA device"
+    if shutil.which("compute-sanitizer") is None:
+        return "compute-sanitizer is not installed"
+    return None
+
+
+def check_memory(
+    spec: str, convention: str = "contract", *, max_examples: int = 200, domain: str = DEFAULT_DOMAIN, timeout: float = 900
+) -> MemcheckResult:
+    """Run `spec`'s calls on the edge examples and `max_examples` generated cases, tight, in every
+    mode it declares, under compute-sanitizer memcheck."""
+    why = unavailable()
+    if why:
+        return MemcheckResult(None, why)
+    argv = [
+        "compute-sanitizer", "--tool", "memcheck", "--error-exitcode", "99", "--print-limit", "8",
+        sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
+        "--max-examples", str(max_examples), "--domain", domain,
+    ]
+    env = {**os.environ, "PYTORCH_NO_CUDA_MEMORY_CACHING": "1", "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    try:
+        done = subprocess.run(argv, cwd=os.getcwd(), env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return MemcheckResult(None, f"memcheck did not finish within {timeout:.0f} s")
+    output = done.stdout + done.stderr
+    summary = ERROR_SUMMARY.search(output)
+    cases = re.findall(r"memcheck: (\d+) calls", output)
+    calls = int(cases[-1]) if cases else 0
+    if summary is None or (done.returncode not in (0, 99)):
+        tail = "\n".join(output.strip().splitlines()[-12:])
+        return MemcheckResult(None, f"the checked process failed (exit {done.returncode}):\n{tail}", calls)
+    errors = int(summary.group(1))
+    if errors == 0:
+        return MemcheckResult(0, f"0 errors over {calls} calls on tight buffers", calls)
+    first = [line.removeprefix("========= ").strip() for line in output.splitlines() if line.startswith("=========")]
+    detail = "\n".join(line for line in first if line)[:1500]
+    return MemcheckResult(errors, f"{errors} memory error(s) on tight buffers:\n{detail}", calls)
+
+
+def _calls(spec: str, convention: str, max_examples: int, domain: str) -> int:
+    """Inside the sanitizer: every call, tight, in every mode; returns how many calls were made."""
+    import torch
+    from hypothesis import HealthCheck, given, settings
+
+    from properties.edges import EDGE_EXAMPLES
+    from properties.harness import MODES, in_mode, load_variant, prepare_runtime, run
+    from properties.strategies import draft_extend_cases
+
+    device = prepare_runtime()
+    variant = load_variant(spec, convention)
+    calls = [0]
+    for mode in MODES:
+        judged = in_mode(variant, mode, domain)
+        if judged is None:
+            continue
+        fill, adapt = judged
+
+        def call(case) -> None:
+            run(fill, adapt(case).tight(), device)
+            torch.cuda.synchronize()
+            calls[0] += 1
+
+        for case in EDGE_EXAMPLES.values():
+            call(case)
+
+        @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(case=draft_extend_cases())
+        def generated(case):
+            call(case)
+
+        generated()
+        print(f"memcheck: {calls[0]} calls", flush=True)
+    return calls[0]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m properties.memcheck", description=__doc__)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--convention", default="contract")
+    parser.add_argument("--max-examples", type=int, default=200)
+    parser.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN)
+    args = parser.parse_args(argv)
+    _calls(args.variant, args.convention, args.max_examples, args.domain)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""GPU time of a variant next to the shipped kernel and the eager path, measured in one run.
+
+GPU time is many calls captured in one CUDA graph and replayed (`triton.testing.do_bench_cudagraph`),
+so the launch is not in the number; the median is reported. A variant that cannot be captured (it
+syncs with the host) is timed by host wall time per call instead, and says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from properties.cases import DraftExtendCase
+from properties.harness import SHIPPED_KERNEL, Contract, Variant, load_variant, on_host
+
+SIZES = ((8, 8192), (64, 8192), (512, 8192))  # (bs, context)
+
+
+def speed_case(bs: int, context: int, *, page_size: int = 64, seed: int = 0) -> DraftExtendCase:
+    """A draft-extend step as serving sees it: extend lengths ragged in 1..4, sequences in
+    [context/2, context], topk 2048."""
+    generator = torch.Generator().manual_seed(seed)
+    seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=generator)
+    return DraftExtendCase(
+        seq_lens=tuple(seq_lens.tolist()),
+        extend_seq_lens=tuple(torch.randint(1, 5, (bs,), generator=generator).tolist()),
+        req_pool_indices=tuple(torch.randperm(bs, generator=generator).tolist()),
+        pool_size=bs,
+        context_len=context,
+        nsa_index_topk=2048,
+        page_size=page_size,
+        max_seqlen_k=context,
+    )
+
+
+def gpu_time_us(fill: Contract, case: DraftExtendCase, device: torch.device, *, capturable: bool = True) -> tuple[float, str]:
+    """(median microseconds per call, how it was measured)."""
+    import triton.testing
+
+    inputs, buffers = case.inputs(device), case.buffers(device)
+
+    def call() -> None:
+        with on_host(case):
+            fill(*inputs, buffers, **case.options())
+
+    call()
+    torch.cuda.synchronize()
+    if capturable:
+        try:
+            return 1000 * triton.testing.do_bench_cudagraph(call, rep=50, return_mode="median"), "GPU, CUDA graph"
+        except Exception:
+            torch.cuda.synchronize()
+    samples = []
+    for _ in range(20):
+        start = time.perf_counter()
+        call()
+        torch.cuda.synchronize()
+        samples.append(time.perf_counter() - start)
+    return 1e6 * sorted(samples)[len(samples) // 2], "host wall, not capturable"
+
+
+def compare_speed(variant: Variant, device: torch.device, domain: str) -> str:
+    """One line per size: the variant's time, the shipped kernel's, the eager path's, and ratios."""
+    from reference import fill_draft_extend_metadata as eager
+
+    shipped = load_variant(SHIPPED_KERNEL).fill
+    lines = []
+    for bs, context in SIZES:
+        case = speed_case(bs, context).in_domain(domain)
+        mine, how = gpu_time_us(variant.fill, case, device)
+        ours, _ = gpu_time_us(shipped, case, device)
+        slow, _ = gpu_time_us(eager, case, device, capturable=False)
+        lines.append(
+            f"bs {bs}, {context // 1024}k: {mine:.1f} us ({how}); shipped kernel {ours:.1f} us ({mine / ours:.2f}x); "
+            f"eager {slow:.0f} us (host wall)"
+        )
+    return "\n".join(lines)
