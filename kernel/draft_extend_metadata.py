@@ -21,9 +21,8 @@ from dataclasses import dataclass
 import torch
 import triton
 import triton.language as tl
-from triton import knobs
-from triton.runtime import driver
 
+from kernel import _triton_launch
 from kernel.validation import CallShape, check_call, check_expand_call, check_values, validation_requested
 from reference.buffers import DraftExtendMetadataBuffers
 
@@ -205,9 +204,9 @@ class LaunchPlan:
     Host checks depend only on what the signature holds (each tensor's address, dtype, shape,
     strides and device; the host ints), and so do the kernel's arguments. So on a GPU, a call whose
     signature was seen before skips both and goes straight to the compiled kernel: the hot path costs
-    a signature and a launch. A plan's first launch goes through Triton's JIT, which compiles or finds
-    the kernel; the plan then keeps the compiled kernel and its arguments with every tensor replaced
-    by its address, so that a cached plan keeps no tensor alive.
+    a signature and a launch. A plan's first launch compiles or finds the kernel; the plan then keeps
+    a direct launch of it (kernel._triton_launch) and drops its arguments, so that a cached plan keeps
+    no tensor alive.
     """
 
     def __init__(self, grid: tuple[int, int], args: tuple, token_capacity: int, column_limit: int):
@@ -215,27 +214,20 @@ class LaunchPlan:
         self.args = args
         self.token_capacity = token_capacity
         self.column_limit = column_limit
-        self.compiled = None
+        self.direct = None
 
 
 _PLANS: dict[tuple, LaunchPlan] = {}
 _MAX_PLANS = 1024
 
 
-def _launch_hook_installed() -> bool:
-    hook = knobs.runtime.launch_enter_hook
-    if isinstance(hook, knobs.HookChain):
-        return bool(hook.calls)
-    return hook is not None
-
-
 def _signature(tensors: tuple[torch.Tensor, ...], host: tuple) -> tuple | None:
     """The call's host-visible signature; None where the plan cache must not be used (CPU tensors,
-    which only the interpreter runs, a launch hook that wants Triton's own path, or arguments that
-    are not tensors and must reach the checks). Under unified addressing a device pointer also
-    names its device."""
+    which only the interpreter runs; a Triton whose private launch API is missing or changed, or a
+    launch hook that wants Triton's own path; arguments that are not tensors and must reach the
+    checks). Under unified addressing a device pointer also names its device."""
     try:
-        if not tensors[0].is_cuda or _launch_hook_installed():
+        if not tensors[0].is_cuda or not _triton_launch.direct_launch_usable():
             return None
         return (tuple((t.data_ptr(), t.dtype, t.shape, t.stride()) for t in tensors), *map(type, host), *host)
     except (AttributeError, TypeError):
@@ -243,18 +235,15 @@ def _signature(tensors: tuple[torch.Tensor, ...], host: tuple) -> tuple | None:
 
 
 def _launch(plan: LaunchPlan, signature: tuple | None) -> None:
-    compiled = plan.compiled
-    if compiled is not None:
-        stream = driver.active.get_current_stream(driver.active.get_current_device())
-        compiled.run(
-            plan.grid[0], plan.grid[1], 1, stream, compiled.function, compiled.packed_metadata,
-            None, None, None, *plan.args,
-        )
+    if plan.direct is not None:
+        plan.direct()
         return
-    compiled = draft_extend_metadata_kernel[plan.grid](*plan.args)
-    if signature is not None:
-        plan.compiled = compiled
-        plan.args = tuple(a.data_ptr() if isinstance(a, torch.Tensor) else a for a in plan.args)
+    if signature is None:
+        draft_extend_metadata_kernel[plan.grid](*plan.args)
+        return
+    plan.direct = _triton_launch.first_launch(draft_extend_metadata_kernel, plan.grid, plan.args)
+    if plan.direct is not None:
+        plan.args = ()
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
         _PLANS[signature] = plan

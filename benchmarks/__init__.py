@@ -1,0 +1,1 @@
+"""Benchmarks of what `kernel/` ships; not part of the package. Method and results: benchmarks/README.md."""

@@ -1,0 +1,708 @@
+"""Benchmark of the draft-extend metadata fill on one GPU: the shipped kernel, host-sized and
+graph-resident, against the eager reference, an empty Triton launch (the floor) and, optionally, any
+other implementation of the contract.
+
+    python -m benchmarks.draft_extend --out DIR [--quick] [--batch-sizes 1,8,...] [--contexts 8192,131072]
+        [--page-sizes 1,64] [--extend ragged,equal] [--topk 2048] [--against SPEC [--convention NAME]]
+        [--capacity]
+
+Progress goes to stderr; the results go to stdout, the main table last, and to DIR/benchmark.txt,
+DIR/benchmark.json and DIR/benchmark.png. It asserts nothing about time. The method is in
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import triton
+
+import kernel
+from properties.cases import DraftExtendCase
+from properties.harness import BadVariant, Variant, load_variant, on_host
+from reference import eager
+from reference.buffers import DraftExtendMetadataBuffers
+
+MAX_EXTEND = 4
+POOL_SPARE_ROWS = 16
+SEED = 0
+WARMUP_CALLS = 3
+
+HOST_BLOCKS = 20
+HOST_CALLS_PER_BLOCK = 25
+HOST_MIN_BLOCKS = 3
+HOST_BUDGET_S = 0.25
+
+GRAPH_MIN_CALLS = 20
+GRAPH_MAX_CALLS = 100
+GRAPH_TARGET_MS = 2.0
+REPLAYS_MIN = 5
+REPLAYS_MAX = 25
+REPLAY_BUDGET_S = 0.2
+
+# Input sets rotate through a graph until they span this many L2 caches, at most MAX_INPUT_SETS.
+ROTATION_L2_MULTIPLE = 2
+MAX_INPUT_SETS = 8
+
+BANDWIDTH_BS = 512
+BANDWIDTH_CONTEXT = 8192
+BANDWIDTH_PAGE_SIZES = (1, 64)
+
+CAPACITY_CONTEXT = 8192
+CAPACITY_WIDE = 163840
+CAPACITY_BATCH_SIZES = (128, 512)
+CAPACITY_PAGE_SIZES = (1, 64)
+
+EXTENDS = ("ragged", "equal")
+KERNEL, RESIDENT, EAGER, EMPTY, AGAINST = "kernel", "resident", "eager", "empty", "against"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    page_sizes: tuple[int, ...]
+    contexts: tuple[int, ...]
+    batch_sizes: tuple[int, ...]
+    extends: tuple[str, ...]
+    topk: int = 2048
+
+
+FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
+QUICK_SWEEP = Sweep((1, 64), (8192, 131072), (1, 32, 512, 4096), ("ragged",))
+
+
+@dataclass
+class Case:
+    page_size: int
+    context: int
+    capacity: int
+    extend: str
+    bs: int
+    topk: int
+    total_tokens: int
+    seq_lens: torch.Tensor
+    extend_seq_lens: torch.Tensor
+    req_pool_indices: torch.Tensor
+    req_to_token: torch.Tensor
+    buffers: DraftExtendMetadataBuffers
+    host: DraftExtendCase
+
+    def fill(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> None:
+        """Call fn on this case; resident=True passes max_seqlen_k=None, the graph-resident mode. A
+        calling convention that takes host ints (the total, the longest extension) reads them from
+        the case's host values, as the serving engine holds them."""
+        with on_host(self.host):
+            self._call(fn, resident, extra)
+
+    def _call(self, fn: Callable[..., None], resident: bool, extra: dict) -> None:
+        fn(
+            self.seq_lens,
+            self.extend_seq_lens,
+            self.req_pool_indices,
+            self.req_to_token,
+            self.buffers,
+            nsa_index_topk=self.topk,
+            page_size=self.page_size,
+            max_seqlen_k=None if resident else self.context,
+            **extra,
+        )
+
+    def copy(self) -> Case:
+        """The same inputs and buffers in tensors of their own, at other addresses."""
+        return dataclasses.replace(
+            self,
+            seq_lens=self.seq_lens.clone(),
+            extend_seq_lens=self.extend_seq_lens.clone(),
+            req_pool_indices=self.req_pool_indices.clone(),
+            req_to_token=self.req_to_token.clone(),
+            buffers=make_buffers(self.bs, self.capacity, self.page_size, self.seq_lens.device),
+        )
+
+
+def make_req_to_token(rows: int, columns: int, page_size: int, device: torch.device) -> torch.Tensor:
+    """Distinct slots, a page of consecutive slots at a time, the pages in random order."""
+    pages_per_row = -(-columns // page_size)
+    gen = torch.Generator(device=device).manual_seed(SEED)
+    pages = torch.randperm(rows * pages_per_row, generator=gen, device=device).to(torch.int32)
+    slots = pages[:, None] * page_size + torch.arange(page_size, dtype=torch.int32, device=device)
+    return slots.view(rows, pages_per_row * page_size)[:, :columns].contiguous()
+
+
+def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device) -> DraftExtendMetadataBuffers:
+    return DraftExtendMetadataBuffers.allocate(
+        max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device
+    )
+
+
+def make_case(
+    page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None
+) -> Case:
+    """Extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal), seq_lens in [context // 2,
+    context]; req_to_token and the buffers hold `capacity` columns (default: context)."""
+    capacity = capacity or context
+    gen = torch.Generator().manual_seed(SEED)
+    if extend == "ragged":
+        extend_seq_lens = torch.randint(1, MAX_EXTEND + 1, (bs,), generator=gen, dtype=torch.int32)
+    else:
+        extend_seq_lens = torch.full((bs,), MAX_EXTEND, dtype=torch.int32)
+    seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=gen, dtype=torch.int32)
+    pool_rows = bs + POOL_SPARE_ROWS
+    req_pool_indices = torch.randperm(pool_rows, generator=gen)[:bs]
+    return Case(
+        page_size=page_size,
+        context=context,
+        capacity=capacity,
+        extend=extend,
+        bs=bs,
+        topk=topk,
+        total_tokens=int(extend_seq_lens.sum()),
+        seq_lens=seq_lens.to(device),
+        extend_seq_lens=extend_seq_lens.to(device),
+        req_pool_indices=req_pool_indices.to(device),
+        req_to_token=make_req_to_token(pool_rows, capacity, page_size, device),
+        buffers=make_buffers(bs, capacity, page_size, device),
+        host=DraftExtendCase(
+            seq_lens=tuple(seq_lens.tolist()),
+            extend_seq_lens=tuple(extend_seq_lens.tolist()),
+            req_pool_indices=tuple(req_pool_indices.tolist()),
+            pool_size=pool_rows,
+            context_len=capacity,
+            nsa_index_topk=topk,
+            page_size=page_size,
+            max_seqlen_k=context,
+            static_extend_len=extend == "equal",
+        ),
+    )
+
+
+def page_table_bytes(case: Case) -> int:
+    """What the page tables must move: every token's row written, every request's row read, and the
+    real page table written where page_size > 1."""
+    written = case.total_tokens * case.context * 4
+    if case.page_size > 1:
+        written += case.total_tokens * -(-case.context // case.page_size) * 4
+    return written + case.bs * case.context * 4
+
+
+def rotation(nbytes: int) -> int:
+    """How many input sets a graph cycles through, so that a set is seldom still in L2 when its turn
+    comes again."""
+    l2 = torch.cuda.get_device_properties(torch.cuda.current_device()).L2_cache_size
+    return max(1, min(MAX_INPUT_SETS, math.ceil(ROTATION_L2_MULTIPLE * l2 / max(nbytes, 1))))
+
+
+def input_sets(case: Case) -> list[Case]:
+    return [case] + [case.copy() for _ in range(rotation(page_table_bytes(case)) - 1)]
+
+
+@triton.jit
+def _empty_kernel(ptr):
+    pass
+
+
+def implementations(sets: list[Case], against: Variant | None) -> dict[str, list[Callable[[], None]]]:
+    """Each implementation's calls, one per input set for those a graph cycles through; the eager
+    code is never captured, and the empty kernel reads nothing."""
+    calls = {
+        # validate=False: a syncing validation mode set in the environment must not reach the kernel.
+        KERNEL: [lambda c=c: c.fill(kernel.fill_draft_extend_metadata, validate=False) for c in sets],
+        RESIDENT: [lambda c=c: c.fill(kernel.fill_draft_extend_metadata, resident=True, validate=False) for c in sets],
+        EAGER: [lambda: sets[0].fill(eager.fill_draft_extend_metadata)],
+        EMPTY: [lambda: _empty_kernel[(1,)](sets[0].seq_lens)],
+    }
+    if against is not None:
+        calls[AGAINST] = [lambda c=c: c.fill(against.fill) for c in sets]
+    return calls
+
+
+def repeat(sample: Callable[[], float], most: int, least: int, budget_s: float) -> list[float]:
+    """sample() `most` times, or, once budget_s has passed, as soon as it has run `least` times."""
+    values, began = [], time.perf_counter()
+    while len(values) < most and (len(values) < least or time.perf_counter() - began < budget_s):
+        values.append(sample())
+    return values
+
+
+def host_us(fn: Callable[[], None]) -> dict:
+    """Host us per call: the median over blocks of (block wall time / calls in the block), the device
+    synchronized after each block, outside the timed span, so that a block never waits for room in
+    the launch queue."""
+    for _ in range(WARMUP_CALLS):
+        fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    torch.cuda.synchronize()
+    once = time.perf_counter() - start
+    calls = max(1, min(HOST_CALLS_PER_BLOCK, int(HOST_BUDGET_S / HOST_BLOCKS / once)))
+
+    def block() -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        elapsed = time.perf_counter() - start
+        torch.cuda.synchronize()
+        return elapsed / calls * 1e6
+
+    per_call = repeat(block, HOST_BLOCKS, HOST_MIN_BLOCKS, HOST_BUDGET_S)
+    return {"us": statistics.median(per_call), "calls_per_block": calls, "blocks": len(per_call)}
+
+
+def wall_us(fn: Callable[[], None]) -> dict:
+    """Wall us per call, the device synchronized inside the timed span: the GPU figure of a call that
+    syncs with the host, which a graph cannot capture."""
+    for _ in range(WARMUP_CALLS):
+        fn()
+    torch.cuda.synchronize()
+
+    def one() -> float:
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - start) * 1e6
+
+    per_call = repeat(one, HOST_BLOCKS, HOST_MIN_BLOCKS, HOST_BUDGET_S)
+    return {"us": statistics.median(per_call), "method": "wall", "calls": len(per_call)}
+
+
+def in_graph_us(fns: list[Callable[[], None]]) -> dict:
+    """GPU us per call: 20 to 100 calls (cycling over fns, one per input set) captured in one CUDA
+    graph, each replay timed with events and divided by its calls; the median over replays."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for fn in fns:
+            for _ in range(WARMUP_CALLS):
+                fn()
+    torch.cuda.current_stream().wait_stream(side)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for fn in fns:
+        fn()
+    end.record()
+    end.synchronize()
+    # Eager calls include their launch gaps, so this overestimates short calls: fewer of them fit.
+    estimate_ms = max(start.elapsed_time(end) / len(fns), 1e-3)
+    calls = max(GRAPH_MIN_CALLS, min(GRAPH_MAX_CALLS, int(GRAPH_TARGET_MS / estimate_ms)))
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for i in range(calls):
+            fns[i % len(fns)]()
+    graph.replay()
+    torch.cuda.synchronize()
+
+    def replay() -> float:
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) * 1e3 / calls
+
+    per_call = repeat(replay, REPLAYS_MAX, REPLAYS_MIN, REPLAY_BUDGET_S)
+    return {
+        "us": statistics.median(per_call),
+        "method": "graph",
+        "calls_per_graph": calls,
+        "replays": len(per_call),
+        "input_sets": len(fns),
+    }
+
+
+def syncs_with_host(fn: Callable[[], None]) -> bool:
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        fn()
+    except RuntimeError:
+        return True
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    return False
+
+
+def gpu_us(name: str, fns: list[Callable[[], None]]) -> dict:
+    if name == EAGER:
+        return wall_us(fns[0])
+    if name != AGAINST:
+        return in_graph_us(fns)
+    if syncs_with_host(fns[0]):
+        return {**wall_us(fns[0]), "note": "syncs with the host"}
+    try:
+        return in_graph_us(fns)
+    except RuntimeError as error:
+        torch.cuda.synchronize()
+        return {**wall_us(fns[0]), "note": f"capture failed: {str(error).splitlines()[0]}"}
+
+
+def measure_case(case: Case, against: Variant | None) -> dict:
+    sets = input_sets(case)
+    calls = implementations(sets, against)
+    host = {name: host_us(fns[0]) for name, fns in calls.items()}
+    gpu = {name: gpu_us(name, fns) for name, fns in calls.items()}
+    return {
+        "page_size": case.page_size,
+        "context": case.context,
+        "extend": case.extend,
+        "bs": case.bs,
+        "total_tokens": case.total_tokens,
+        "page_table_bytes": page_table_bytes(case),
+        "host": host,
+        "gpu": gpu,
+    }
+
+
+def measure_bandwidth(page_size: int, topk: int, device: torch.device) -> dict:
+    """The kernel's page-table traffic against a device copy that reads and writes as many bytes."""
+    case = make_case(page_size, BANDWIDTH_CONTEXT, BANDWIDTH_BS, "ragged", topk, device)
+    sets = input_sets(case)
+    nbytes = page_table_bytes(case)
+    ours = in_graph_us([lambda c=c: c.fill(kernel.fill_draft_extend_metadata, validate=False) for c in sets])
+    pairs = []
+    for _ in sets:
+        src = torch.randint(0, 2**31 - 1, (nbytes // 8,), dtype=torch.int32, device=device)
+        pairs.append((src, torch.empty_like(src)))
+    copy = in_graph_us([lambda src=src, dst=dst: dst.copy_(src) for src, dst in pairs])
+    ours_gbps, copy_gbps = nbytes / (ours["us"] * 1e3), nbytes / (copy["us"] * 1e3)
+    return {
+        "page_size": page_size,
+        "context": BANDWIDTH_CONTEXT,
+        "bs": BANDWIDTH_BS,
+        "total_tokens": case.total_tokens,
+        "bytes": nbytes,
+        "kernel_gpu_us": ours["us"],
+        "kernel_gb_per_s": ours_gbps,
+        "copy_gpu_us": copy["us"],
+        "copy_gb_per_s": copy_gbps,
+        "kernel_over_copy": ours_gbps / copy_gbps,
+        "input_sets": len(sets),
+    }
+
+
+def measure_capacity(page_size: int, bs: int, topk: int, device: torch.device) -> dict:
+    """The same real inputs (context 8192) in buffers of 8192 and of 163840 columns: what the
+    graph-resident mode pays for a grid sized from the capacity."""
+
+    def in_graph(case: Case, resident: bool) -> float:
+        fns = [
+            lambda c=c: c.fill(kernel.fill_draft_extend_metadata, resident=resident, validate=False)
+            for c in input_sets(case)
+        ]
+        return in_graph_us(fns)["us"]
+
+    narrow = make_case(page_size, CAPACITY_CONTEXT, bs, "ragged", topk, device)
+    resident_narrow = in_graph(narrow, resident=True)
+    del narrow
+    wide = make_case(page_size, CAPACITY_CONTEXT, bs, "ragged", topk, device, capacity=CAPACITY_WIDE)
+    resident_wide, kernel_wide = in_graph(wide, resident=True), in_graph(wide, resident=False)
+    return {
+        "page_size": page_size,
+        "context": CAPACITY_CONTEXT,
+        "bs": bs,
+        "total_tokens": wide.total_tokens,
+        "narrow_capacity": CAPACITY_CONTEXT,
+        "wide_capacity": CAPACITY_WIDE,
+        "resident_narrow_gpu_us": resident_narrow,
+        "resident_wide_gpu_us": resident_wide,
+        "kernel_wide_gpu_us": kernel_wide,
+        "resident_wide_over_resident_narrow": resident_wide / resident_narrow,
+        "resident_wide_over_kernel_wide": resident_wide / kernel_wide,
+    }
+
+
+def render(header: list[str], lines: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    return ["  ".join(c.rjust(w) for c, w in zip(cells, widths)) for cells in [header, *lines]]
+
+
+def us_cell(figure: dict | None) -> str:
+    if figure is None:
+        return "-"
+    return f"{figure['us']:.1f}" + ("w" if figure.get("method") == "wall" else "")
+
+
+def ratio(a: float, b: float) -> str:
+    return format(a / b, ".3g")
+
+
+def format_table(rows: list[dict], against: Variant | None) -> str:
+    names = [KERNEL, RESIDENT, EAGER, EMPTY] + ([AGAINST] if against else [])
+    gpu_names = {EMPTY: "floor"}
+    header = (
+        ["page", "context", "extend", "bs", "tokens"]
+        + [f"gpu:{gpu_names.get(n, n)}" for n in names]
+        + [f"host:{n}" for n in names]
+        + ["kernel/floor", "resident/kernel"]
+        + (["kernel/against", "host kernel/against"] if against else [])
+        + ["host kernel/empty", "host eager/kernel"]
+    )
+    lines = []
+    for r in rows:
+        gpu, host = r["gpu"], r["host"]
+        line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r["total_tokens"])]
+        line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names]
+        line += [ratio(gpu[KERNEL]["us"], gpu[EMPTY]["us"]), ratio(gpu[RESIDENT]["us"], gpu[KERNEL]["us"])]
+        if against:
+            line += [ratio(gpu[KERNEL]["us"], gpu[AGAINST]["us"]), ratio(host[KERNEL]["us"], host[AGAINST]["us"])]
+        line += [ratio(host[KERNEL]["us"], host[EMPTY]["us"]), ratio(host[EAGER]["us"], host[KERNEL]["us"])]
+        lines.append(line)
+    legend = [
+        "us per call. gpu: calls captured 20-100 to a CUDA graph, median over replays of replay time / calls;",
+        "  'w': host wall per call with the device synced (the call syncs with the host, so no graph can hold it);",
+        "  floor: the empty kernel, timed the same way. host: median over blocks of block wall time / calls.",
+        f"  against = {against.name}" if against else "  against: none (--against SPEC)",
+    ]
+    return "\n".join(legend + render(header, lines))
+
+
+def format_bandwidth(bandwidth: list[dict]) -> str:
+    lines = ["page-table bandwidth (kernel vs a device copy reading and writing the same bytes, both in-graph):"]
+    for b in bandwidth:
+        lines.append(
+            f"  page_size={b['page_size']} context={b['context']} bs={b['bs']} bytes={b['bytes']}: "
+            f"kernel {b['kernel_gb_per_s']:.0f} GB/s ({b['kernel_gpu_us']:.1f} us), "
+            f"copy {b['copy_gb_per_s']:.0f} GB/s ({b['copy_gpu_us']:.1f} us), ratio {b['kernel_over_copy']:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def format_capacity(capacity: list[dict]) -> str:
+    narrow, wide = f"@{CAPACITY_CONTEXT}", f"@{CAPACITY_WIDE}"
+    header = ["page", "bs", "tokens", f"resident{narrow}", f"resident{wide}", f"kernel{wide}",
+              f"res{wide}/res{narrow}", f"res{wide}/kernel{wide}"]
+    lines = [
+        [str(c["page_size"]), str(c["bs"]), str(c["total_tokens"])]
+        + [f"{c[key]:.1f}" for key in ("resident_narrow_gpu_us", "resident_wide_gpu_us", "kernel_wide_gpu_us")]
+        + [f"{c[key]:.3g}" for key in ("resident_wide_over_resident_narrow", "resident_wide_over_kernel_wide")]
+        for c in capacity
+    ]
+    title = (
+        f"capacity: GPU us in-graph, context {CAPACITY_CONTEXT}, buffers and req_to_token of {CAPACITY_CONTEXT} "
+        f"or {CAPACITY_WIDE} columns; kernel is host-sized (max_seqlen_k={CAPACITY_CONTEXT})"
+    )
+    return "\n".join([title] + render(header, lines))
+
+
+def plot(rows: list[dict], path: Path, title: str) -> bool:
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    groups = sorted({(r["page_size"], r["extend"]) for r in rows})
+    contexts = sorted({r["context"] for r in rows})
+    fig, axes = plt.subplots(
+        len(groups), 2 * len(contexts), squeeze=False, figsize=(4.8 * 2 * len(contexts), 3.8 * len(groups))
+    )
+    for i, (page_size, extend) in enumerate(groups):
+        for j, context in enumerate(contexts):
+            panel = sorted(
+                (r for r in rows if (r["page_size"], r["extend"], r["context"]) == (page_size, extend, context)),
+                key=lambda r: r["bs"],
+            )
+            sizes = [r["bs"] for r in panel]
+            for k, kind in enumerate(("gpu", "host")):
+                ax = axes[i][2 * j + k]
+                for name in panel[0][kind]:
+                    wall = panel[0][kind][name].get("method") == "wall"
+                    label = ("floor" if kind == "gpu" and name == EMPTY else name) + (" (host wall)" if wall else "")
+                    values = [r[kind][name]["us"] for r in panel]
+                    ax.plot(sizes, values, marker="o", linestyle="--" if wall else "-", label=label)
+                ax.set_xscale("log", base=2)
+                ax.set_yscale("log")
+                ax.set_xticks(sizes, [str(s) for s in sizes], fontsize="x-small")
+                ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+                ax.set_title(f"{kind}: page {page_size}, context {context}, {extend}", fontsize="small")
+                ax.set_xlabel("batch size")
+                ax.set_ylabel("us per call (in-graph)" if kind == "gpu" else "host us per call")
+                ax.grid(True, which="both", alpha=0.3)
+                ax.legend(fontsize="x-small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def extend_list(text: str) -> tuple[str, ...]:
+    values = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not values or not set(values) <= set(EXTENDS):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(EXTENDS)}, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.draft_extend",
+        description="Benchmark the draft-extend metadata fill on one GPU (method: benchmarks/README.md). "
+        "Without options, the full sweep; every option given replaces that part of it.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmark-out"), help="output folder (default ./benchmark-out)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smaller sweep: bs 1, 32, 512, 4096, ragged extend lengths only"
+    )
+    parser.add_argument("--batch-sizes", type=int_list, help="comma-separated batch sizes")
+    parser.add_argument("--contexts", type=int_list, help="comma-separated context lengths (max_seqlen_k)")
+    parser.add_argument("--page-sizes", type=int_list, help="comma-separated page sizes (powers of two)")
+    parser.add_argument("--extend", type=extend_list, help="extend lengths: ragged (1..4), equal (all 4), or both")
+    parser.add_argument("--topk", type=int, help=f"nsa_index_topk (default {FULL_SWEEP.topk})")
+    parser.add_argument(
+        "--against",
+        metavar="SPEC",
+        help="also time this implementation: MODULE:CALLABLE or path/to/file.py:CALLABLE",
+    )
+    parser.add_argument(
+        "--convention", default="contract", help="how --against is called (properties/conventions.py; default contract)"
+    )
+    parser.add_argument(
+        "--capacity",
+        action="store_true",
+        help=f"also time the graph-resident mode in {CAPACITY_WIDE}-column buffers against {CAPACITY_CONTEXT}",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.contexts and min(args.contexts) < 2 * MAX_EXTEND:
+        parser.error(f"contexts must be >= {2 * MAX_EXTEND}, so that every seq_len covers its extend length")
+    if args.page_sizes and any(p & (p - 1) for p in args.page_sizes):
+        parser.error("page sizes must be powers of two")
+    if args.topk is not None and args.topk < 1:
+        parser.error("--topk must be >= 1")
+    if args.convention != "contract" and not args.against:
+        parser.error("--convention applies to --against")
+    return args
+
+
+def resolve_sweep(args: argparse.Namespace) -> Sweep:
+    """The mode's defaults, with every option given on the command line taking precedence."""
+    given = {
+        "page_sizes": args.page_sizes,
+        "contexts": args.contexts,
+        "batch_sizes": args.batch_sizes,
+        "extends": args.extend,
+        "topk": args.topk,
+    }
+    base = QUICK_SWEEP if args.quick else FULL_SWEEP
+    return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
+
+
+def run_sweep(sweep: Sweep, against: Variant | None, device: torch.device) -> list[dict]:
+    rows, began = [], time.perf_counter()
+    for page_size in sweep.page_sizes:
+        for context in sweep.contexts:
+            for extend in sweep.extends:
+                for bs in sweep.batch_sizes:
+                    print(
+                        f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} context={context} "
+                        f"extend={extend} bs={bs}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    rows.append(measure_case(make_case(page_size, context, bs, extend, sweep.topk, device), against))
+                    torch.cuda.empty_cache()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    against = None
+    if args.against:
+        try:
+            against = load_variant(args.against, convention=args.convention)
+        except BadVariant as error:
+            print(f"--against: {error}", file=sys.stderr)
+            return 2
+    if not torch.cuda.is_available():
+        print("the benchmark needs a CUDA device: its GPU figures are CUDA-graph replays", file=sys.stderr)
+        return 2
+    if not kernel.triton_enabled():
+        print(
+            "the Triton path is off (SGLANG_NSA_USE_TRITON_METADATA=0, or no Triton): nothing to benchmark",
+            file=sys.stderr,
+        )
+        return 2
+    sweep = resolve_sweep(args)
+    device = torch.device("cuda")
+    began = time.perf_counter()
+    rows = run_sweep(sweep, against, device)
+    print("measuring page-table bandwidth", file=sys.stderr, flush=True)
+    bandwidth = [measure_bandwidth(p, sweep.topk, device) for p in BANDWIDTH_PAGE_SIZES]
+    capacity = None
+    if args.capacity:
+        print("measuring capacity", file=sys.stderr, flush=True)
+        capacity = [
+            measure_capacity(p, bs, sweep.topk, device) for p in CAPACITY_PAGE_SIZES for bs in CAPACITY_BATCH_SIZES
+        ]
+
+    heading = (
+        f"device: {torch.cuda.get_device_name()}; torch {torch.__version__}, triton {triton.__version__}; "
+        f"topk {sweep.topk}"
+    )
+    sections = [heading, format_bandwidth(bandwidth)]
+    if capacity:
+        sections.append(format_capacity(capacity))
+    sections.append(format_table(rows, against))
+    text = "\n".join(sections)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmark.txt").write_text(text + "\n")
+    report = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "triton": triton.__version__,
+        "python": platform.python_version(),
+        "argv": sys.argv[1:] if argv is None else argv,
+        "sweep": dataclasses.asdict(sweep),
+        "against": {"spec": against.spec, "convention": against.convention} if against else None,
+        "method": {
+            "warmup_calls": WARMUP_CALLS,
+            "host": {"blocks": HOST_BLOCKS, "calls_per_block": HOST_CALLS_PER_BLOCK, "budget_s": HOST_BUDGET_S},
+            "graph": {"calls": [GRAPH_MIN_CALLS, GRAPH_MAX_CALLS], "target_ms": GRAPH_TARGET_MS,
+                      "replays": [REPLAYS_MIN, REPLAYS_MAX], "max_input_sets": MAX_INPUT_SETS},
+        },
+        "results": rows,
+        "page_table_bandwidth": bandwidth,
+        "capacity": capacity,
+    }
+    (args.out / "benchmark.json").write_text(json.dumps(report, indent=2))
+    title = f"draft-extend metadata fill, topk {sweep.topk}\n{torch.cuda.get_device_name()}"
+    plotted = plot(rows, args.out / "benchmark.png", title)
+    wrote = ", benchmark.png" if plotted else " (no matplotlib: no plot)"
+    print(
+        f"wrote {args.out}/benchmark.txt, benchmark.json{wrote} in {time.perf_counter() - began:.0f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The benchmark's command line, on any machine: it imports and answers --help without a GPU, builds
+the sweep its options ask for, and turns away what it cannot run in one line, exit status 2. (The
+commands its README documents are parsed by tests/test_docs.py.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks import draft_extend
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_help_runs_without_a_gpu():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.draft_extend", "--help"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--against SPEC" in result.stdout and "--quick" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ([], draft_extend.FULL_SWEEP),
+        (["--quick"], draft_extend.QUICK_SWEEP),
+        (
+            ["--quick", "--batch-sizes", "1,8", "--extend", "equal", "--topk", "64"],
+            draft_extend.Sweep((1, 64), (8192, 131072), (1, 8), ("equal",), 64),
+        ),
+    ],
+)
+def test_options_replace_their_part_of_the_sweep(argv, expected):
+    assert draft_extend.resolve_sweep(draft_extend.parse_args(argv)) == expected
+
+
+def test_the_full_sweep_is_the_documented_one():
+    sweep = draft_extend.FULL_SWEEP
+    assert sweep.batch_sizes == (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096)
+    assert (sweep.contexts, sweep.page_sizes, sweep.extends, sweep.topk) == (
+        (8192, 131072), (1, 64), ("ragged", "equal"), 2048
+    )
+
+
+@pytest.mark.parametrize(
+    "argv", [["--contexts", "4"], ["--page-sizes", "3"], ["--extend", "long"], ["--convention", "contract2"]]
+)
+def test_bad_options_are_refused(argv):
+    with pytest.raises(SystemExit) as exit:
+        draft_extend.parse_args(argv)
+    assert exit.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "spec, convention",
+    [("no_such_module:fill", "contract"), ("tests/planted/missing.py:fill", "contract"),
+     ("tests/planted/column_past_max_seqlen_k.py:fill_draft_extend_metadata", "no_such_convention")],
+)
+def test_a_variant_that_cannot_load_is_one_line_and_exit_2(spec, convention, capsys):
+    assert draft_extend.main(["--against", spec, "--convention", convention]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--against: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_without_a_gpu_it_refuses_to_run(tmp_path, capsys):
+    argv = ["--quick", "--out", str(tmp_path), "--against", "kernel:fill_draft_extend_metadata"]
+    assert draft_extend.main(argv) == 2
+    assert "needs a CUDA device" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,75 @@
+"""Every `python -m properties ...` and `python -m benchmarks...` command in README.md, docs/ and
+benchmarks/README.md parses with the parser of the tool it names, so the docs cannot drift from the
+command lines they document."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from properties.__main__ import build_parser as properties_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+INLINE = re.compile(r"`([^`]+)`")
+COMMAND = re.compile(r"(?:^|\s)(?:\S*/)?python3?\s+-m\s+(properties|benchmarks\.[\w.]+)(?=\s|$)(.*)")
+SHELL_SEPARATOR = re.compile(r"&&|\|\||;|\|")
+
+
+def snippets(text: str) -> list[str]:
+    """Command-like text: the lines of fenced blocks (only the `$ ` lines where a block has any, the
+    rest being output) and inline code spans, with a table's escaped pipes restored."""
+    found = []
+    for block in FENCE.findall(text):
+        lines = block.splitlines()
+        prompted = [line[2:] for line in lines if line.startswith("$ ")]
+        found += prompted or lines
+    for span in INLINE.findall(FENCE.sub("", text)):
+        found.append(" ".join(span.replace("\\|", "|").split()))
+    return found
+
+
+def commands(page: Path) -> list[tuple[str, list[str]]]:
+    """(tool, argv) for every invocation of a tool of this repository on the page."""
+    found = []
+    for snippet in snippets(page.read_text()):
+        for segment in SHELL_SEPARATOR.split(snippet):
+            match = COMMAND.search(segment)
+            if match:
+                found.append((match.group(1), shlex.split(match.group(2))))
+    return found
+
+
+DOCUMENTED = [
+    pytest.param(tool, argv, id=f"{page.relative_to(ROOT)}: {tool} {' '.join(argv)}")
+    for page in PAGES
+    for tool, argv in commands(page)
+]
+
+
+def parser_for(tool: str):
+    if tool == "properties":
+        return properties_parser()
+    return importlib.import_module(tool).build_parser()
+
+
+def test_the_docs_document_both_tools():
+    tools = {tool for tool, _ in (p.values for p in DOCUMENTED)}
+    assert {"properties", "benchmarks.draft_extend"} <= tools, tools
+
+
+@pytest.mark.parametrize("tool, argv", DOCUMENTED)
+def test_documented_command_parses(tool, argv):
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+            parser_for(tool).parse_args(argv)
+    except SystemExit as exit:
+        assert exit.code == 0, f"python -m {tool} {shlex.join(argv)}: {errors.getvalue().strip()}"

@@ -1,0 +1,222 @@
+"""The launcher's private Triton API (kernel._triton_launch) and its public fallback.
+
+Where the private API is missing, or its launcher's argument layout has changed, the launcher must
+notice once and take Triton's public path from then on, with results still bit-for-bit the
+reference's. The plan cache serves CUDA tensors only, so on the CPU the tests below make the cache
+take CPU tensors (under the interpreter) and stand in fakes for the driver and the compiled kernel;
+the GPU test at the end runs the real thing both ways.
+"""
+
+from __future__ import annotations
+
+import weakref
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import kernel
+from kernel import _triton_launch
+from kernel import draft_extend_metadata as launcher
+from properties.compare import compare, report
+from properties.edges import EDGE_EXAMPLES
+from properties.harness import run, run_reference
+
+CASES = ("decode_like", "page_size_64", "int64_inputs", "slack_max_seqlen_k")
+STREAM, DEVICE_INDEX = 7, 0
+
+
+class OnDevice:
+    """A CPU tensor that the plan cache reads as a CUDA one, so that the launcher's GPU wiring runs
+    under the interpreter."""
+
+    is_cuda = True
+
+    def __init__(self, tensor: torch.Tensor):
+        self._tensor = tensor
+
+    def __getattr__(self, name):
+        return getattr(self._tensor, name)
+
+
+class FakeCompiled:
+    def __init__(self, run, without: tuple[str, ...] = ()):
+        self.run = run
+        self.function = "function-handle"
+        self.packed_metadata = "packed-metadata"
+        for name in without:
+            delattr(self, name)
+
+
+def fake_driver() -> SimpleNamespace:
+    return SimpleNamespace(
+        active=SimpleNamespace(get_current_device=lambda: DEVICE_INDEX, get_current_stream=lambda device: STREAM)
+    )
+
+
+@pytest.fixture
+def fresh_launcher(monkeypatch):
+    """No probe yet and no cached plan; the state is restored afterwards."""
+    monkeypatch.setattr(_triton_launch, "_available", None)
+    monkeypatch.setattr(launcher, "_PLANS", {})
+    return monkeypatch
+
+
+@pytest.fixture
+def plans_for_cpu(fresh_launcher):
+    original = launcher._signature
+    fresh_launcher.setattr(
+        launcher, "_signature", lambda tensors, host: original(tuple(map(OnDevice, tensors)), host)
+    )
+    return fresh_launcher
+
+
+@pytest.fixture
+def private_api_present(plans_for_cpu):
+    """The probe finds a driver and a launch-hook knob with no hook installed."""
+
+    def probe():
+        _triton_launch._knobs = SimpleNamespace(runtime=SimpleNamespace(launch_enter_hook=None))
+        _triton_launch._driver = fake_driver()
+        return True
+
+    plans_for_cpu.setattr(_triton_launch, "_knobs", None)
+    plans_for_cpu.setattr(_triton_launch, "_driver", None)
+    plans_for_cpu.setattr(_triton_launch, "probe", probe)
+    return plans_for_cpu
+
+
+def assert_twice_equals_reference(case, device) -> None:
+    """A first call, then a second on the same tensors (a cached plan's path where there is one)."""
+    got = run(kernel.fill_draft_extend_metadata, case, device)
+    kernel.fill_draft_extend_metadata(*got.inputs, got.after, **case.options())
+    mismatches = compare(case, run_reference(case, device).after, got.after)
+    assert not mismatches, report(mismatches)
+
+
+def test_a_missing_private_api_is_probed_once(fresh_launcher):
+    probes = []
+    fresh_launcher.setattr(_triton_launch, "probe", lambda: probes.append(1) or False)
+    assert not _triton_launch.direct_launch_usable()
+    assert not _triton_launch.direct_launch_usable()
+    assert probes == [1]
+
+
+@pytest.mark.parametrize(
+    "hook, usable",
+    [
+        (None, True),
+        (lambda *args: None, False),
+        (SimpleNamespace(calls=[]), True),
+        (SimpleNamespace(calls=[print]), False),
+    ],
+    ids=["no hook", "plain hook", "empty chain", "chain with a hook"],
+)
+def test_a_launch_hook_sends_calls_to_the_public_path(fresh_launcher, hook, usable):
+    fresh_launcher.setattr(_triton_launch, "_available", True)
+    knobs = SimpleNamespace(runtime=SimpleNamespace(launch_enter_hook=hook))
+    fresh_launcher.setattr(_triton_launch, "_knobs", knobs)
+    assert _triton_launch.direct_launch_usable() is usable
+
+
+def test_a_direct_launch_binds_the_launchers_layout_and_addresses(fresh_launcher):
+    fresh_launcher.setattr(_triton_launch, "_driver", fake_driver())
+    launched, public = [], []
+    compiled = FakeCompiled(lambda *args: launched.append(args))
+
+    class FakeKernel:
+        def warmup(self, *args, grid):
+            return compiled
+
+        def __getitem__(self, grid):
+            return lambda *args: public.append(args)
+
+    tensor = torch.arange(4, dtype=torch.int32)
+    launch = _triton_launch.first_launch(FakeKernel(), (3, 5), (tensor, 11, True))
+    assert launch is not None
+    address, kept = tensor.data_ptr(), weakref.ref(tensor)
+    del tensor
+    assert kept() is None, "a kept launch must not keep its tensors alive"
+    launch()
+    expected = (3, 5, 1, STREAM, "function-handle", "packed-metadata", None, None, None)
+    assert len(launched) == 2 and launched[0] == launched[1]
+    assert launched[0] == (*expected, address, 11, True)
+    assert public == []
+    assert _triton_launch._available is None  # nothing was found wrong
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_without_the_private_api_calls_take_the_public_path(plans_for_cpu, name, device):
+    plans_for_cpu.setattr(_triton_launch, "probe", lambda: False)
+    assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
+    assert launcher._PLANS == {}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU warmup does compile: see the GPU test below")
+@pytest.mark.parametrize("name", CASES)
+def test_a_compiled_kernel_without_the_private_api_falls_back(private_api_present, name, device):
+    """Under the interpreter, warmup compiles nothing and returns None: no `run`, no `function`."""
+    assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
+    assert _triton_launch._available is False
+    assert launcher._PLANS == {}
+
+
+@pytest.mark.parametrize("missing", ["packed_metadata", "function"])
+def test_a_compiled_kernel_missing_an_attribute_falls_back(private_api_present, missing, device):
+    private_api_present.setitem(
+        vars(launcher.draft_extend_metadata_kernel),
+        "warmup",
+        lambda *args, grid: FakeCompiled(lambda *a: pytest.fail("launched without all it needs"), without=(missing,)),
+    )
+    assert_twice_equals_reference(EDGE_EXAMPLES["page_size_64"], device)
+    assert _triton_launch._available is False
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_changed_launcher_signature_falls_back(private_api_present, name, device):
+    """A launcher that wants a new keyword argument rejects the 3.6-3.9 layout with TypeError before
+    launching anything; the call then launches through the public path, and so do all later ones."""
+    rejected = []
+
+    def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
+        pytest.fail("launched with an incomplete layout")
+
+    def warmup(*args, grid):
+        rejected.append(grid)
+        return FakeCompiled(changed_launcher)
+
+    private_api_present.setitem(vars(launcher.draft_extend_metadata_kernel), "warmup", warmup)
+    assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
+    assert len(rejected) == 1, "the changed layout must be detected once, then never tried again"
+    assert _triton_launch._available is False
+    assert launcher._PLANS == {}
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("path", ["direct", "probe_missing", "changed_signature"])
+def test_both_paths_on_the_gpu(fresh_launcher, name, path):
+    real_warmup = launcher.draft_extend_metadata_kernel.warmup
+
+    def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
+        pytest.fail("launched with an incomplete layout")
+
+    def warmup(*args, grid):
+        compiled = real_warmup(*args, grid=grid)
+        compiled.run  # loads the binary, which sets `function`
+        proxy = FakeCompiled(changed_launcher)
+        proxy.function, proxy.packed_metadata = compiled.function, compiled.packed_metadata
+        return proxy
+
+    if path == "probe_missing":
+        fresh_launcher.setattr(_triton_launch, "probe", lambda: False)
+    if path == "changed_signature":
+        fresh_launcher.setitem(vars(launcher.draft_extend_metadata_kernel), "warmup", warmup)
+    assert_twice_equals_reference(EDGE_EXAMPLES[name], torch.device("cuda"))
+    if path == "direct":
+        assert _triton_launch._available is True
+        assert [type(plan.direct) for plan in launcher._PLANS.values()] == [_triton_launch.DirectLaunch]
+    else:
+        assert _triton_launch._available is False
+        assert launcher._PLANS == {}
