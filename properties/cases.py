@@ -152,11 +152,16 @@ class DraftExtendCase:
         req_to_token shape and buffers, new values. The first has every sequence halved (a smaller
         max(seq_lens)), other extend lengths and so another total, other pool rows and other
         req_to_token contents; the second is back to this case's lengths (a larger max again), on yet
-        other rows and contents. Every step fits the buffers this case allocates."""
+        other rows and contents. Every step fits the buffers this case allocates; a static-width case
+        keeps its width."""
         bs, pool = self.bs, self.pool_size
         slack = self.max_seqlen_k - max(self.seq_lens)
         shorter = tuple((kv + 1) // 2 for kv in self.seq_lens)
         fewer = tuple(min(self.extend_seq_lens[(b + 1) % bs], shorter[b]) for b in range(bs))
+        if self.static_extend_len:
+            # One graph of static width keeps its width: only the sequences change.
+            shorter = tuple(max((kv + 1) // 2, qo) for kv, qo in zip(self.seq_lens, self.extend_seq_lens))
+            fewer = self.extend_seq_lens
         first = self.with_changes(
             seq_lens=shorter,
             extend_seq_lens=fewer,

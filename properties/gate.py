@@ -154,12 +154,10 @@ def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
             return None
         return first_broken_law(fill, adapt(case), device, laws)
 
-    for case in EDGE_EXAMPLES.values():
-        found = check(case)
-        if found:
-            _, smaller = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)
-            return smaller if smaller is not None and _size(smaller.case) < _size(found.case) else found
-    return find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)[1]
+    at_edges = [failure for case in EDGE_EXAMPLES.values() if (failure := check(case))]
+    _, generated = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)
+    found = at_edges + ([generated] if generated else [])
+    return min(found, key=lambda failure: _size(failure.case)) if found else None
 
 
 def _size(case: DraftExtendCase) -> int:

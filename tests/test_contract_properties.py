@@ -1,4 +1,6 @@
-"""Every contract property, against the variant under test (`--variant`; the shipped kernel by default)."""
+"""Every contract property, against the variant under test (`--variant`; the shipped kernel by default),
+in every mode it declares, under the chosen domain (`--domain`). Each test carries its property family
+(host-sized laws by law, the other modes by mode), so `--require` decides which may fail the run."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import pytest
 from hypothesis import example, given
 
 from properties.edges import EDGE_EXAMPLES
+from properties.gate import family_of_law
 from properties.harness import MODES, in_mode
 from properties.laws import CONTRACT_LAWS
 from properties.strategies import draft_extend_cases
@@ -17,18 +20,23 @@ def pin_edge_examples(test):
     return test
 
 
-@pytest.fixture(scope="session", params=MODES)
-def contract(request, variant):
-    """The variant in each mode it declares: host-sized, and graph-resident (max_seqlen_k=None)."""
-    judged = in_mode(variant, request.param)
-    if judged is None:
-        pytest.skip(f"{variant.name} does not declare the {request.param} mode")
-    return judged
+def _family(mode: str, law) -> str:
+    return family_of_law(law.__name__) if mode == "host_sized" else mode
 
 
-@pytest.mark.parametrize("law", CONTRACT_LAWS, ids=lambda law: law.__name__)
+CHECKS = [
+    pytest.param(mode, law, id=f"{mode}-{law.__name__}", marks=pytest.mark.family(_family(mode, law)))
+    for mode in MODES
+    for law in CONTRACT_LAWS
+]
+
+
+@pytest.mark.parametrize("mode, law", CHECKS)
 @pin_edge_examples
 @given(case=draft_extend_cases())
-def test_contract_law(law, case, contract, device):
-    fill, adapt = contract
+def test_contract_law(mode, law, case, variant, domain, device):
+    judged = in_mode(variant, mode, domain)
+    if judged is None:
+        pytest.skip(f"{variant.name} does not declare the {mode} mode")
+    fill, adapt = judged
     law(fill, adapt(case), device)

@@ -1,0 +1,38 @@
+"""A stand-in with the signature and the observable behaviour of SGLang's fused draft-extend metadata
+kernel, written with eager torch ops (no host sync: the total comes in as a host int): it stores 0
+into element 0 of both cu buffers, takes the real page table by truncating division, and reads the
+static width from extend_seq_lens[0] when told the widths are equal. Under the sglang domain it
+passes values; under the strict one element 0 and negative slots fail it."""
+
+import torch
+
+
+def fused_dsa_draft_extend_metadata(
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
+    seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, bs, total_len, max_seqlen_k,
+    dsa_index_topk, real_page_size, max_extend_len, max_total_len, static_extend_len=False,
+):
+    assert total_len <= max_total_len and total_len <= bs * max_extend_len
+    cache = seq_lens[:bs].to(torch.int32)
+    cache_seqlens[:bs].copy_(cache)
+    cu_seqlens_k[0] = 0
+    cu_seqlens_k[1 : bs + 1].copy_(torch.cumsum(cache, 0, dtype=torch.int32))
+    dsa_cu_seqlens_k[0] = 0
+    if total_len == 0:
+        return
+    qo = extend_seq_lens[:bs].to(torch.int64)
+    if static_extend_len:
+        qo = qo[:1].expand(bs)
+    owner = torch.repeat_interleave(torch.arange(bs, device=seq_lens.device), qo, output_size=total_len)
+    first = torch.cumsum(qo, 0) - qo
+    step = torch.arange(total_len, device=seq_lens.device) - first[owner]
+    expanded = (seq_lens[owner].to(torch.int64) - qo[owner] + 1 + step).to(torch.int32)
+    clipped = expanded.clamp(max=dsa_index_topk)
+    seqlens_expanded[:total_len].copy_(expanded)
+    dsa_cache_seqlens[:total_len].copy_(clipped)
+    dsa_cu_seqlens_k[1 : total_len + 1].copy_(torch.cumsum(clipped, 0, dtype=torch.int32))
+    rows = req_to_token[req_pool_indices[:bs][owner], :max_seqlen_k]
+    page_table_1[:total_len, :max_seqlen_k].copy_(rows)
+    if real_page_size > 1:
+        real = torch.div(rows[:, ::real_page_size], real_page_size, rounding_mode="trunc")
+        real_page_table[:total_len, : real.shape[1]].copy_(real)

@@ -1,0 +1,107 @@
+"""The gate against stand-ins of every calling convention, with their expected scorecards, and the
+gate's answers to bad usage. The stand-ins are the project's own (tests/standins/): the shipped
+kernel under SGLang's name and signature, eager stand-ins with SGLang's and the seed's signatures,
+and planted wrong ones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from properties.gate import FAIL, NOT_APPLICABLE, PASS, Gate
+from properties.harness import load_variant
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ("values", "inputs", "outside_view", "state")
+
+
+def scorecard(device, spec, convention="contract", domain="sglang", only=CORE):
+    judge = Gate(load_variant(spec, convention), device, domain=domain, required=CORE, max_examples=2)
+    card = judge.run(only)
+    return {v.family: v for v in card.verdicts}, card
+
+
+def test_shipped_drop_in_passes_under_sglangs_convention_in_every_mode(device):
+    rows, card = scorecard(device, "kernel:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend", only=(*CORE, "static_width", "graph_resident"))
+    assert all(rows[f].status == PASS for f in rows), card.table()
+    assert card.passed
+
+
+def test_sglang_like_kernel_passes_the_sglang_domain_and_fails_the_strict_one(device):
+    spec = "tests/standins/sglang_like.py:fused_dsa_draft_extend_metadata"
+    rows, card = scorecard(device, spec, "sglang-fused-draft-extend", only=("values", "static_width", "graph_resident"))
+    assert rows["values"].status == PASS and rows["static_width"].status == PASS, card.table()
+    assert rows["graph_resident"].status == NOT_APPLICABLE
+    rows, card = scorecard(device, spec, "sglang-fused-draft-extend", domain="strict", only=("values",))
+    assert rows["values"].status == FAIL and not card.passed
+    assert "element 0" in rows["values"].detail or "page" in rows["values"].detail, rows["values"].detail
+    assert "domain strict" in card.table()
+
+
+def test_seed_simple_path_passes_values(device):
+    rows, card = scorecard(device, "tests.standins.seed_simple:fill_draft_extend_metadata_fused_simple", "seed-simple", only=("values",))
+    assert rows["values"].status == PASS, card.table()
+
+
+def test_seed_fused_path_is_judged_on_what_it_writes(device):
+    rows, card = scorecard(device, "tests.standins.seed_fused:fill_draft_extend_metadata_fused", "seed-fused", only=("values",))
+    assert rows["values"].status == PASS, card.table()
+    rows, card = scorecard(device, "tests.standins.seed_fused:fill_draft_extend_metadata_fused_rows_at_width_stride", "seed-fused", only=("values",))
+    assert rows["values"].status == FAIL, card.table()
+    assert "page_table_1" in rows["values"].detail
+
+
+def test_a_variant_that_raises_is_a_failing_row_with_the_exception_and_the_shrunk_case(device):
+    rows, card = scorecard(device, "tests.planted.raises_past_two_requests:fill_draft_extend_metadata", only=("values",))
+    detail = rows["values"].detail
+    assert rows["values"].status == FAIL and "ValueError: three requests" in detail, detail
+    assert "bs=3 " in detail.splitlines()[0], detail
+
+
+def gate_cli(*argv):
+    return subprocess.run(
+        [sys.executable, "-m", "properties", "gate", *argv],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (("--convention", "nope"), "unknown convention 'nope'"),
+        (("--require", "values,speediness"), "unknown property speediness"),
+        (("--domain", "lenient"), "unknown domain 'lenient'"),
+        (("--variant", "no/such/file.py:fill"), "no such file"),
+        (("--variant", "reference:no_such_callable"), "has no callable 'no_such_callable'"),
+        (("--variant", "reference:expand_seqlens"), "does not have the contract's signature"),
+        (("--variant", "reference:fill_draft_extend_metadata", "--convention", "seed-fused"), "does not have the convention's signature"),
+    ],
+)
+def test_bad_usage_gets_one_line_and_exit_2(argv, says):
+    result = gate_cli(*argv)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_gate_prints_a_scorecard_writes_json_and_exits_by_the_required_rows(tmp_path):
+    report = tmp_path / "card.json"
+    planted = "tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata"
+    failed = gate_cli("--variant", planted, "--only", "values,inputs", "--max-examples", "2", "--json", str(report))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "GATE FAILED: required values" in failed.stdout and "past max_seqlen_k" in failed.stdout
+    import json
+
+    card = json.loads(report.read_text())
+    assert card["passed"] is False and card["domain"] == "sglang"
+    assert {row["family"]: row["status"] for row in card["verdicts"]} == {"values": "fail", "inputs": "pass"}
+    passed = gate_cli("--variant", planted, "--only", "values,inputs", "--require", "inputs", "--max-examples", "2")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
