@@ -16,11 +16,13 @@ from pathlib import Path
 import torch
 
 from properties.cases import INPUT_NAMES, DraftExtendCase
-from properties.compare import Mismatch, compare
-from properties.harness import Contract, graph_resident
+from properties.compare import compare, report
+from properties.harness import Contract, graph_resident, on_host
+from properties.laws import CONTRACT_LAWS, first_broken_law
 from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers, whole_storage
 
 FORMAT = "nsa-draft-extend-reproducer/1"
+LAWS_BY_NAME = {law.__name__: law for law in CONTRACT_LAWS}
 
 
 def environment(device: torch.device) -> dict:
@@ -44,14 +46,17 @@ def _buffer(t: torch.Tensor) -> dict:
 
 
 def to_json(
-    case: DraftExtendCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized"
+    case: DraftExtendCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized",
+    convention: str = "contract",
 ) -> dict:
     inputs = case.inputs("cpu")
     buffers = case.buffers("cpu")
     return {
         "format": FORMAT,
         "variant": variant,
+        "convention": convention,
         "mode": mode,
+        "domain": "sglang" if case.cu_head_zero else "strict",
         "law": law,
         "message": message,
         "environment": environment(device),
@@ -89,6 +94,10 @@ def materialize(record: dict, device: torch.device) -> tuple[tuple[torch.Tensor,
     tensors = {name: _strided(record["buffers"][name], sentinel, device) for name in BUFFER_NAMES}
     if record["real_page_table_is_page_table_1"]:
         tensors["real_page_table"] = tensors["page_table_1"]
+    if record.get("domain", "strict") == "sglang":
+        # SGLang allocates its cu buffers zeroed.
+        tensors["cu_seqlens_k"][0] = 0
+        tensors["nsa_cu_seqlens_k"][0] = 0
     return inputs, DraftExtendMetadataBuffers(**tensors)
 
 
@@ -99,16 +108,27 @@ def load(path: Path) -> dict:
     return record
 
 
-def replay(record: dict, fill: Contract, device: torch.device) -> list[Mismatch]:
-    """Run the reference and `fill` on the recorded call (in the recorded mode); every cell where
-    they differ."""
+def recorded_case(record: dict) -> DraftExtendCase:
+    return DraftExtendCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
+
+
+def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
+    """Rerun the recorded failure (in the recorded mode and domain): None when `fill` now holds,
+    else the account of what is still wrong. A differential failure replays from the recorded tensors
+    alone (every cell where `fill` and the reference differ); any other law is rerun on the recorded
+    case."""
     from reference import fill_draft_extend_metadata as reference
 
     if record.get("mode", "host_sized") == "graph_resident":
         fill = graph_resident(fill)
-    case = DraftExtendCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
+    case = recorded_case(record)
+    if record["law"] != "differential" and record["law"] in LAWS_BY_NAME:
+        failure = first_broken_law(fill, case, device, (LAWS_BY_NAME[record["law"]],))
+        return failure.message if failure else None
     inputs, expected = materialize(record, device)
     got = expected.clone()
     reference(*inputs, expected, **record["options"])
-    fill(*inputs, got, **record["options"])
-    return compare(case, expected, got)
+    with on_host(case):
+        fill(*inputs, got, **record["options"])
+    mismatches = compare(case, expected, got)
+    return report(mismatches) if mismatches else None
