@@ -5,6 +5,9 @@
   diff              where two variants disagree, and which one the reference sides with
   mutants           run the suite against every planted-defect variant
   throughput        differential examples per second, split by phase
+  gate              every property family against a variant, as a scorecard of verdicts
+  memcheck          a variant's calls on tight buffers under compute-sanitizer (GPU)
+  compiles          Triton compilations a variant makes as bs, max_seqlen_k and totals vary (GPU)
 """
 
 from __future__ import annotations
@@ -27,42 +30,79 @@ def _gpu_count() -> int:
 
 
 def fuzz(args) -> int:
-    gpus = _gpu_count()
-    workers = args.workers or max(1, gpus)
-    if gpus and workers > gpus:
-        print(f"--workers {workers} would put two workers on one of the {gpus} GPU(s); use at most {gpus}", file=sys.stderr)
-        return 2
-    if workers > 1 and args.worker_index is None:
-        return _fuzz_sharded(args, workers, gpus)
-    return _fuzz_one(args)
+    import hashlib
 
-
-def _fuzz_one(args) -> int:
-    from properties.campaign import run_campaign
-    from properties.harness import in_mode, load_variant
+    from properties.gpus import visible_gpus
+    from properties.harness import BadVariant, in_mode, load_variant
     from properties.laws import CONTRACT_LAWS
     from properties.profiles import example_database
-    from properties.reproducer import to_json, write
 
-    device = prepare_runtime()
-    variant = load_variant(args.variant)
+    prepare_runtime()
+    try:
+        variant = load_variant(args.variant)
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
     if in_mode(variant, args.mode) is None:
         print(f"{variant.name} does not declare the {args.mode} mode (fill.supports_graph_resident)", file=sys.stderr)
         return 2
     laws = CONTRACT_LAWS if not args.laws else tuple(law for law in CONTRACT_LAWS if law.__name__ in args.laws)
-    shard = "" if args.worker_index is None else f"[worker {args.worker_index}] "
-    print(f"{shard}differential campaign: {variant.name} ({args.mode}) against the reference on {device}")
-    print(f"{shard}laws: " + ", ".join(law.__name__ for law in laws))
-    written = []
+    database = None
+    if args.database is not None:
+        # Runners that judge something else (another variant, mode or set of laws) would find this
+        # campaign's failures passing and delete them from a shared database.
+        judged = " ".join([variant.spec, args.mode, *(law.__name__ for law in laws)])
+        try:
+            database = example_database(args.database, namespace=hashlib.sha256(judged.encode()).hexdigest()[:16])
+        except ImportError:
+            print(f"--database {args.database}: a Redis example database needs the redis package (pip install redis)", file=sys.stderr)
+            return 2
+        except ValueError as error:
+            print(f"--database {args.database}: {error}", file=sys.stderr)
+            return 2
+
+    count = _gpu_count()
+    # The caller's CUDA_VISIBLE_DEVICES may list GPUs that this machine lacks; torch counted those it found.
+    gpus = visible_gpus(os.environ.get("CUDA_VISIBLE_DEVICES"), lambda: count)[:count]
+    workers = args.workers or max(1, len(gpus))
+    if gpus and workers > len(gpus):
+        print(
+            f"--workers {workers} would put two workers on one of the GPU(s) {','.join(gpus)}; use at most {len(gpus)}",
+            file=sys.stderr,
+        )
+        return 2
+    if workers > 1 and args.worker_index is None:
+        return _fuzz_sharded(args, workers, gpus)
+    return _fuzz_one(args, variant, laws, database)
+
+
+def _fuzz_one(args, variant, laws, database) -> int:
+    from properties.campaign import run_campaign
+    from properties.reproducer import environment, to_json, write
+
+    device = prepare_runtime()
+    where = "cpu"
+    if device.type == "cuda":
+        where = f"GPU {os.environ.get('CUDA_VISIBLE_DEVICES', '0').split(',')[0]}: {environment(device)['device']}"
+    shard = "" if args.worker_index is None else f"[worker {args.worker_index} on {where}] "
+
+    def say(line: str, after_progress: bool = False) -> None:
+        # In one write: the workers of a sharded run share one stdout, and must not split each other's lines.
+        sys.stdout.write(("\n" if after_progress else "") + f"{shard}{line}\n")
+        sys.stdout.flush()
+
+    say(f"differential campaign: {variant.name} ({args.mode}) against the reference on {where}")
+    say("laws: " + ", ".join(law.__name__ for law in laws))
+    reproducers = {}
 
     def keep(failure) -> None:
-        print(f"\n{shard}FAILED {failure.law}: {failure.message.splitlines()[0]}", flush=True)
+        say(f"FAILED {failure.law}: {failure.message.splitlines()[0]}", after_progress=True)
         if args.corpus:
             record = to_json(
                 failure.case, variant=variant.name, law=failure.law, message=failure.message, device=device, mode=args.mode
             )
-            written.append(str(write(Path(args.corpus), record)))
-            print(f"{shard}reproducer: {written[-1]}", flush=True)
+            reproducers[failure.fingerprint()] = str(write(Path(args.corpus), record))
+            say(f"reproducer: {reproducers[failure.fingerprint()]}")
 
     coverage, failures = run_campaign(
         variant,
@@ -71,14 +111,21 @@ def _fuzz_one(args) -> int:
         minutes=args.minutes,
         seed_value=args.seed,
         laws=laws,
-        database=example_database() if args.database else None,
+        database=database,
         on_failure=keep,
         mode=args.mode,
     )
     if args.summary_json:
-        Path(args.summary_json).write_text(
-            json.dumps({"coverage": coverage.to_dict(), "failures": len(failures), "reproducers": written})
-        )
+        found = [
+            {
+                "fingerprint": list(failure.fingerprint()),
+                "law": failure.law,
+                "headlines": [line for line in failure.message.splitlines() if line and not line[0].isspace()],
+                "reproducer": reproducers.get(failure.fingerprint()),
+            }
+            for failure in failures
+        ]
+        Path(args.summary_json).write_text(json.dumps({"device": where, "coverage": coverage.to_dict(), "failures": found}))
     else:
         print(coverage.summary())
         for failure in failures:
@@ -87,11 +134,16 @@ def _fuzz_one(args) -> int:
     return 1 if failures else 0
 
 
-def _fuzz_sharded(args, workers: int, gpus: int) -> int:
-    """One process per worker, each pinned to its own GPU (CUDA_VISIBLE_DEVICES) when there are
-    GPUs, each with its own seed; their coverage is summed."""
-    from properties.campaign import Coverage
+def _fuzz_sharded(args, workers: int, gpus: list[str]) -> int:
+    """One process per worker, each with its own seed and, when there are GPUs, its own one of the
+    caller's (CUDA_VISIBLE_DEVICES); merged into one report, and one corpus that keeps a single
+    reproducer of each kind of failure (Failure.fingerprint) however many workers found it."""
+    import time
 
+    from properties.campaign import Coverage
+    from properties.gpus import worker_gpu
+
+    start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         procs = []
         for index in range(workers):
@@ -102,29 +154,49 @@ def _fuzz_sharded(args, workers: int, gpus: int) -> int:
             argv += ["--minutes", str(args.minutes)] if args.minutes else ["--max-examples", str(-(-args.max_examples // workers))]
             argv += ["--corpus", args.corpus] if args.corpus else []
             argv += ["--laws", *args.laws] if args.laws else []
-            argv += ["--database"] if args.database else []
+            argv += ["--database", args.database] if args.database is not None else []
             argv += ["--mode", args.mode]
             env = {**os.environ}
             if gpus:
-                env["CUDA_VISIBLE_DEVICES"] = str(index)
+                env["CUDA_VISIBLE_DEVICES"] = worker_gpu(gpus, index)
             procs.append((subprocess.Popen(argv, env=env), summary))
         codes = [proc.wait() for proc, _ in procs]
-        coverage, failures, reproducers = Coverage(), 0, []
-        for _, summary in procs:
-            if summary.exists():
-                shard = json.loads(summary.read_text())
-                coverage.absorb(shard["coverage"])
-                failures += shard["failures"]
-                reproducers += shard["reproducers"]
-    print(coverage.summary())
-    print(f"\n{workers} workers, {coverage.examples} examples checked, {failures} failure(s)")
-    for path in reproducers:
-        print(f"reproducer: {path}")
-    return 1 if failures or any(code not in (0, 1) for code in codes) else 0
+        shards = [json.loads(summary.read_text()) if summary.exists() else None for _, summary in procs]
+
+    coverage, distinct, crashed = Coverage(), {}, []
+    lines = []
+    for index, (code, shard) in enumerate(zip(codes, shards)):
+        if code not in (0, 1) or shard is None:
+            crashed.append(index)
+            where = f"GPU {worker_gpu(gpus, index)}" if gpus else "cpu"
+            lines.append(f"  worker {index} on {where}: CRASHED (exit code {code}); its examples and failures are missing here")
+            continue
+        coverage.absorb(shard["coverage"])
+        lines.append(f"  worker {index} on {shard['device']}: {shard['coverage']['examples']} examples, {len(shard['failures'])} failure(s)")
+        for failure in shard["failures"]:
+            kind = tuple(failure["fingerprint"])
+            if kind not in distinct:
+                distinct[kind] = {**failure, "workers": [index]}
+                continue
+            distinct[kind]["workers"].append(index)
+            if failure["reproducer"] and failure["reproducer"] != distinct[kind]["reproducer"]:
+                Path(failure["reproducer"]).unlink(missing_ok=True)
+
+    print(f"\n{coverage.summary()}\n\nworkers:")
+    print("\n".join(lines))
+    print(
+        f"\n{workers} workers, {coverage.examples} examples checked in {time.monotonic() - start:.0f}s, "
+        f"{len(distinct)} distinct failure(s)" + (f", {len(crashed)} worker(s) CRASHED" if crashed else "")
+    )
+    for failure in distinct.values():
+        found_by = ", ".join(str(index) for index in failure["workers"])
+        print(f"\nFAILED {failure['law']} (found by worker {found_by}): " + "\n  ".join(failure["headlines"]))
+        if failure["reproducer"]:
+            print(f"  reproducer: {failure['reproducer']}")
+    return 1 if distinct or crashed else 0
 
 
 def replay(args) -> int:
-    from properties.compare import report
     from properties.harness import load_variant
     from properties.reproducer import load
     from properties.reproducer import replay as replay_record
@@ -134,16 +206,18 @@ def replay(args) -> int:
     for path in args.files:
         record = load(path)
         spec = args.variant or record["variant"]
+        convention = args.convention or record.get("convention", "contract")
         try:
-            mismatches = replay_record(record, load_variant(spec).fill, device)
+            still_wrong = replay_record(record, load_variant(spec, convention).fill, device)
         except Exception as error:
             failed += 1
             print(f"{path}: {spec} raised {type(error).__name__}: {error}")
             continue
-        if mismatches:
+        if still_wrong:
             failed += 1
-            print(f"{path}: MISMATCH ({spec}; recorded as broken {record['law']} on {record['environment']['device']})")
-            print(report(mismatches))
+            where = record["environment"]["device"]
+            print(f"{path}: MISMATCH ({spec}; recorded as broken {record['law']} on {where}, domain {record.get('domain', 'strict')})")
+            print(still_wrong)
         else:
             print(f"{path}: ok ({spec})")
     print(f"\n{len(args.files) - failed} of {len(args.files)} reproducer(s) pass")
@@ -229,8 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--seed", type=int, default=0)
         run.add_argument("--corpus", metavar="DIR", help="write each shrunk failure here as a JSON reproducer")
         run.add_argument("--laws", nargs="*", metavar="LAW", help="only these laws (default: all)")
-        run.add_argument("--workers", type=int, help="processes; one per GPU at most (default: one per GPU, else 1)")
-        run.add_argument("--database", action="store_true", help="use the shared Hypothesis example database")
+        run.add_argument(
+            "--workers", type=int,
+            help="processes, each on its own GPU of CUDA_VISIBLE_DEVICES (default: one per GPU, else 1)",
+        )
+        run.add_argument(
+            "--database", nargs="?", const="", metavar="URL_OR_DIR",
+            help="replay, then save, failures in Hypothesis' example database: redis://HOST:PORT/N or a "
+            "directory; given alone, HYPOTHESIS_DATABASE_URL, else HYPOTHESIS_DATABASE_DIR, else .hypothesis/examples",
+        )
         run.add_argument("--mode", choices=MODES, default="host_sized", help="graph_resident: max_seqlen_k=None")
         run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
         run.add_argument("--summary-json", help=argparse.SUPPRESS)
@@ -238,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = commands.add_parser("replay", help="rerun JSON reproducers; exit 1 on any mismatch")
     rep.add_argument("files", nargs="+", metavar="FILE")
-    rep.add_argument("--variant", metavar="MODULE:CALLABLE", help="judge this instead of the recorded variant")
+    rep.add_argument("--variant", metavar="SPEC", help="judge this instead of the recorded variant")
+    rep.add_argument("--convention", help="call it through this convention (default: the recorded one)")
     rep.set_defaults(handler=replay)
 
     dif = commands.add_parser("diff", help="where two variants disagree on the same generated inputs")
@@ -263,7 +345,90 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
 
+    gated = commands.add_parser("gate", help="every property family against a variant: a scorecard; exit 0 iff the required pass")
+    gated.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC", help="MODULE:CALLABLE or path/to/file.py:CALLABLE")
+    gated.add_argument("--convention", default="contract", help="contract, sglang-fused-draft-extend, seed-simple, seed-fused")
+    gated.add_argument("--domain", default="sglang", help="sglang (slots >= 0, cu buffers zeroed) or strict")
+    gated.add_argument("--require", metavar="PROP,...", help="the families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU no_sync)")
+    gated.add_argument("--only", metavar="PROP,...", help="run only these families")
+    gated.add_argument("--json", metavar="FILE", help="write the scorecard as JSON")
+    effort = gated.add_mutually_exclusive_group()
+    effort.add_argument("--max-examples", type=int, default=30, help="generated cases per searching family")
+    effort.add_argument("--minutes", type=float, help="time shared by the searching families instead")
+    gated.set_defaults(handler=gate)
+
+    check = commands.add_parser("memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck")
+    check.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
+    check.add_argument("--convention", default="contract")
+    check.add_argument("--max-examples", type=int, default=200, help="generated cases per mode, after the edge examples")
+    check.set_defaults(handler=memcheck)
+
+    count = commands.add_parser("compiles", help="Triton compilations a variant makes over bs 1..4096, max_seqlen_k and totals")
+    count.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
+    count.add_argument("--convention", default="contract")
+    count.set_defaults(handler=compiles)
+
     return parser
+
+
+def memcheck(args) -> int:
+    from properties.memcheck import check_memory
+
+    result = check_memory(args.variant, args.convention, max_examples=args.max_examples)
+    if result.errors is None:
+        print(f"memcheck not run: {result.reason}", file=sys.stderr)
+        return 2
+    print(f"memcheck {'passed' if result.passed else 'FAILED'}: {args.variant}: {result.reason}")
+    return 0 if result.passed else 1
+
+
+def compiles(args) -> int:
+    from properties.compiles import count_compiles
+    from properties.harness import BadVariant, load_variant
+
+    device = prepare_runtime()
+    if device.type != "cuda":
+        print("compile count not run: no CUDA device (the interpreter compiles nothing)", file=sys.stderr)
+        return 2
+    try:
+        variant = load_variant(args.variant, args.convention)
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
+    result = count_compiles(variant.fill, device)
+    if result is None:
+        print("compile count not run: this Triton keeps no per-function kernel caches to count", file=sys.stderr)
+        return 2
+    print(f"compilations of {variant.name}: {result.describe()}")
+    return 0 if result.passed else 1
+
+
+def gate(args) -> int:
+    from properties.cases import DOMAINS
+    from properties.gate import FAMILIES, Gate, default_required
+    from properties.harness import BadVariant, load_variant
+
+    device = prepare_runtime()
+    if args.domain not in DOMAINS:
+        print(f"unknown domain {args.domain!r}; known: {', '.join(DOMAINS)}", file=sys.stderr)
+        return 2
+    names = lambda text: tuple(name for name in (text or "").split(",") if name)  # noqa: E731
+    unknown = [name for name in names(args.require) + names(args.only) if name not in FAMILIES]
+    if unknown:
+        print(f"unknown property {', '.join(unknown)}; known: {', '.join(FAMILIES)}", file=sys.stderr)
+        return 2
+    try:
+        variant = load_variant(args.variant, args.convention)
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
+    required = names(args.require) or default_required(device.type == "cuda")
+    judge = Gate(variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes)
+    card = judge.run(names(args.only) or FAMILIES)
+    print(card.table())
+    if args.json:
+        Path(args.json).write_text(card.to_json() + "\n")
+    return 0 if card.passed else 1
 
 
 def main(argv=None) -> int:

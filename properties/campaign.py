@@ -128,6 +128,10 @@ def run_campaign(
     so one run can report several distinct defects; each kind of failure (`Failure.fingerprint`) is
     returned and passed to `on_failure` once, on the first case that showed it (the edge examples
     come first, then shrunk generated cases).
+
+    With a `database`, every failure found is saved there, and the first round replays what is
+    stored first: Hypothesis stops at the first stored case that still fails. Only the first, as
+    every later round would stop at that same case again.
     """
     coverage, failures = Coverage(), []
     deadline = time.monotonic() + 60 * minutes if minutes else None
@@ -175,6 +179,7 @@ def run_campaign(
             shrink_seconds=None,
             seed_value=seed_value + round_index,
             database=database,
+            replay=round_index == 0,
         )
         if failure:
             coverage.record(failure.case, len(laws))

@@ -1,8 +1,9 @@
 """Hypothesis profiles: `ci` gates merges, `dev` is the default at a desk, `fuzz` hunts for long.
 
-HYPOTHESIS_DATABASE_DIR names a directory of Hypothesis' example database that CI and developers
-can share (a checkout of it, a mounted volume): every failure found anywhere is replayed first
-everywhere. Without it the database is the usual .hypothesis/examples of the working directory.
+Hypothesis' example database can be shared, so that every failure found anywhere is replayed first
+everywhere: HYPOTHESIS_DATABASE_URL=redis://HOST:PORT/N names a Redis server that runners on many
+machines reach; HYPOTHESIS_DATABASE_DIR a directory that CI and developers share (a checkout of it, a
+mounted volume). Without either it is the usual .hypothesis/examples of the working directory.
 """
 
 from __future__ import annotations
@@ -10,13 +11,23 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def example_database():
-    return DirectoryBasedExampleDatabase(os.environ.get("HYPOTHESIS_DATABASE_DIR", ".hypothesis/examples"))
+def example_database(location: str | None = None, namespace: str = "") -> ExampleDatabase:
+    """The example database at `location` (a Redis URL or a directory; by default the one the
+    environment names). Within `namespace` only what was stored under the same namespace is
+    replayed, and so only that is deleted when it no longer fails."""
+    location = location or os.environ.get("HYPOTHESIS_DATABASE_URL") or os.environ.get("HYPOTHESIS_DATABASE_DIR")
+    if location and location.startswith(REDIS_SCHEMES):
+        from hypothesis.extra.redis import RedisExampleDatabase
+        from redis import Redis
+
+        return RedisExampleDatabase(Redis.from_url(location), key_prefix=f"hypothesis-example:{namespace}:".encode())
+    return DirectoryBasedExampleDatabase(os.path.join(location or ".hypothesis/examples", namespace))
 
 
 def register_profiles() -> None:

@@ -25,24 +25,16 @@ def find_failure(
     seed_value: int | None = None,
     shrink: bool = True,
     database=None,
+    replay: bool = False,
 ) -> tuple[int, Failure | None]:
     """(cases tried, the smallest failure found) over generated cases; derandomized when no seed
-    is given. `shrink_seconds` counts from the first failure; None leaves shrinking unbounded."""
+    is given. `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
+    Failures are saved to `database`; with `replay`, the failures stored there are tried first."""
     tried = [0]
     known_failing: set[DraftExtendCase] = set()
     last: list[Failure] = []
     deadline: list[float] = []
 
-    @settings(
-        max_examples=max_examples,
-        derandomize=seed_value is None,
-        database=database,
-        deadline=None,
-        print_blob=False,
-        phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-    )
     @given(case=draft_extend_cases())
     def attempt(case):
         if deadline and time.monotonic() > deadline[0] and case not in known_failing:
@@ -57,6 +49,17 @@ def find_failure(
             raise AssertionError(failure.message)
 
     run = attempt if seed_value is None else seed(seed_value)(attempt)
+    # Applied after @seed, which turns the database off: these settings turn it back on.
+    run = settings(
+        max_examples=max_examples,
+        derandomize=seed_value is None,
+        database=database,
+        deadline=None,
+        print_blob=False,
+        phases=[Phase.reuse] * replay + [Phase.generate] + [Phase.shrink] * shrink,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )(run)
     try:
         run()
     except AssertionError:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
+
+from properties.gpus import RUNNER_GPUS, visible_gpus
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANTED = "tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata"
 SHIPPED = "kernel:fill_draft_extend_metadata"
 
 
-def properties(*argv: str) -> subprocess.CompletedProcess:
+def properties(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "properties", *argv],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
         text=True,
         timeout=900,
@@ -58,8 +64,50 @@ def test_diff_of_agreeing_variants_exits_zero():
     assert "agree on all" in result.stdout
 
 
-def test_fuzz_shards_over_workers():
-    result = properties("fuzz", "--workers", "2", "--max-examples", "2", "--laws", "differential")
+@pytest.fixture
+def shards(device) -> tuple[list[str], dict[str, str]]:
+    """(where each worker of a sharded fuzz runs, the environment that puts it there): two workers
+    on the CPU, or one on each of the runner's GPUs, all of them even where pytest -n pinned this
+    worker to one."""
+    if device.type != "cuda":
+        return ["cpu", "cpu"], {}
+    gpus = visible_gpus(os.environ.get(RUNNER_GPUS, os.environ.get("CUDA_VISIBLE_DEVICES")), torch.cuda.device_count)
+    if len(gpus) == 1:
+        pytest.skip("one GPU: fuzz --workers puts one worker on each GPU, so there is nothing to shard")
+    return [f"GPU {gpu}" for gpu in gpus], {"CUDA_VISIBLE_DEVICES": ",".join(gpus)}
+
+
+def test_fuzz_shards_over_workers(shards):
+    places, env = shards
+    result = properties("fuzz", "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[worker 0]" in result.stdout and "[worker 1]" in result.stdout
-    assert "2 workers" in result.stdout
+    for index, place in enumerate(places):
+        assert re.search(rf"^\[worker {index} on {place}(: .+)?\] differential campaign", result.stdout, re.M), result.stdout
+        assert re.search(rf"^  worker {index} on {place}(: .+)?: \d+ examples, 0 failure", result.stdout, re.M), result.stdout
+    assert f"{len(places)} workers, " in result.stdout and "0 distinct failure(s)" in result.stdout
+
+
+def test_a_defect_every_worker_finds_is_reported_once_with_one_reproducer(shards, tmp_path):
+    places, env = shards
+    result = properties(
+        "fuzz", "--variant", PLANTED, "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential",
+        "--corpus", str(tmp_path), env=env,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(re.findall(r"^\[worker \d+ on .+\] FAILED differential", result.stdout, re.M)) == len(places)
+    [path] = tmp_path.glob("*.json")
+    merged = result.stdout.split("\nworkers:\n")[1]
+    assert "1 distinct failure(s)" in merged
+    assert merged.count("FAILED differential") == 1 and merged.count(f"reproducer: {path}") == 1
+    assert f"found by worker {', '.join(map(str, range(len(places))))}" in merged
+
+
+def test_a_crashed_worker_is_reported_as_such(shards, tmp_path):
+    places, env = shards
+    crashing = tmp_path / "crashing.py"
+    crashing.write_text("import os\n\n\ndef fill(*args, **kwargs):\n    os._exit(70)\n")
+    result = properties("fuzz", "--variant", f"{crashing}:fill", "--workers", str(len(places)), "--max-examples", "1", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for index, place in enumerate(places):
+        assert f"worker {index} on {place}: CRASHED (exit code 70)" in result.stdout
+    assert f"{len(places)} worker(s) CRASHED" in result.stdout
