@@ -38,10 +38,12 @@ def fill_draft_extend_metadata(
     page_size: int,
     max_seqlen_k: int | None,
     validate: bool | None = None,
+    zero_cu_heads: bool = False,
 ) -> None:
     """Fill every draft-extend metadata buffer for one step (see README.md for the contract).
 
     max_seqlen_k=None selects the graph-resident mode: max(seq_lens) is taken on the device.
+    zero_cu_heads=True also stores 0 into element 0 of both cu buffers, as SGLang's kernel does.
     """
     if triton_enabled():
         return _triton_path.fill_draft_extend_metadata(
@@ -54,6 +56,7 @@ def fill_draft_extend_metadata(
             page_size=page_size,
             max_seqlen_k=max_seqlen_k,
             validate=validate,
+            zero_cu_heads=zero_cu_heads,
         )
     if max_seqlen_k is None:
         # The reference path has no graph-resident form: it reads the longest sequence from the
@@ -93,6 +96,9 @@ def fill_draft_extend_metadata(
         page_size=page_size,
         max_seqlen_k=max_seqlen_k,
     )
+    if zero_cu_heads:
+        buffers.cu_seqlens_k[:1].zero_()
+        buffers.nsa_cu_seqlens_k[:1].zero_()
 
 
 fill_draft_extend_metadata.supports_graph_resident = True

@@ -33,6 +33,110 @@ def _clipped_prefix(n, topk):
     return tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk)
 
 
+@triton.jit
+def _store_token_lengths(
+    seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, visible, topk, cu_base,
+    FULL_METADATA: tl.constexpr,
+):
+    # A token's expanded and clipped lengths, and the NSA prefix sum through it: cu_base is the sum
+    # through every earlier request, less the clipped prefix of its own request's first kv - qo.
+    tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
+    tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
+    if FULL_METADATA:
+        tl.store(nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(visible, topk)).to(tl.int32), mask=token_mask)
+
+
+@triton.jit
+def _per_request_program(
+    seq_lens_ptr,
+    extend_seq_lens_ptr,
+    req_pool_indices_ptr,
+    req_to_token_ptr,
+    req_to_token_stride,
+    cache_seqlens_ptr,
+    cu_seqlens_k_ptr,
+    page_table_1_ptr,
+    page_table_1_stride,
+    real_page_table_ptr,
+    real_page_table_stride,
+    seqlens_expanded_ptr,
+    nsa_cache_seqlens_ptr,
+    nsa_cu_seqlens_k_ptr,
+    max_seqlen_k,
+    bs,
+    topk,
+    log2_page_size,
+    token_capacity,
+    BATCH_BLOCK: tl.constexpr,
+    TOKEN_TILE: tl.constexpr,
+    COL_TILE: tl.constexpr,
+    FULL_METADATA: tl.constexpr,
+    PAGED: tl.constexpr,
+    DEVICE_MAX_SEQLEN: tl.constexpr,
+    ZERO_CU_HEADS: tl.constexpr,
+):
+    # Small batches: program (b, j) is request b and every j-th column tile. The whole batch fits one
+    # vector load, so where the request's tokens start, its prefix sums and (graph-resident) the
+    # longest sequence all come from that one load; the request's row tile is then read once and
+    # stored to each of its token rows. Every program waits on two loads in a row, whatever bs and
+    # the extend lengths are, where a token-tile program waits once per tile.
+    b = tl.program_id(0)
+    col_slice = tl.program_id(1)
+    lanes = tl.arange(0, BATCH_BLOCK)
+    in_batch = lanes < bs
+    qo_all = tl.load(extend_seq_lens_ptr + lanes, mask=in_batch, other=0).to(tl.int64)
+    kv_all = tl.load(seq_lens_ptr + lanes, mask=in_batch, other=0).to(tl.int64)
+    mine = lanes == b
+    before = lanes < b
+    qo = tl.sum(tl.where(mine, qo_all, 0), axis=0)
+    kv = tl.sum(tl.where(mine, kv_all, 0), axis=0)
+    token_start = tl.sum(tl.where(before, qo_all, 0), axis=0)
+    if DEVICE_MAX_SEQLEN:
+        max_seqlen_k = tl.minimum(tl.max(kv_all, axis=0), max_seqlen_k)
+
+    if col_slice == 0:
+        if FULL_METADATA:
+            kv32 = kv_all.to(tl.int32)
+            tl.store(cache_seqlens_ptr + b, kv.to(tl.int32))
+            cu_kv = tl.sum(tl.where(lanes <= b, kv32.to(tl.int64), 0), axis=0)
+            tl.store(cu_seqlens_k_ptr + 1 + b, cu_kv.to(tl.int32))
+            if ZERO_CU_HEADS:
+                if b == 0:
+                    tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
+                    tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
+        clipped_all = _clipped_prefix(kv_all, topk) - _clipped_prefix(kv_all - qo_all, topk)
+        clipped_before = tl.sum(tl.where(before, clipped_all, 0), axis=0)
+        for t0 in range(0, qo, TOKEN_TILE):
+            step = t0 + tl.arange(0, TOKEN_TILE)
+            token = token_start + step
+            token_mask = (step < qo) & (token < token_capacity)
+            _store_token_lengths(
+                seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
+                kv - qo + 1 + step, topk, clipped_before - _clipped_prefix(kv - qo, topk), FULL_METADATA,
+            )
+
+    if FULL_METADATA:
+        pool_row = tl.load(req_pool_indices_ptr + b).to(tl.int64)
+        src = req_to_token_ptr + pool_row * req_to_token_stride
+        rows = tl.minimum(qo, token_capacity - token_start)
+        # A request with no rows to write reads nothing either.
+        col_end = tl.where(rows > 0, max_seqlen_k, 0)
+        for c in range(col_slice * COL_TILE, col_end, tl.num_programs(1) * COL_TILE):
+            cols = c + tl.arange(0, COL_TILE)
+            m = cols < col_end
+            slots = tl.load(src + cols, mask=m)
+            for t in range(0, rows):
+                token = token_start + t
+                tl.store(page_table_1_ptr + token * page_table_1_stride + cols, slots, mask=m)
+                if PAGED:
+                    first_of_page = (cols & ((1 << log2_page_size) - 1)) == 0
+                    tl.store(
+                        real_page_table_ptr + token * real_page_table_stride + (cols >> log2_page_size),
+                        slots >> log2_page_size,
+                        mask=m & first_of_page,
+                    )
+
+
 @triton.jit(
     do_not_specialize=[
         "bs",
@@ -69,7 +173,18 @@ def draft_extend_metadata_kernel(
     FULL_METADATA: tl.constexpr,
     PAGED: tl.constexpr,
     DEVICE_MAX_SEQLEN: tl.constexpr,
+    PER_REQUEST: tl.constexpr,
+    ZERO_CU_HEADS: tl.constexpr,
 ):
+    if PER_REQUEST:
+        _per_request_program(
+            seq_lens_ptr, extend_seq_lens_ptr, req_pool_indices_ptr, req_to_token_ptr, req_to_token_stride,
+            cache_seqlens_ptr, cu_seqlens_k_ptr, page_table_1_ptr, page_table_1_stride, real_page_table_ptr,
+            real_page_table_stride, seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr,
+            max_seqlen_k, bs, nsa_index_topk.to(tl.int64), log2_page_size, token_capacity, SCAN_BLOCK, TOKEN_TILE,
+            COL_TILE, FULL_METADATA, PAGED, DEVICE_MAX_SEQLEN, ZERO_CU_HEADS,
+        )
+        return
     first_req = tl.program_id(0) * REQS
     col_slice = tl.program_id(1)
     topk = nsa_index_topk.to(tl.int64)
@@ -116,6 +231,11 @@ def draft_extend_metadata_kernel(
             tl.store(cache_seqlens_ptr + reqs, kv32, mask=req_mask)
             cu_kv = kv_before + tl.cumsum(kv32.to(tl.int64), axis=0)
             tl.store(cu_seqlens_k_ptr + 1 + reqs, cu_kv.to(tl.int32), mask=req_mask)
+            if ZERO_CU_HEADS:
+                # SGLang's own kernel stores 0 there, and so does the drop-in under its name.
+                if first_req == 0:
+                    tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
+                    tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
         pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
     # Column tiles are dealt round-robin to the column programs, so the work of each program follows
     # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
@@ -136,15 +256,11 @@ def draft_extend_metadata_kernel(
             owner_qo = tl.sum(tl.where(owner, qo[None, :], 0), axis=1)
             step = local - tl.sum(tl.where(owner, token_start[None, :], 0), axis=1)
             visible = owner_kv - owner_qo + 1 + step
-            tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
-            tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
-            if FULL_METADATA:
-                cu_clip = (
-                    tl.sum(tl.where(owner, clipped_start[None, :], 0), axis=1)
-                    + _clipped_prefix(visible, topk)
-                    - _clipped_prefix(owner_kv - owner_qo, topk)
-                )
-                tl.store(nsa_cu_seqlens_k_ptr + 1 + token, cu_clip.to(tl.int32), mask=token_mask)
+            owner_clipped_start = tl.sum(tl.where(owner, clipped_start[None, :], 0), axis=1)
+            _store_token_lengths(
+                seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, visible, topk,
+                owner_clipped_start - _clipped_prefix(owner_kv - owner_qo, topk), FULL_METADATA,
+            )
         if FULL_METADATA:
             src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride
             dst_rows = token * page_table_1_stride
@@ -173,10 +289,12 @@ SCAN_BLOCK = 256
 @dataclass(frozen=True)
 class LaunchGeometry:
     reqs: int
+    scan_block: int
     token_tile: int
     col_tile: int
     req_programs: int
     col_programs: int
+    per_request: bool
 
 
 # Per device kind: (REQS, TOKEN_TILE, COL_TILE, programs to aim for). On a GPU, enough programs to
@@ -184,18 +302,30 @@ class LaunchGeometry:
 # program and per reduction rather than per element, so it runs few, wide programs.
 _GPU_TILES = (16, 16, 256, 1024)
 _INTERPRETER_TILES = (64, 64, 1024, 4)
+# Up to PER_REQUEST_BS requests, one program per request and column tile (`_per_request_program`):
+# (the batch vector, COL_TILE, programs to aim for). Small batches are latency-bound, and this
+# layout waits on the fewest loads in a row.
+PER_REQUEST_BS = 64
+_GPU_PER_REQUEST = (64, 1024, 2048)
+_INTERPRETER_PER_REQUEST = (64, 1024, 8)
 
 
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
-    """The grid and tile sizes for a call; the tile sizes are fixed per device kind, so batch size
-    and context length change only the grid and never cause a recompile. Column programs never
-    outnumber what the target leaves per request block, however wide max_seqlen_k (or, in
-    graph-resident mode, the buffers) may be."""
-    reqs, token_tile, col_tile, target = _GPU_TILES if device.type == "cuda" else _INTERPRETER_TILES
+    """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per side of
+    PER_REQUEST_BS, so batch size and context length change only the grid, and at most two variants
+    compile per dtype combination. Column programs never outnumber what the target leaves per
+    request (block), however wide max_seqlen_k (or, in graph-resident mode, the buffers) may be."""
+    gpu = device.type == "cuda"
+    if bs <= PER_REQUEST_BS:
+        scan_block, col_tile, target = _GPU_PER_REQUEST if gpu else _INTERPRETER_PER_REQUEST
+        col_tiles = max(1, -(-max_seqlen_k // col_tile))
+        token_tile = (_GPU_TILES if gpu else _INTERPRETER_TILES)[1]
+        return LaunchGeometry(1, scan_block, token_tile, col_tile, bs, max(1, min(col_tiles, target // max(bs, 1))), True)
+    reqs, token_tile, col_tile, target = _GPU_TILES if gpu else _INTERPRETER_TILES
     req_programs = -(-bs // reqs)
     col_tiles = max(1, -(-max_seqlen_k // col_tile))
     col_programs = max(1, min(col_tiles, target // req_programs))
-    return LaunchGeometry(reqs, token_tile, col_tile, req_programs, col_programs)
+    return LaunchGeometry(reqs, SCAN_BLOCK, token_tile, col_tile, req_programs, col_programs, False)
 
 
 class LaunchPlan:
@@ -262,6 +392,7 @@ def _build_plan(
     max_seqlen_k: int,
     full_metadata: bool,
     device_max_seqlen: bool = False,
+    zero_cu_heads: bool = False,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
     cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k = outputs
@@ -286,12 +417,14 @@ def _build_plan(
         page_size.bit_length() - 1,
         shape.token_capacity,
         geometry.reqs,
-        SCAN_BLOCK,
+        geometry.scan_block,
         geometry.token_tile,
         geometry.col_tile,
         full_metadata,
         page_size > 1,
         device_max_seqlen,
+        geometry.per_request,
+        zero_cu_heads,
     )
     return LaunchPlan((geometry.req_programs, geometry.col_programs), args, shape.token_capacity, max_seqlen_k)
 
@@ -307,12 +440,14 @@ def fill_draft_extend_metadata(
     page_size: int,
     max_seqlen_k: int | None,
     validate: bool | None = None,
+    zero_cu_heads: bool = False,
 ) -> None:
     """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync.
 
     max_seqlen_k=None is the graph-resident mode: the kernel takes max(seq_lens) on the device, and
     the grid is sized once from the columns the buffers (and req_to_token) hold, so a captured call
-    needs nothing from the host at replay, not even the longest sequence.
+    needs nothing from the host at replay, not even the longest sequence. zero_cu_heads=True also
+    stores 0 into element 0 of both cu buffers, as SGLang's kernel does (`kernel.sglang`).
     """
     if not isinstance(buffers, DraftExtendMetadataBuffers):
         raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
@@ -327,7 +462,7 @@ def fill_draft_extend_metadata(
     )
     signature = _signature(
         (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
-        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1),
+        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
@@ -347,6 +482,7 @@ def fill_draft_extend_metadata(
             **options,
             full_metadata=True,
             device_max_seqlen=device_max_seqlen,
+            zero_cu_heads=zero_cu_heads,
         )
     if validation_requested(validate):
         check_values(

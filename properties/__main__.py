@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from properties.harness import MODES, SHIPPED_KERNEL, prepare_runtime
+from properties.cases import DOMAINS
+from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNEL, prepare_runtime
 
 
 def _gpu_count() -> int:
@@ -39,19 +40,19 @@ def fuzz(args) -> int:
 
     prepare_runtime()
     try:
-        variant = load_variant(args.variant)
+        variant = load_variant(args.variant, args.convention)
     except BadVariant as error:
         print(error, file=sys.stderr)
         return 2
-    if in_mode(variant, args.mode) is None:
-        print(f"{variant.name} does not declare the {args.mode} mode (fill.supports_graph_resident)", file=sys.stderr)
+    if in_mode(variant, args.mode, args.domain) is None:
+        print(f"{variant.name} does not declare the {args.mode} mode", file=sys.stderr)
         return 2
     laws = CONTRACT_LAWS if not args.laws else tuple(law for law in CONTRACT_LAWS if law.__name__ in args.laws)
     database = None
     if args.database is not None:
         # Runners that judge something else (another variant, mode or set of laws) would find this
         # campaign's failures passing and delete them from a shared database.
-        judged = " ".join([variant.spec, args.mode, *(law.__name__ for law in laws)])
+        judged = " ".join([variant.name, args.mode, args.domain, *(law.__name__ for law in laws)])
         try:
             database = example_database(args.database, namespace=hashlib.sha256(judged.encode()).hexdigest()[:16])
         except ImportError:
@@ -91,7 +92,7 @@ def _fuzz_one(args, variant, laws, database) -> int:
         sys.stdout.write(("\n" if after_progress else "") + f"{shard}{line}\n")
         sys.stdout.flush()
 
-    say(f"differential campaign: {variant.name} ({args.mode}) against the reference on {where}")
+    say(f"differential campaign: {variant.name} ({args.mode}, domain {args.domain}) against the reference on {where}")
     say("laws: " + ", ".join(law.__name__ for law in laws))
     reproducers = {}
 
@@ -99,7 +100,8 @@ def _fuzz_one(args, variant, laws, database) -> int:
         say(f"FAILED {failure.law}: {failure.message.splitlines()[0]}", after_progress=True)
         if args.corpus:
             record = to_json(
-                failure.case, variant=variant.name, law=failure.law, message=failure.message, device=device, mode=args.mode
+                failure.case, variant=variant.spec, law=failure.law, message=failure.message, device=device, mode=args.mode,
+                convention=variant.convention,
             )
             reproducers[failure.fingerprint()] = str(write(Path(args.corpus), record))
             say(f"reproducer: {reproducers[failure.fingerprint()]}")
@@ -114,6 +116,7 @@ def _fuzz_one(args, variant, laws, database) -> int:
         database=database,
         on_failure=keep,
         mode=args.mode,
+        domain=args.domain,
     )
     if args.summary_json:
         found = [
@@ -155,7 +158,7 @@ def _fuzz_sharded(args, workers: int, gpus: list[str]) -> int:
             argv += ["--corpus", args.corpus] if args.corpus else []
             argv += ["--laws", *args.laws] if args.laws else []
             argv += ["--database", args.database] if args.database is not None else []
-            argv += ["--mode", args.mode]
+            argv += ["--mode", args.mode, "--convention", args.convention, "--domain", args.domain]
             env = {**os.environ}
             if gpus:
                 env["CUDA_VISIBLE_DEVICES"] = worker_gpu(gpus, index)
@@ -312,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="replay, then save, failures in Hypothesis' example database: redis://HOST:PORT/N or a "
             "directory; given alone, HYPOTHESIS_DATABASE_URL, else HYPOTHESIS_DATABASE_DIR, else .hypothesis/examples",
         )
-        run.add_argument("--mode", choices=MODES, default="host_sized", help="graph_resident: max_seqlen_k=None")
+        run.add_argument("--mode", choices=MODES, default="host_sized", help="graph_resident: max_seqlen_k=None; static_width: equal extend lengths")
+        run.add_argument("--convention", default="contract", help="how the variant is called (properties/conventions.py)")
+        run.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN, help="sglang (slots >= 0, cu buffers zeroed) or strict")
         run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
         run.add_argument("--summary-json", help=argparse.SUPPRESS)
         run.set_defaults(handler=fuzz)

@@ -16,7 +16,7 @@ import torch
 
 from properties.cases import EDGE_CLASSES, DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
-from properties.harness import Variant, in_mode
+from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
 from properties.laws import CONTRACT_LAWS, Failure, first_broken_law
 from properties.search import find_failure
 
@@ -121,6 +121,7 @@ def run_campaign(
     database=None,
     on_failure: Callable[[Failure], None] = lambda failure: None,
     mode: str = "host_sized",
+    domain: str = DEFAULT_DOMAIN,
 ) -> tuple[Coverage, list[Failure]]:
     """Check `laws` on the edge examples, then on generated cases, until `max_examples` or `minutes`.
 
@@ -137,7 +138,7 @@ def run_campaign(
     deadline = time.monotonic() + 60 * minutes if minutes else None
     progress = Progress(None if deadline else max_examples, deadline)
 
-    judged = in_mode(variant, mode)
+    judged = in_mode(variant, mode, domain)
     if judged is None:
         raise ValueError(f"{variant.name} does not declare the {mode} mode")
     fill, adapt = judged

@@ -1,9 +1,14 @@
 """Mutation self-test: how many planted defects (properties/mutants/) the suite kills.
 
 Each mutant is hunted with the suite's own examples, strategies and laws (every law is checked on
-every case, in CONTRACT_LAWS order): the pinned edge examples first, then generated cases; a kill
-is then shrunk by Hypothesis against the law that broke, within a time box (`properties.search`). A survivor means the suite has a blind spot: strengthen the strategies or
-the laws, never the mutant.
+every case, in CONTRACT_LAWS order), in every mode its fill declares (properties.harness.MODES): the
+pinned edge examples first, then generated cases; a kill is then shrunk by Hypothesis against the
+law that broke, in the mode that broke it, within a time box (`properties.search`). A survivor means
+the suite has a blind spot: strengthen the strategies or the laws, never the mutant.
+
+A mutant whose fill says `shows_in` (a GPU family of checks: "memcheck", "compile_count") has the
+shipped kernel's values: on a GPU it is hunted by that family (compute-sanitizer on tight buffers, the
+compile count over bs 1..4096), and without one it is reported as not applicable, not hunted.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import torch
 
 from properties.cases import DraftExtendCase
 from properties.edges import EDGE_EXAMPLES
-from properties.harness import load_variant, prepare_runtime
+from properties.harness import MODES, in_mode, load_variant, prepare_runtime
 from properties.laws import CONTRACT_LAWS, first_broken_law
 from properties.search import find_failure
 
@@ -29,6 +34,8 @@ class Hunt:
     case: DraftExtendCase | None
     seconds: float
     message: str = ""
+    mode: str | None = None
+    skipped: str = ""  # why the mutant was not hunted on this tier
 
     @property
     def size(self) -> str:
@@ -41,37 +48,64 @@ class Hunt:
 def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> Hunt:
     """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite.
 
-    The pinned edge examples go first, as they do in every test; a kill there is then shrunk, within
-    `shrink_seconds`, by generating cases against the law that broke. A mutant the edges miss meets
-    `max_examples` generated cases under every law, and a kill there is shrunk likewise.
+    The pinned edge examples go first, in every mode, as they do in every test; a mutant they miss
+    meets `max_examples` generated cases under every law, mode after mode. A kill is then shrunk,
+    within `shrink_seconds`, by generating cases against the law that broke, in its mode.
     """
     device = prepare_runtime()
-    fill = load_variant(spec).fill
+    variant = load_variant(spec)
+    shows_in = getattr(variant.fill, "shows_in", None)
+    if shows_in:
+        return _hunt_on_gpu(spec, variant, shows_in, device)
     start = time.monotonic()
-    found = next(
-        (failure for case in EDGE_EXAMPLES.values() if (failure := first_broken_law(fill, case, device, CONTRACT_LAWS))),
-        None,
+    # The strict domain's rules are the stronger ones: any int32 slots, element 0 of both cu buffers
+    # untouched. Mutants whose defect breaks only them say so (`fill.domain = "strict"`).
+    modes = {mode: adapted for mode in MODES if (adapted := in_mode(variant, mode, "strict")) is not None}
+
+    def check(mode: str, laws=CONTRACT_LAWS):
+        fill, adapt = modes[mode]
+        return lambda case: first_broken_law(fill, adapt(case), device, laws)
+
+    def edges(mode: str):
+        return next((failure for case in EDGE_EXAMPLES.values() if (failure := check(mode)(case))), None)
+
+    def generated(mode: str):
+        return find_failure(check(mode), max_examples=max_examples, shrink_seconds=None, shrink=False)[1]
+
+    mode, found = next(
+        ((mode, failure) for search in (edges, generated) for mode in modes if (failure := search(mode))), (None, None)
     )
-    if found is None:
-        _, found = find_failure(
-            lambda case: first_broken_law(fill, case, device, CONTRACT_LAWS),
-            max_examples=max_examples,
-            shrink_seconds=None,
-            shrink=False,
-        )
     if found is not None and shrink_seconds > 0:
         law = next(law for law in CONTRACT_LAWS if law.__name__ == found.law)
-        _, smaller = find_failure(
-            lambda case: first_broken_law(fill, case, device, (law,)),
-            max_examples=max_examples,
-            shrink_seconds=shrink_seconds,
-        )
+        _, smaller = find_failure(check(mode, (law,)), max_examples=max_examples, shrink_seconds=shrink_seconds)
         if smaller is not None and _cells(smaller.case) < _cells(found.case):
             found = smaller
     seconds = time.monotonic() - start
     if found is None:
         return Hunt(spec, False, None, None, seconds)
-    return Hunt(spec, True, found.law, found.case, seconds, found.message)
+    return Hunt(spec, True, found.law, found.case, seconds, found.message, mode)
+
+
+def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
+    """A mutant only a GPU family of checks can see: memcheck on tight buffers, or the compile count."""
+    if device.type != "cuda":
+        return Hunt(spec, False, None, None, 0.0, skipped=f"shows only in {shows_in}: not applicable on this tier")
+    start = time.monotonic()
+    if shows_in == "memcheck":
+        from properties.memcheck import check_memory
+
+        result = check_memory(spec, max_examples=20)
+        if result.errors is None:
+            return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"memcheck not run: {result.reason}")
+        return Hunt(spec, not result.passed, "memcheck" if not result.passed else None, None, time.monotonic() - start,
+                    result.reason, "tight buffers")
+    from properties.compiles import count_compiles
+
+    counted = count_compiles(variant.fill, device)
+    if counted is None:
+        return Hunt(spec, False, None, None, time.monotonic() - start, skipped="compile count not run on this Triton")
+    return Hunt(spec, not counted.passed, "compile_count" if not counted.passed else None, None, time.monotonic() - start,
+                counted.describe(), "host_sized")
 
 
 def _cells(case: DraftExtendCase) -> int:
@@ -99,8 +133,8 @@ def table(hunts: list[Hunt], names: dict[str, str]) -> str:
         rows.append(
             (
                 names.get(h.spec, h.spec),
-                "killed" if h.killed else "SURVIVED",
-                h.law or "-",
+                "killed" if h.killed else "n/a" if h.skipped else "SURVIVED",
+                f"{h.law} ({h.mode})" if h.killed else h.skipped or "-",
                 h.size,
                 f"{h.seconds:.1f}s",
             )

@@ -26,7 +26,7 @@ def scorecard(device, spec, convention="contract", domain="sglang", only=CORE):
 
 
 def test_shipped_drop_in_passes_under_sglangs_convention_in_every_mode(device):
-    rows, card = scorecard(device, "kernel:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend", only=(*CORE, "static_width", "graph_resident"))
+    rows, card = scorecard(device, "kernel.sglang:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend", only=(*CORE, "static_width", "graph_resident"))
     assert all(rows[f].status == PASS for f in rows), card.table()
     assert card.passed
 

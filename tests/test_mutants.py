@@ -1,6 +1,8 @@
 """Suite power: every planted defect of properties/mutants/ is killed, within the profile's budget.
 
 A survivor is a blind spot of the suite: strengthen the strategies or the laws, never the mutant.
+Mutants that only a GPU family of checks can see (`shows_in`) are skipped on the CPU tier, and are
+checked instead to keep the shipped kernel's values here.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from properties.cases import DraftExtendCase
+from properties.harness import MODES, in_mode, load_variant
+from properties.laws import differential
 from properties.mutants import MUTANTS
+from properties.mutants._kernel_patches import PATCHES, StalePatch, patched_source, shipped_source
 from properties.mutation import hunt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,8 +30,58 @@ SHRINK_SECONDS = 0.0
 @pytest.mark.parametrize("name", MUTANTS)
 def test_mutant_is_killed(name):
     result = hunt(MUTANTS[name], max_examples=settings.default.max_examples, shrink_seconds=SHRINK_SECONDS)
+    if result.skipped:
+        pytest.skip(f"{name}: {result.skipped}")
     assert result.killed, f"{name} survived the suite"
-    print(f"{name}: killed by {result.law} on {result.size} in {result.seconds:.1f}s")
+    print(f"{name}: killed by {result.law} ({result.mode}) on {result.size} in {result.seconds:.1f}s")
+
+
+@pytest.mark.parametrize("name", PATCHES)
+def test_kernel_patch_matches_the_shipped_source(name):
+    assert shipped_source().count(PATCHES[name].snippet) == 1, f"{name}: its snippet is not in the shipped source once"
+    assert patched_source(name) != shipped_source()
+    assert name in MUTANTS, f"{name} has a patch but no module properties/mutants/{name}.py"
+
+
+def test_stale_kernel_patch_fails_naming_the_mutant():
+    name = "column_tile_frozen"
+    drifted = shipped_source().replace(PATCHES[name].snippet, "cols = c + tl.arange(0, COL_TILE) + 0")
+    with pytest.raises(StalePatch, match=name):
+        patched_source(name, drifted)
+
+
+def _pool_rows_with_room(seq_lens, extend_seq_lens, page_size):
+    """A case whose pool rows are all followed by at least one more row of over 1024 columns, so that
+    a page-row load unmasked in columns (one interpreter tile of 1024) stays inside req_to_token."""
+    bs = len(seq_lens)
+    return DraftExtendCase(
+        seq_lens=tuple(seq_lens),
+        extend_seq_lens=tuple(extend_seq_lens),
+        req_pool_indices=tuple(reversed(range(bs))),
+        pool_size=bs + 1,
+        context_len=max(1025, max(seq_lens) + 2),
+        nsa_index_topk=5,
+        page_size=page_size,
+        max_seqlen_k=max(seq_lens),
+        req_to_token_seed=bs,
+        spare_requests=1,
+        spare_tokens=2,
+        spare_cols=3,
+        row_pad=2,
+    )
+
+
+@pytest.mark.parametrize("name", [name for name, patch in PATCHES.items() if patch.shows_in])
+def test_gpu_only_mutant_keeps_the_shipped_values(name, device):
+    variant = load_variant(MUTANTS[name])
+    cases = (
+        _pool_rows_with_room([1100, 7, 300], [3, 1, 2], 16),
+        _pool_rows_with_room([5 + (7 * b) % 23 for b in range(70)], [b % 3 for b in range(70)], 1),
+    )
+    for mode in MODES:
+        fill, adapt = in_mode(variant, mode)
+        for case in cases:
+            differential(fill, adapt(case), device)
 
 
 def test_mutants_command_reports_kills_and_passes_controls():

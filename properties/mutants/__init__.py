@@ -1,8 +1,9 @@
 """Planted-defect variants of the contract, one module per defect, to check that the suite kills them.
 
 Each module `properties.mutants.<name>` defines `fill_draft_extend_metadata` with the contract's
-signature and one small defect (its docstring says which). `MUTANTS` maps name -> MODULE:CALLABLE.
-Modules whose names start with '_' are helpers, not mutants.
+signature and one small defect. An eager mutant's docstring says which; a Triton mutant is the shipped
+module with the edit that `_kernel_patches.PATCHES[<name>]` describes. `MUTANTS` maps name ->
+MODULE:CALLABLE. Modules whose names start with '_' are helpers, not mutants.
 """
 
 from __future__ import annotations

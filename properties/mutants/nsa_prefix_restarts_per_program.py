@@ -1,7 +1,3 @@
-"""nsa_cu_seqlens_k prefix sum restarts at every request block (earlier clipped lengths not added).
-Models a prefix-sum bug across programs (shows only when bs > REQS).
-"""
+from properties.mutants._kernel_patches import mutant
 
-from properties.mutants._triton_defects import NSA_PREFIX_RESTARTS, with_defect
-
-fill_draft_extend_metadata = with_defect(NSA_PREFIX_RESTARTS)
+fill_draft_extend_metadata = mutant(__name__)
