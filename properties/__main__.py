@@ -30,19 +30,29 @@ def _gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def _load(args):
+    """The variant the command names, through its convention; None, after one line on stderr, where
+    it cannot be loaded."""
+    from properties.harness import BadVariant, load_variant
+
+    try:
+        return load_variant(args.variant, args.convention)
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return None
+
+
 def fuzz(args) -> int:
     import hashlib
 
     from properties.gpus import visible_gpus
-    from properties.harness import BadVariant, in_mode, load_variant
+    from properties.harness import in_mode
     from properties.laws import CONTRACT_LAWS
     from properties.profiles import example_database
 
     prepare_runtime()
-    try:
-        variant = load_variant(args.variant, args.convention)
-    except BadVariant as error:
-        print(error, file=sys.stderr)
+    variant = _load(args)
+    if variant is None:
         return 2
     if in_mode(variant, args.mode, args.domain) is None:
         print(f"{variant.name} does not declare the {args.mode} mode", file=sys.stderr)
@@ -389,16 +399,13 @@ def memcheck(args) -> int:
 
 def compiles(args) -> int:
     from properties.compiles import count_compiles
-    from properties.harness import BadVariant, load_variant
 
     device = prepare_runtime()
     if device.type != "cuda":
         print("compile count not run: no CUDA device (the interpreter compiles nothing)", file=sys.stderr)
         return 2
-    try:
-        variant = load_variant(args.variant, args.convention)
-    except BadVariant as error:
-        print(error, file=sys.stderr)
+    variant = _load(args)
+    if variant is None:
         return 2
     result = count_compiles(variant.fill, device)
     if result is None:
@@ -411,7 +418,6 @@ def compiles(args) -> int:
 def gate(args) -> int:
     from properties.cases import DOMAINS
     from properties.gate import FAMILIES, Gate, default_required
-    from properties.harness import BadVariant, load_variant
 
     device = prepare_runtime()
     if args.domain not in DOMAINS:
@@ -422,10 +428,8 @@ def gate(args) -> int:
     if unknown:
         print(f"unknown property {', '.join(unknown)}; known: {', '.join(FAMILIES)}", file=sys.stderr)
         return 2
-    try:
-        variant = load_variant(args.variant, args.convention)
-    except BadVariant as error:
-        print(error, file=sys.stderr)
+    variant = _load(args)
+    if variant is None:
         return 2
     required = names(args.require) or default_required(device.type == "cuda")
     judge = Gate(variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes)

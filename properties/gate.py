@@ -20,22 +20,14 @@ from properties.edges import EDGE_EXAMPLES
 from properties.harness import Variant, in_mode
 from properties.laws import (
     CONTRACT_LAWS,
+    ORACLE_FREE_LAWS,
     Failure,
-    cache_seqlens_are_seq_lens,
-    clipped_is_min_of_expanded_and_topk,
-    cu_buffers_are_prefix_sums,
     differential,
-    expanded_lengths_count_up_to_seq_len,
     first_broken_law,
     graph_replays_match_reference,
     inputs_untouched,
     memory_outside_views_untouched,
     never_syncs_with_host,
-    outputs_ignore_old_contents,
-    padding_untouched,
-    page_rows_are_request_rows,
-    permuting_requests_permutes_segments,
-    repeated_calls_agree,
     state_across_calls,
 )
 from properties.search import find_failure
@@ -44,17 +36,7 @@ PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
 
 LAW_FAMILIES: dict[str, tuple[Callable, ...]] = {
     "values": (differential,),
-    "laws": (
-        padding_untouched,
-        cache_seqlens_are_seq_lens,
-        cu_buffers_are_prefix_sums,
-        expanded_lengths_count_up_to_seq_len,
-        clipped_is_min_of_expanded_and_topk,
-        page_rows_are_request_rows,
-        permuting_requests_permutes_segments,
-        outputs_ignore_old_contents,
-        repeated_calls_agree,
-    ),
+    "laws": ORACLE_FREE_LAWS,
     "inputs": (inputs_untouched,),
     "outside_view": (memory_outside_views_untouched,),
     "state": (state_across_calls,),
