@@ -287,10 +287,12 @@ def mutants(args) -> int:
         shrink_seconds=args.shrink_seconds,
     )
     print(table(hunts, names))
-    survivors = [h for h in hunts if not h.killed and h.spec not in controls.values()]
+    survivors = [h for h in hunts if not h.killed and not h.skipped and h.spec not in controls.values()]
     broken_controls = [h for h in hunts if h.killed and h.spec in controls.values()]
     killed = sum(h.killed for h in hunts if h.spec in chosen.values())
-    print(f"\n{killed}/{len(chosen)} mutants killed")
+    skipped = sum(bool(h.skipped) for h in hunts if h.spec in chosen.values())
+    elsewhere = f" ({skipped} shown only by a GPU family: not applicable on this tier)" if skipped else ""
+    print(f"\n{killed}/{len(chosen) - skipped} mutants killed{elsewhere}")
     for h in broken_controls:
         print(f"CONTROL FAILED: {names[h.spec]} broke {h.law}:\n{h.message}")
     for h in survivors:
