@@ -78,8 +78,7 @@ def test_gpu_only_mutant_keeps_the_shipped_values(name, device):
         _pool_rows_with_room([1100, 7, 300], [3, 1, 2], 16),
         _pool_rows_with_room([5 + (7 * b) % 23 for b in range(70)], [b % 3 for b in range(70)], 1),
     )
-    for mode in MODES:
-        fill, adapt = in_mode(variant, mode)
+    for fill, adapt in filter(None, (in_mode(variant, mode) for mode in MODES)):
         for case in cases:
             differential(fill, adapt(case), device)
 

@@ -115,7 +115,7 @@ PATCHES: dict[str, Patch] = {
         "cols = col_begin + tl.arange(0, COL_TILE)\n                m = token_mask",
     ),
     "token_row_one_past_total": Patch(
-        "token mask `local <= block_tokens`: every token-indexed buffer gets row `total`, which is padding",
+        "token mask `local <= block_tokens` (per request, `step <= qo`): token row `total`, which is padding, is written",
         "token_mask = (local < block_tokens) & (token < token_capacity)",
         "token_mask = (local <= block_tokens) & (token < token_capacity)",
         also=(("token_mask = (step < qo) & (token < token_capacity)", "token_mask = (step <= qo) & (token < token_capacity)"),),
@@ -264,7 +264,7 @@ PATCHES: dict[str, Patch] = {
     "per_request_row_load_unmasked": Patch(
         "small batches: the request's row tile loaded without its column mask (stores keep it): on a tight pool it reads past the last row",
         "            slots = tl.load(src + cols, mask=m)\n",
-        "            slots = tl.load(src + cols, mask=col_end > 0)\n",
+        "            slots = tl.load(src + cols)\n",
         shows_in="memcheck",
     ),
     "bs_specialised": Patch(
