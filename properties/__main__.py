@@ -277,7 +277,8 @@ def mutants(args) -> int:
 
     prepare_runtime()
     chosen = {name: spec for name, spec in MUTANTS.items() if not args.only or name in args.only}
-    controls = {"(shipped kernel)": SHIPPED_KERNEL, "(reference)": REFERENCE}
+    kept = {"all": (SHIPPED_KERNEL, REFERENCE), "reference": (REFERENCE,), "none": ()}[args.controls]
+    controls = {name: spec for name, spec in {"(shipped kernel)": SHIPPED_KERNEL, "(reference)": REFERENCE}.items() if spec in kept}
     names = {spec: name for name, spec in {**chosen, **controls}.items()}
     workers = args.workers or min(os.cpu_count() or 1, 8)
     hunts = hunt_all(
@@ -353,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     mut.add_argument("--max-examples", type=int, default=30)
     mut.add_argument("--shrink-seconds", type=float, default=20.0)
     mut.add_argument("--workers", type=int, help="processes on the CPU (default: the cores, at most 8)")
+    mut.add_argument("--controls", choices=("all", "reference", "none"), default="all",
+                     help="which of the shipped kernel and the reference must survive too (default: both)")
     mut.set_defaults(handler=mutants)
 
     speed = commands.add_parser("throughput", help="differential examples per second, split by phase")

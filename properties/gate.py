@@ -126,6 +126,7 @@ class Budget:
     max_examples: int
     deadline: float | None  # time.monotonic() past which searching stops
     shrink_seconds: float = 20.0
+    edges: tuple[DraftExtendCase, ...] = tuple(EDGE_EXAMPLES.values())  # checked before any generated case
 
 
 def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
@@ -136,7 +137,7 @@ def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
             return None
         return first_broken_law(fill, adapt(case), device, laws)
 
-    at_edges = [failure for case in EDGE_EXAMPLES.values() if (failure := check(case))]
+    at_edges = [failure for case in budget.edges if (failure := check(case))]
     _, generated = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)
     found = at_edges + ([generated] if generated else [])
     return min(found, key=lambda failure: _size(failure.case)) if found else None
@@ -176,12 +177,15 @@ SEARCHING = (*LAW_FAMILIES, "graph_resident", "static_width")
 
 
 class Gate:
-    """`minutes`, when given, is shared evenly by the families that search generated cases."""
+    """`minutes`, when given, is shared evenly by the families that search generated cases; `edges`
+    names the edge examples checked first (default: all of them)."""
 
     def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
-                 max_examples: int, minutes: float | None = None):
+                 max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None):
         self.variant, self.device, self.domain, self.required = variant, device, domain, required
         self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
+        if edges is not None:
+            self.budget.edges = tuple(EDGE_EXAMPLES[name] for name in edges)
         self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
         self.gpu = device.type == "cuda"
 

@@ -67,7 +67,12 @@ def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> 
         return lambda case: first_broken_law(fill, adapt(case), device, laws)
 
     def edges(mode: str):
-        return next((failure for case in EDGE_EXAMPLES.values() if (failure := check(mode)(case))), None)
+        # Law by law over every edge example: most defects break the differential somewhere, and are
+        # found before any case pays for every law.
+        return next(
+            (failure for law in CONTRACT_LAWS for case in EDGE_EXAMPLES.values() if (failure := check(mode, (law,))(case))),
+            None,
+        )
 
     def generated(mode: str):
         return find_failure(check(mode), max_examples=max_examples, shrink_seconds=None, shrink=False)[1]
