@@ -112,26 +112,41 @@ def _finish(buffers: DraftExtendMetadataBuffers, page_indices, *, total: int, pa
         buffers.real_page_table[: real.shape[0], : real.shape[1]].copy_(real)
 
 
+def _around_seed(middle: Callable[..., None]) -> Contract:
+    """The contract around one of the seed's functions, as the draft-extend caller runs it: its part
+    before (`_callers_part`, the total from the host), `middle`, which calls the seed's function and
+    stores what it returns, and its copies after (`_finish`)."""
+
+    def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+        total = _host().total_tokens
+        cache, cumulate, page_indices = _callers_part(
+            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, total=total, max_seqlen_k=max_seqlen_k
+        )
+        middle(
+            seq_lens=seq_lens, extend_seq_lens=extend_seq_lens, buffers=buffers, nsa_index_topk=nsa_index_topk,
+            max_seqlen_k=max_seqlen_k, total=total, bs=seq_lens.shape[0], cache=cache, cumulate=cumulate,
+            page_indices=page_indices,
+        )
+        _finish(buffers, page_indices, total=total, page_size=page_size)
+
+    return fill_draft_extend_metadata
+
+
 def seed_simple(fill: Callable, spec: str) -> Contract:
     """The seed's option 1, `fill_draft_extend_metadata_fused_simple(extend_seq_lens, seq_lens,
     nsa_index_topk) -> (seqlens_expanded, nsa_cache_seqlens)`: the caller copies those two into the
     buffers and makes every other buffer as the eager code does, with the total from the host."""
     _accepted(fill, spec, ("extend_seq_lens", "seq_lens", "nsa_index_topk"), ("extend_seq_lens", "seq_lens", "nsa_index_topk"))
 
-    def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
-        total, bs = _host().total_tokens, seq_lens.shape[0]
-        cache, cumulate, page_indices = _callers_part(
-            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, total=total, max_seqlen_k=max_seqlen_k
-        )
+    def middle(*, seq_lens, extend_seq_lens, buffers, nsa_index_topk, max_seqlen_k, total, bs, cache, cumulate, page_indices):
         expanded, clipped = fill(extend_seq_lens=extend_seq_lens, seq_lens=seq_lens, nsa_index_topk=nsa_index_topk)
         buffers.cache_seqlens_int32[:bs].copy_(cache)
         buffers.cu_seqlens_k[1 : bs + 1].copy_(cumulate)
         buffers.page_table_1[:total, :max_seqlen_k].copy_(page_indices)
         buffers.nsa_seqlens_expanded[:total].copy_(expanded)
         buffers.nsa_cache_seqlens_int32[:total].copy_(clipped)
-        _finish(buffers, page_indices, total=total, page_size=page_size)
 
-    return fill_draft_extend_metadata
+    return _around_seed(middle)
 
 
 def seed_fused(fill: Callable, spec: str) -> Contract:
@@ -142,11 +157,7 @@ def seed_fused(fill: Callable, spec: str) -> Contract:
     names = ("extend_seq_lens", "seq_lens", "cache_seqlens", "cumulate_cache_seqlens", "page_indices", "nsa_index_topk", "metadata")
     _accepted(fill, spec, names, names)
 
-    def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
-        total, bs = _host().total_tokens, seq_lens.shape[0]
-        cache, cumulate, page_indices = _callers_part(
-            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, total=total, max_seqlen_k=max_seqlen_k
-        )
+    def middle(*, seq_lens, extend_seq_lens, buffers, nsa_index_topk, max_seqlen_k, total, bs, cache, cumulate, page_indices):
         metadata = SimpleNamespace(
             cache_seqlens_int32=buffers.cache_seqlens_int32[:bs],
             cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
@@ -160,9 +171,8 @@ def seed_fused(fill: Callable, spec: str) -> Contract:
             extend_seq_lens=extend_seq_lens, seq_lens=seq_lens, cache_seqlens=cache, cumulate_cache_seqlens=cumulate,
             page_indices=page_indices, nsa_index_topk=nsa_index_topk, metadata=metadata,
         )
-        _finish(buffers, page_indices, total=total, page_size=page_size)
 
-    return fill_draft_extend_metadata
+    return _around_seed(middle)
 
 
 def contract(fill: Callable, spec: str) -> Contract:
