@@ -22,6 +22,7 @@ from pathlib import Path
 
 from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNEL, prepare_runtime
+from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 
 
 def _gpu_count() -> int:
@@ -380,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck")
     check.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
     check.add_argument("--convention", default="contract")
-    check.add_argument("--max-examples", type=int, default=200, help="generated cases per mode, after the edge examples")
+    check.add_argument("--max-examples", type=int, default=MEMCHECK_EXAMPLES, help="generated cases per mode, after the edge examples")
     check.set_defaults(handler=memcheck)
 
     count = commands.add_parser("compiles", help="Triton compilations a variant makes over bs 1..4096, max_seqlen_k and totals")

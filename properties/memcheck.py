@@ -25,6 +25,7 @@ from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = 200  # generated cases per mode, after the edge examples: "a few hundred" in all
 ERROR_SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) error")
 
 
@@ -51,7 +52,7 @@ def unavailable() -> str | None:
 
 
 def check_memory(
-    spec: str, convention: str = "contract", *, max_examples: int = 200, domain: str = DEFAULT_DOMAIN, timeout: float = 900
+    spec: str, convention: str = "contract", *, max_examples: int = EXAMPLES, domain: str = DEFAULT_DOMAIN, timeout: float = 900
 ) -> MemcheckResult:
     """Run `spec`'s calls on the edge examples and `max_examples` generated cases, tight, in every
     mode it declares, under compute-sanitizer memcheck."""
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m properties.memcheck", description=__doc__)
     parser.add_argument("--variant", required=True)
     parser.add_argument("--convention", default="contract")
-    parser.add_argument("--max-examples", type=int, default=200)
+    parser.add_argument("--max-examples", type=int, default=EXAMPLES)
     parser.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN)
     args = parser.parse_args(argv)
     _calls(args.variant, args.convention, args.max_examples, args.domain)
