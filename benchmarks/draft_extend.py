@@ -64,6 +64,10 @@ CAPACITY_WIDE = 163840
 CAPACITY_BATCH_SIZES = (128, 512)
 CAPACITY_PAGE_SIZES = (1, 64)
 
+# An --against variant slower than this per call is timed by wall clock at that batch size and left
+# out at the larger ones of the same series: a per-bs loop at bs 4096 and 128k columns runs minutes.
+AGAINST_LIMIT_MS = 50.0
+
 EXTENDS = ("ragged", "equal")
 KERNEL, RESIDENT, EAGER, EMPTY, AGAINST = "kernel", "resident", "eager", "empty", "against"
 
@@ -344,12 +348,36 @@ def gpu_us(name: str, fns: list[Callable[[], None]]) -> dict:
         return {**wall_us(fns[0]), "note": f"capture failed: {str(error).splitlines()[0]}"}
 
 
-def measure_case(case: Case, against: Variant | None) -> dict:
+def one_call_ms(fn: Callable[[], None]) -> float:
+    fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) * 1e3
+
+
+def measure_case(case: Case, against: Variant | None, *, against_skipped: str | None = None) -> dict:
+    """Every implementation on one case. An --against variant past AGAINST_LIMIT_MS per call gets a
+    few wall-clock calls instead of the graph, and its row says so (`slow`), so that the series can
+    leave it out at larger batch sizes; `against_skipped` names why it was left out here."""
     sets = input_sets(case)
-    calls = implementations(sets, against)
+    calls = implementations(sets, None if against_skipped else against)
+    slow = None
+    if AGAINST in calls:
+        once = one_call_ms(calls[AGAINST][0])
+        if once > AGAINST_LIMIT_MS:
+            slow = f"{once:.0f} ms per call, over the {AGAINST_LIMIT_MS:.0f} ms limit: wall clock, 3 calls"
+            walls_ms = [one_call_ms(calls[AGAINST][0]) for _ in range(3)]
+            figure = {"us": statistics.median(walls_ms) * 1e3, "method": "wall", "calls": 3, "note": slow}
+            del calls[AGAINST]
     host = {name: host_us(fns[0]) for name, fns in calls.items()}
     gpu = {name: gpu_us(name, fns) for name, fns in calls.items()}
+    if slow:
+        host[AGAINST] = gpu[AGAINST] = figure
     return {
+        "against_slow": slow,
+        "against_skipped": against_skipped,
         "page_size": case.page_size,
         "context": case.context,
         "extend": case.extend,
@@ -430,8 +458,8 @@ def us_cell(figure: dict | None) -> str:
     return f"{figure['us']:.1f}" + ("w" if figure.get("method") == "wall" else "")
 
 
-def ratio(a: float, b: float) -> str:
-    return format(a / b, ".3g")
+def ratio(a: dict | None, b: dict | None) -> str:
+    return "-" if a is None or b is None else format(a["us"] / b["us"], ".3g")
 
 
 def format_table(rows: list[dict], against: Variant | None) -> str:
@@ -450,10 +478,10 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
         gpu, host = r["gpu"], r["host"]
         line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r["total_tokens"])]
         line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names]
-        line += [ratio(gpu[KERNEL]["us"], gpu[EMPTY]["us"]), ratio(gpu[RESIDENT]["us"], gpu[KERNEL]["us"])]
+        line += [ratio(gpu[KERNEL], gpu[EMPTY]), ratio(gpu[RESIDENT], gpu[KERNEL])]
         if against:
-            line += [ratio(gpu[KERNEL]["us"], gpu[AGAINST]["us"]), ratio(host[KERNEL]["us"], host[AGAINST]["us"])]
-        line += [ratio(host[KERNEL]["us"], host[EMPTY]["us"]), ratio(host[EAGER]["us"], host[KERNEL]["us"])]
+            line += [ratio(gpu[KERNEL], gpu.get(AGAINST)), ratio(host[KERNEL], host.get(AGAINST))]
+        line += [ratio(host[KERNEL], host[EMPTY]), ratio(host[EAGER], host[KERNEL])]
         lines.append(line)
     legend = [
         "us per call. gpu: calls captured 20-100 to a CUDA graph, median over replays of replay time / calls;",
@@ -461,6 +489,11 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
         "  floor: the empty kernel, timed the same way. host: median over blocks of block wall time / calls.",
         f"  against = {against.name}" if against else "  against: none (--against SPEC)",
     ]
+    if against:
+        legend.append(
+            f"  an against call over {AGAINST_LIMIT_MS:.0f} ms is timed by wall clock, 3 calls ('w'), and left out ('-') "
+            "at larger bs of the same page, context and extend"
+        )
     return "\n".join(legend + render(header, lines))
 
 
@@ -516,10 +549,11 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
             for k, kind in enumerate(("gpu", "host")):
                 ax = axes[i][2 * j + k]
                 for name in panel[0][kind]:
-                    wall = panel[0][kind][name].get("method") == "wall"
+                    points = [(r["bs"], r[kind][name]) for r in panel if name in r[kind]]
+                    wall = points[0][1].get("method") == "wall"
                     label = ("floor" if kind == "gpu" and name == EMPTY else name) + (" (host wall)" if wall else "")
-                    values = [r[kind][name]["us"] for r in panel]
-                    ax.plot(sizes, values, marker="o", linestyle="--" if wall else "-", label=label)
+                    ax.plot([b for b, _ in points], [f["us"] for _, f in points], marker="o",
+                            linestyle="--" if wall else "-", label=label)
                 ax.set_xscale("log", base=2)
                 ax.set_yscale("log")
                 ax.set_xticks(sizes, [str(s) for s in sizes], fontsize="x-small")
@@ -618,14 +652,18 @@ def run_sweep(sweep: Sweep, against: Variant | None, device: torch.device) -> li
     for page_size in sweep.page_sizes:
         for context in sweep.contexts:
             for extend in sweep.extends:
-                for bs in sweep.batch_sizes:
+                skipped = None
+                for bs in sorted(sweep.batch_sizes):
                     print(
                         f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} context={context} "
                         f"extend={extend} bs={bs}",
                         file=sys.stderr,
                         flush=True,
                     )
-                    rows.append(measure_case(make_case(page_size, context, bs, extend, sweep.topk, device), against))
+                    case = make_case(page_size, context, bs, extend, sweep.topk, device)
+                    rows.append(measure_case(case, against, against_skipped=skipped))
+                    if rows[-1]["against_slow"] and skipped is None:
+                        skipped = f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}"
                     torch.cuda.empty_cache()
     return rows
 

@@ -75,17 +75,17 @@ class DirectLaunch:
         )
 
 
-def first_launch(kernel: Any, grid: tuple[int, int], args: Sequence) -> Callable[[], None] | None:
-    """Launch `kernel` on `grid` and `args` once, and return how to launch it again without Triton's
-    JIT; None, after the same launch through the public path, where the private API is missing or
-    laid out otherwise, and then no later plan tries it again."""
+def first_launch(kernel: Any, grid: tuple[int, int], args: Sequence, **options: Any) -> Callable[[], None] | None:
+    """Launch `kernel` on `grid` and `args` once, with launch `options` (num_warps), and return how to
+    launch it again without Triton's JIT; None, after the same launch through the public path, where
+    the private API is missing or laid out otherwise, and then no later plan tries it again."""
     global _available
     try:
-        launch = DirectLaunch(kernel.warmup(*args, grid=grid), grid, args)
+        launch = DirectLaunch(kernel.warmup(*args, grid=grid, **options), grid, args)
         launch()
     except (AttributeError, TypeError):
         # The launcher rejects its arguments before launching anything, so the kernel has not run.
         _available = False
-        kernel[grid](*args)
+        kernel[grid](*args, **options)
         return None
     return launch

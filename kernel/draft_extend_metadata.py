@@ -1,17 +1,22 @@
 """One Triton launch that fills all draft-extend metadata buffers, with no host sync.
 
 Program (i, j) owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the page-table columns.
-Where its tokens start in the packed token axis (and where its cu buffers start) is the sum of the
-extend lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads
-those as whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and
-no per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum
-needs no per-token pass either. Page rows move as [TOKEN_TILE, COL_TILE] tiles, and the real page
-table is taken from the tile already loaded.
+Each request's row of req_to_token is read once per column tile and stored to every token row of the
+request, one extend step at a time, so the reads are what a copy of the rows would read. Where the
+program's tokens start in the packed token axis (and its cu buffers) is the sum of the extend
+lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads those as
+whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and no
+per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum needs
+no per-token pass either. The real page table is one lane per page: the page size is a compile-time
+constant, as it is for a deployment, and each page's first slot is read with the tile.
 
-The batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every
-batch size; only the input dtypes, the page-size case and which outputs are wanted select a
-variant. With max_seqlen_k=None (graph-resident mode) the kernel finds max(seq_lens) itself and the
-grid is sized from the buffers, so a captured launch needs nothing from the host at replay.
+The first tile's load is issued before the sums: it needs only the program's own pool rows, so the
+sums' loads and reductions hide under it and a small batch waits on two loads in a row, as a plain
+copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes max(seq_lens)
+itself, before that load, and the grid is sized from the buffers, so a captured launch needs nothing
+from the host at replay. The batch size, max_seqlen_k and the grid are runtime values, so one compiled
+kernel serves every batch size of a bucket (`launch_geometry`); only the input dtypes, the page-size
+case and which outputs are wanted select a variant.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ def _clipped_prefix(n, topk):
 
 
 @triton.jit
+def _add3(a0, a1, a2, b0, b1, b2):
+    return a0 + b0, a1 + b1, a2 + b2
+
+
+@triton.jit
 def _store_token_lengths(
     seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, visible, topk, cu_base,
     FULL_METADATA: tl.constexpr,
@@ -47,94 +57,19 @@ def _store_token_lengths(
 
 
 @triton.jit
-def _per_request_program(
-    seq_lens_ptr,
-    extend_seq_lens_ptr,
-    req_pool_indices_ptr,
-    req_to_token_ptr,
-    req_to_token_stride,
-    cache_seqlens_ptr,
-    cu_seqlens_k_ptr,
-    page_table_1_ptr,
-    page_table_1_stride,
-    real_page_table_ptr,
-    real_page_table_stride,
-    seqlens_expanded_ptr,
-    nsa_cache_seqlens_ptr,
-    nsa_cu_seqlens_k_ptr,
-    max_seqlen_k,
-    bs,
-    topk,
-    log2_page_size,
-    token_capacity,
-    BATCH_BLOCK: tl.constexpr,
-    TOKEN_TILE: tl.constexpr,
-    COL_TILE: tl.constexpr,
-    FULL_METADATA: tl.constexpr,
-    PAGED: tl.constexpr,
-    DEVICE_MAX_SEQLEN: tl.constexpr,
-    ZERO_CU_HEADS: tl.constexpr,
-):
-    # Small batches: program (b, j) is request b and every j-th column tile. The whole batch fits one
-    # vector load, so where the request's tokens start, its prefix sums and (graph-resident) the
-    # longest sequence all come from that one load; the request's row tile is then read once and
-    # stored to each of its token rows. Every program waits on two loads in a row, whatever bs and
-    # the extend lengths are, where a token-tile program waits once per tile.
-    b = tl.program_id(0)
-    col_slice = tl.program_id(1)
-    lanes = tl.arange(0, BATCH_BLOCK)
-    in_batch = lanes < bs
-    qo_all = tl.load(extend_seq_lens_ptr + lanes, mask=in_batch, other=0).to(tl.int64)
-    kv_all = tl.load(seq_lens_ptr + lanes, mask=in_batch, other=0).to(tl.int64)
-    mine = lanes == b
-    before = lanes < b
-    qo = tl.sum(tl.where(mine, qo_all, 0), axis=0)
-    kv = tl.sum(tl.where(mine, kv_all, 0), axis=0)
-    token_start = tl.sum(tl.where(before, qo_all, 0), axis=0)
-    if DEVICE_MAX_SEQLEN:
-        max_seqlen_k = tl.minimum(tl.max(kv_all, axis=0), max_seqlen_k)
+def _load_columns(src_rows, cols, has_rows, max_seqlen_k):
+    # Columns `cols` of each request's row of req_to_token; none past max_seqlen_k, none of a request
+    # with no rows to write.
+    return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None] & (cols < max_seqlen_k)[None, :])
 
-    if col_slice == 0:
-        if FULL_METADATA:
-            kv32 = kv_all.to(tl.int32)
-            tl.store(cache_seqlens_ptr + b, kv.to(tl.int32))
-            cu_kv = tl.sum(tl.where(lanes <= b, kv32.to(tl.int64), 0), axis=0)
-            tl.store(cu_seqlens_k_ptr + 1 + b, cu_kv.to(tl.int32))
-            if ZERO_CU_HEADS:
-                if b == 0:
-                    tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
-                    tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
-        clipped_all = _clipped_prefix(kv_all, topk) - _clipped_prefix(kv_all - qo_all, topk)
-        clipped_before = tl.sum(tl.where(before, clipped_all, 0), axis=0)
-        for t0 in range(0, qo, TOKEN_TILE):
-            step = t0 + tl.arange(0, TOKEN_TILE)
-            token = token_start + step
-            token_mask = (step < qo) & (token < token_capacity)
-            _store_token_lengths(
-                seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
-                kv - qo + 1 + step, topk, clipped_before - _clipped_prefix(kv - qo, topk), FULL_METADATA,
-            )
 
-    if FULL_METADATA:
-        pool_row = tl.load(req_pool_indices_ptr + b).to(tl.int64)
-        src = req_to_token_ptr + pool_row * req_to_token_stride
-        rows = tl.minimum(qo, token_capacity - token_start)
-        # A request with no rows to write reads nothing either.
-        col_end = tl.where(rows > 0, max_seqlen_k, 0)
-        for c in range(col_slice * COL_TILE, col_end, tl.num_programs(1) * COL_TILE):
-            cols = c + tl.arange(0, COL_TILE)
-            m = cols < col_end
-            slots = tl.load(src + cols, mask=m)
-            for t in range(0, rows):
-                token = token_start + t
-                tl.store(page_table_1_ptr + token * page_table_1_stride + cols, slots, mask=m)
-                if PAGED:
-                    first_of_page = (cols & ((1 << log2_page_size) - 1)) == 0
-                    tl.store(
-                        real_page_table_ptr + token * real_page_table_stride + (cols >> log2_page_size),
-                        slots >> log2_page_size,
-                        mask=m & first_of_page,
-                    )
+@triton.jit
+def _page_starts(c, COL_TILE: tl.constexpr, PAGE_SHIFT: tl.constexpr, PAGE_TILE: tl.constexpr):
+    # The first column of every page that starts in the tile [c, c + COL_TILE): page p of the real
+    # table is req_to_token's slot at column p * page_size, shifted. Lanes past the tile's last page
+    # start lie at or past c + COL_TILE; the caller masks them.
+    first_page = (c + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT
+    return (first_page + tl.arange(0, PAGE_TILE)) << PAGE_SHIFT
 
 
 @triton.jit(
@@ -142,7 +77,6 @@ def _per_request_program(
         "bs",
         "max_seqlen_k",
         "nsa_index_topk",
-        "log2_page_size",
         "token_capacity",
     ]
 )
@@ -164,69 +98,72 @@ def draft_extend_metadata_kernel(
     bs,
     max_seqlen_k,
     nsa_index_topk,
-    log2_page_size,
     token_capacity,
     REQS: tl.constexpr,
     SCAN_BLOCK: tl.constexpr,
-    TOKEN_TILE: tl.constexpr,
+    STEP_TILE: tl.constexpr,
     COL_TILE: tl.constexpr,
+    PAGE_SHIFT: tl.constexpr,
+    PAGE_TILE: tl.constexpr,
     FULL_METADATA: tl.constexpr,
-    PAGED: tl.constexpr,
     DEVICE_MAX_SEQLEN: tl.constexpr,
-    PER_REQUEST: tl.constexpr,
     ZERO_CU_HEADS: tl.constexpr,
 ):
-    if PER_REQUEST:
-        _per_request_program(
-            seq_lens_ptr, extend_seq_lens_ptr, req_pool_indices_ptr, req_to_token_ptr, req_to_token_stride,
-            cache_seqlens_ptr, cu_seqlens_k_ptr, page_table_1_ptr, page_table_1_stride, real_page_table_ptr,
-            real_page_table_stride, seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr,
-            max_seqlen_k, bs, nsa_index_topk.to(tl.int64), log2_page_size, token_capacity, SCAN_BLOCK, TOKEN_TILE,
-            COL_TILE, FULL_METADATA, PAGED, DEVICE_MAX_SEQLEN, ZERO_CU_HEADS,
-        )
-        return
     first_req = tl.program_id(0) * REQS
     col_slice = tl.program_id(1)
     topk = nsa_index_topk.to(tl.int64)
-
-    # Prefix sums over every request before this program's block; in graph-resident mode the scan
-    # runs over the whole batch, to take max(seq_lens) as max_seqlen_k on the device, where the
-    # host passed only the buffers' column capacity.
-    tokens_before = tl.zeros((), dtype=tl.int64)
-    kv_before = tl.zeros((), dtype=tl.int64)
-    clipped_before = tl.zeros((), dtype=tl.int64)
-    longest = tl.zeros((), dtype=tl.int64)
-    scan_end = first_req
-    if DEVICE_MAX_SEQLEN:
-        scan_end = bs
-    for start in range(0, scan_end, SCAN_BLOCK):
-        offs = start + tl.arange(0, SCAN_BLOCK)
-        m = offs < scan_end
-        qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
-        kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
-        if DEVICE_MAX_SEQLEN:
-            longest = tl.maximum(longest, tl.max(kv, axis=0))
-            before = offs < first_req
-            qo = tl.where(before, qo, 0)
-            kv = tl.where(before, kv, 0)
-        tokens_before += tl.sum(qo, axis=0)
-        kv_before += tl.sum(kv.to(tl.int32).to(tl.int64), axis=0)
-        clipped_before += tl.sum(_clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk), axis=0)
-    if DEVICE_MAX_SEQLEN:
-        max_seqlen_k = tl.minimum(longest, max_seqlen_k)
-
     reqs = first_req + tl.arange(0, REQS)
     req_mask = reqs < bs
     qo = tl.load(extend_seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
     kv = tl.load(seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
-    token_end = tl.cumsum(qo, axis=0)
-    token_start = token_end - qo
-    block_tokens = tl.sum(qo, axis=0)
-    clipped = _clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk)
-    clipped_start = clipped_before + tl.cumsum(clipped, axis=0) - clipped
-
+    # A request with no rows to write reads nothing either.
+    has_rows = req_mask & (qo > 0)
+    # Column tiles are dealt round-robin to the column programs, so the work of each program follows
+    # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
+    # a program whose first tile is already past max_seqlen_k has nothing to copy.
+    first_col = col_slice * COL_TILE
+    col_stride = tl.num_programs(1) * COL_TILE
     if FULL_METADATA:
-        if col_slice == 0:
+        pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
+        src_rows = req_to_token_ptr + pool_rows * req_to_token_stride
+    if DEVICE_MAX_SEQLEN:
+        # Graph-resident: max(seq_lens) over the whole batch becomes max_seqlen_k, where the host
+        # passed only the buffers' column capacity. It bounds the first tile's load, so it is taken
+        # first, while the pool rows load.
+        longest = tl.zeros((), dtype=tl.int64)
+        for start in range(0, bs, SCAN_BLOCK):
+            offs = start + tl.arange(0, SCAN_BLOCK)
+            longest = tl.maximum(longest, tl.max(tl.load(seq_lens_ptr + offs, mask=offs < bs, other=0).to(tl.int64), axis=0))
+        max_seqlen_k = tl.minimum(longest, max_seqlen_k)
+    if FULL_METADATA:
+        slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
+        if PAGE_SHIFT > 0:
+            page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
+
+    # Prefix sums over every request before this program's block, taken while the tile is in flight.
+    tokens_before = tl.zeros((), dtype=tl.int64)
+    kv_before = tl.zeros((), dtype=tl.int64)
+    clipped_before = tl.zeros((), dtype=tl.int64)
+    for start in range(0, first_req, SCAN_BLOCK):
+        offs = start + tl.arange(0, SCAN_BLOCK)
+        m = offs < first_req
+        scan_qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        scan_kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        # One reduction of three sums: a block's reduction waits on a barrier, and this one is between
+        # the tile's arrival and its stores.
+        tokens, kv_sum, clipped_sum = tl.reduce(
+            (scan_qo, scan_kv.to(tl.int32).to(tl.int64), _clipped_prefix(scan_kv, topk) - _clipped_prefix(scan_kv - scan_qo, topk)),
+            0,
+            _add3,
+        )
+        tokens_before += tokens
+        kv_before += kv_sum
+        clipped_before += clipped_sum
+
+    token_start = tokens_before + tl.cumsum(qo, axis=0) - qo
+    longest_extend = tl.max(qo, axis=0)
+    if col_slice == 0:
+        if FULL_METADATA:
             kv32 = kv.to(tl.int32)
             tl.store(cache_seqlens_ptr + reqs, kv32, mask=req_mask)
             cu_kv = kv_before + tl.cumsum(kv32.to(tl.int64), axis=0)
@@ -236,96 +173,109 @@ def draft_extend_metadata_kernel(
                 if first_req == 0:
                     tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
                     tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
-        pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
-    # Column tiles are dealt round-robin to the column programs, so the work of each program follows
-    # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
-    # a program whose first tile is already past max_seqlen_k has nothing to do.
-    col_begin = col_slice * COL_TILE
-    col_stride = tl.num_programs(1) * COL_TILE
-    tile_end = tl.where((col_slice == 0) | (col_begin < max_seqlen_k), block_tokens, 0)
-
-    for t0 in range(0, tile_end, TOKEN_TILE):
-        local = t0 + tl.arange(0, TOKEN_TILE)
-        # One-hot owner of each token among this program's requests: a [TOKEN_TILE, REQS] compare
-        # instead of a search, so no token ever looks past its own program's requests.
-        owner = (local[:, None] >= token_start[None, :]) & (local[:, None] < token_end[None, :])
-        token = tokens_before + local
-        token_mask = (local < block_tokens) & (token < token_capacity)
-        if col_slice == 0:
-            owner_kv = tl.sum(tl.where(owner, kv[None, :], 0), axis=1)
-            owner_qo = tl.sum(tl.where(owner, qo[None, :], 0), axis=1)
-            step = local - tl.sum(tl.where(owner, token_start[None, :], 0), axis=1)
-            visible = owner_kv - owner_qo + 1 + step
-            owner_clipped_start = tl.sum(tl.where(owner, clipped_start[None, :], 0), axis=1)
+        clipped = _clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk)
+        cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - _clipped_prefix(kv - qo, topk)
+        for s0 in range(0, longest_extend, STEP_TILE):
+            step = s0 + tl.arange(0, STEP_TILE)
+            token = token_start[:, None] + step[None, :]
+            token_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)
             _store_token_lengths(
-                seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, visible, topk,
-                owner_clipped_start - _clipped_prefix(owner_kv - owner_qo, topk), FULL_METADATA,
+                seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
+                (kv - qo + 1)[:, None] + step[None, :], topk, cu_base[:, None], FULL_METADATA,
             )
-        if FULL_METADATA:
-            src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride
-            dst_rows = token * page_table_1_stride
-            real_rows = token * real_page_table_stride
-            for c in range(col_begin, max_seqlen_k, col_stride):
-                cols = c + tl.arange(0, COL_TILE)
-                m = token_mask[:, None] & (cols < max_seqlen_k)[None, :]
-                slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=m)
-                tl.store(page_table_1_ptr + dst_rows[:, None] + cols[None, :], slots, mask=m)
-                if PAGED:
-                    # Page p of the real table is the first slot of columns [p*page_size, ...), so it
-                    # is taken from the tile already loaded; page p < ceil(max_seqlen_k/page_size)
-                    # exactly when its first column is < max_seqlen_k. An arithmetic shift is floor
-                    # division by a power of two, negatives included.
-                    page_start = (cols & ((1 << log2_page_size) - 1)) == 0
+
+    if FULL_METADATA:
+        for c in range(first_col, max_seqlen_k, col_stride):
+            # The next tile's load is issued before this one's stores, so a program with several
+            # tiles always has one in flight.
+            cols = c + tl.arange(0, COL_TILE)
+            next_slots = _load_columns(src_rows, cols + col_stride, has_rows, max_seqlen_k)
+            if PAGE_SHIFT > 0:
+                page_cols = _page_starts(c, COL_TILE, PAGE_SHIFT, PAGE_TILE)
+                page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)
+                next_page_slots = _load_columns(
+                    src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k
+                )
+            for s0 in range(0, longest_extend, STEP_TILE):
+                if STEP_TILE == 1:
+                    # A block of requests stores one step at a time as [REQS, columns]: a
+                    # [REQS, 1, columns] tile would lose the stores' vector width.
+                    token = token_start + s0
+                    row_mask = req_mask & (s0 < qo) & (token < token_capacity)
                     tl.store(
-                        real_page_table_ptr + real_rows[:, None] + (cols >> log2_page_size)[None, :],
-                        slots >> log2_page_size,
-                        mask=m & page_start[None, :],
+                        page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
+                        slots,
+                        mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
                     )
-
-
-SCAN_BLOCK = 256
+                    if PAGE_SHIFT > 0:
+                        # An arithmetic shift is floor division by the page size, negatives included.
+                        tl.store(
+                            real_page_table_ptr + (token * real_page_table_stride)[:, None] + (page_cols >> PAGE_SHIFT)[None, :],
+                            page_slots >> PAGE_SHIFT,
+                            mask=row_mask[:, None] & page_mask[None, :],
+                        )
+                else:
+                    # A single request stores STEP_TILE steps at once as [1, STEP_TILE, columns], so a
+                    # small batch's few programs do not walk their steps one by one.
+                    step = s0 + tl.arange(0, STEP_TILE)
+                    token = token_start[:, None] + step[None, :]
+                    row_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)
+                    tl.store(
+                        page_table_1_ptr + (token * page_table_1_stride)[:, :, None] + cols[None, None, :],
+                        slots[:, None, :],
+                        mask=row_mask[:, :, None] & (cols < max_seqlen_k)[None, None, :],
+                    )
+                    if PAGE_SHIFT > 0:
+                        tl.store(
+                            real_page_table_ptr + (token * real_page_table_stride)[:, :, None] + (page_cols >> PAGE_SHIFT)[None, None, :],
+                            (page_slots >> PAGE_SHIFT)[:, None, :],
+                            mask=row_mask[:, :, None] & page_mask[None, None, :],
+                        )
+            slots = next_slots
+            if PAGE_SHIFT > 0:
+                page_slots = next_page_slots
 
 
 @dataclass(frozen=True)
 class LaunchGeometry:
     reqs: int
     scan_block: int
-    token_tile: int
+    step_tile: int
     col_tile: int
+    num_warps: int
     req_programs: int
     col_programs: int
-    per_request: bool
 
 
-# Per device kind: (REQS, TOKEN_TILE, COL_TILE, programs to aim for). On a GPU, enough programs to
-# cover every SM a few times once the copy is large enough to matter. The interpreter pays per
-# program and per reduction rather than per element, so it runs few, wide programs.
-_GPU_TILES = (16, 16, 256, 1024)
-_INTERPRETER_TILES = (64, 64, 1024, 4)
-# Up to PER_REQUEST_BS requests, one program per request and column tile (`_per_request_program`):
-# (the batch vector, COL_TILE, programs to aim for). Small batches are latency-bound, and this
-# layout waits on the fewest loads in a row.
-PER_REQUEST_BS = 64
-_GPU_PER_REQUEST = (64, 1024, 2048)
-_INTERPRETER_PER_REQUEST = (64, 1024, 8)
+# Per device kind and batch-size bucket: (REQS, SCAN_BLOCK, STEP_TILE, COL_TILE, num_warps, programs
+# to aim for). Up to SMALL_BATCH requests a program is one request and stores four extend steps at
+# once: small batches are latency-bound, and one load of the batch's lengths gives every program its
+# prefix sums. Larger batches take blocks of 16 requests, whose scan over the earlier requests is
+# shared by 16 rows, a step at a time. The interpreter pays per program and per reduction rather
+# than per element, so it runs few, wide programs, several requests each in both buckets (which
+# also puts the in-block prefix sums under the CPU tier's checks), and scans in short blocks so that
+# the CPU tier walks the scan's loop.
+SMALL_BATCH = 64
+_GPU_SMALL = (1, 64, 4, 1024, 4, 4096)
+_GPU_LARGE = (16, 1024, 1, 256, 4, 1024)
+_INTERPRETER_SMALL = (8, 64, 4, 1024, 1, 8)
+_INTERPRETER_LARGE = (64, 64, 1, 1024, 1, 4)
 
 
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
     """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per side of
-    PER_REQUEST_BS, so batch size and context length change only the grid, and at most two variants
+    SMALL_BATCH, so batch size and context length change only the grid, and at most two variants
     compile per dtype combination. Column programs never outnumber what the target leaves per
-    request (block), however wide max_seqlen_k (or, in graph-resident mode, the buffers) may be."""
+    request block, however wide max_seqlen_k (or, in graph-resident mode, the buffers) may be."""
     gpu = device.type == "cuda"
-    if bs <= PER_REQUEST_BS:
-        scan_block, col_tile, target = _GPU_PER_REQUEST if gpu else _INTERPRETER_PER_REQUEST
-        col_tiles = max(1, -(-max_seqlen_k // col_tile))
-        token_tile = (_GPU_TILES if gpu else _INTERPRETER_TILES)[1]
-        return LaunchGeometry(1, scan_block, token_tile, col_tile, bs, max(1, min(col_tiles, target // max(bs, 1))), True)
-    reqs, token_tile, col_tile, target = _GPU_TILES if gpu else _INTERPRETER_TILES
-    req_programs = -(-bs // reqs)
+    if bs <= SMALL_BATCH:
+        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_SMALL if gpu else _INTERPRETER_SMALL
+    else:
+        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_LARGE if gpu else _INTERPRETER_LARGE
+    req_programs = max(1, -(-bs // reqs))
     col_tiles = max(1, -(-max_seqlen_k // col_tile))
     col_programs = max(1, min(col_tiles, target // req_programs))
-    return LaunchGeometry(reqs, SCAN_BLOCK, token_tile, col_tile, req_programs, col_programs, False)
+    return LaunchGeometry(reqs, scan_block, step_tile, col_tile, num_warps, req_programs, col_programs)
 
 
 class LaunchPlan:
@@ -339,8 +289,9 @@ class LaunchPlan:
     no tensor alive.
     """
 
-    def __init__(self, grid: tuple[int, int], args: tuple, token_capacity: int, column_limit: int):
+    def __init__(self, grid: tuple[int, int], num_warps: int, args: tuple, token_capacity: int, column_limit: int):
         self.grid = grid
+        self.num_warps = num_warps
         self.args = args
         self.token_capacity = token_capacity
         self.column_limit = column_limit
@@ -369,9 +320,9 @@ def _launch(plan: LaunchPlan, signature: tuple | None) -> None:
         plan.direct()
         return
     if signature is None:
-        draft_extend_metadata_kernel[plan.grid](*plan.args)
+        draft_extend_metadata_kernel[plan.grid](*plan.args, num_warps=plan.num_warps)
         return
-    plan.direct = _triton_launch.first_launch(draft_extend_metadata_kernel, plan.grid, plan.args)
+    plan.direct = _triton_launch.first_launch(draft_extend_metadata_kernel, plan.grid, plan.args, num_warps=plan.num_warps)
     if plan.direct is not None:
         plan.args = ()
         if len(_PLANS) >= _MAX_PLANS:
@@ -395,6 +346,9 @@ def _build_plan(
     zero_cu_heads: bool = False,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
+    # The page size is a compile-time constant, as it is for one deployment: the real page table is
+    # then one lane per page, not a masked lane per column.
+    page_shift = page_size.bit_length() - 1
     cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k = outputs
     args = (
         seq_lens,
@@ -414,19 +368,19 @@ def _build_plan(
         shape.bs,
         max_seqlen_k,
         nsa_index_topk,
-        page_size.bit_length() - 1,
         shape.token_capacity,
         geometry.reqs,
         geometry.scan_block,
-        geometry.token_tile,
+        geometry.step_tile,
         geometry.col_tile,
+        page_shift,
+        max(1, geometry.col_tile >> page_shift),
         full_metadata,
-        page_size > 1,
         device_max_seqlen,
-        geometry.per_request,
         zero_cu_heads,
     )
-    return LaunchPlan((geometry.req_programs, geometry.col_programs), args, shape.token_capacity, max_seqlen_k)
+    grid = (geometry.req_programs, geometry.col_programs)
+    return LaunchPlan(grid, geometry.num_warps, args, shape.token_capacity, max_seqlen_k)
 
 
 def fill_draft_extend_metadata(

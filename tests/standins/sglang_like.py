@@ -15,9 +15,9 @@ def fused_dsa_draft_extend_metadata(
     assert total_len <= max_total_len and total_len <= bs * max_extend_len
     cache = seq_lens[:bs].to(torch.int32)
     cache_seqlens[:bs].copy_(cache)
-    cu_seqlens_k[0] = 0
+    cu_seqlens_k[:1].zero_()
     cu_seqlens_k[1 : bs + 1].copy_(torch.cumsum(cache, 0, dtype=torch.int32))
-    dsa_cu_seqlens_k[0] = 0
+    dsa_cu_seqlens_k[:1].zero_()
     if total_len == 0:
         return
     qo = extend_seq_lens[:bs].to(torch.int64)
