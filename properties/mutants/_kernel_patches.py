@@ -73,90 +73,126 @@ PATCHES: dict[str, Patch] = {
     ),
     "pool_indices_int64_as_int32": Patch(
         "req_pool_indices read through an int32 pointer: int64 indices read as (low, high) word pairs",
-        "):\n    if PER_REQUEST:\n",
-        "):\n    req_pool_indices_ptr = req_pool_indices_ptr.to(tl.pointer_type(tl.int32))\n    if PER_REQUEST:\n",
+        "):\n    first_req = tl.program_id(0) * REQS\n",
+        "):\n    req_pool_indices_ptr = req_pool_indices_ptr.to(tl.pointer_type(tl.int32))\n    first_req = tl.program_id(0) * REQS\n",
     ),
     "seq_lens_int64_as_int32": Patch(
         "seq_lens read through an int32 pointer: int64 lengths read as (low, high) word pairs",
-        "):\n    if PER_REQUEST:\n",
-        "):\n    seq_lens_ptr = seq_lens_ptr.to(tl.pointer_type(tl.int32))\n    if PER_REQUEST:\n",
+        "):\n    first_req = tl.program_id(0) * REQS\n",
+        "):\n    seq_lens_ptr = seq_lens_ptr.to(tl.pointer_type(tl.int32))\n    first_req = tl.program_id(0) * REQS\n",
     ),
     "req_to_token_stride_assumed": Patch(
         "req_to_token's row stride taken as max_seqlen_k, as if the pool were exactly as wide as the call",
-        "src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride",
-        "src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * max_seqlen_k",
+        "src_rows = req_to_token_ptr + pool_rows * req_to_token_stride",
+        "src_rows = req_to_token_ptr + pool_rows * max_seqlen_k",
     ),
     "page_table_1_stride_assumed": Patch(
-        "page_table_1's row stride taken as max_seqlen_k, as if the padded graph buffer were contiguous",
-        "dst_rows = token * page_table_1_stride",
-        "dst_rows = token * max_seqlen_k",
+        "large batches: page_table_1's row stride taken as max_seqlen_k, as if the padded graph buffer were contiguous",
+        "page_table_1_ptr + (token * page_table_1_stride)[:, None]",
+        "page_table_1_ptr + (token * max_seqlen_k)[:, None]",
+    ),
+    "small_batch_page_table_stride_assumed": Patch(
+        "small batches: page_table_1's row stride taken as max_seqlen_k",
+        "page_table_1_ptr + (token * page_table_1_stride)[:, :, None]",
+        "page_table_1_ptr + (token * max_seqlen_k)[:, :, None]",
     ),
     "real_page_table_stride_assumed": Patch(
         "real_page_table's row stride taken as its page count, as if the padded graph buffer were contiguous",
-        "real_rows = token * real_page_table_stride",
-        "real_rows = token * ((max_seqlen_k + (1 << log2_page_size) - 1) >> log2_page_size)",
+        "real_page_table_ptr + (token * real_page_table_stride)[:, None]",
+        "real_page_table_ptr + (token * ((max_seqlen_k + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT))[:, None]",
+        also=(
+            (
+                "real_page_table_ptr + (token * real_page_table_stride)[:, :, None]",
+                "real_page_table_ptr + (token * ((max_seqlen_k + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT))[:, :, None]",
+            ),
+        ),
     ),
     "column_one_past_end": Patch(
         "column mask `cols <= max_seqlen_k`: page_table_1 (and the real table) get one column past the call's",
-        "m = token_mask[:, None] & (cols < max_seqlen_k)[None, :]",
-        "m = token_mask[:, None] & (cols <= max_seqlen_k)[None, :]",
-        guards=(
+        "mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],",
+        "mask=row_mask[:, None] & (cols <= max_seqlen_k)[None, :],",
+        also=(
             (
-                "                m = token_mask[:, None] & (cols <= max_seqlen_k)[None, :]\n",
-                "                m = token_mask[:, None] & (cols <= max_seqlen_k)[None, :]\n"
-                "                m = m & ((cols < req_to_token_stride) & (cols < page_table_1_stride))[None, :]\n"
-                "                m = m & ((cols >> log2_page_size) < real_page_table_stride)[None, :]\n",
+                "mask=row_mask[:, :, None] & (cols < max_seqlen_k)[None, None, :],",
+                "mask=row_mask[:, :, None] & (cols <= max_seqlen_k)[None, None, :],",
             ),
+            (
+                "page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)",
+                "page_mask = (page_cols < c + COL_TILE) & (page_cols <= max_seqlen_k)",
+            ),
+        ),
+        guards=(
+            ("(cols <= max_seqlen_k)[None, :]", "((cols <= max_seqlen_k) & (cols < page_table_1_stride))[None, :]"),
+            ("(cols <= max_seqlen_k)[None, None, :]", "((cols <= max_seqlen_k) & (cols < page_table_1_stride))[None, None, :]"),
+            ("(page_cols <= max_seqlen_k)", "(page_cols <= max_seqlen_k) & ((page_cols >> PAGE_SHIFT) < real_page_table_stride)"),
         ),
     ),
     "column_tile_frozen": Patch(
-        "every column tile of a program at col_begin instead of the loop's column: only its first tile is written",
-        "cols = c + tl.arange(0, COL_TILE)\n                m = token_mask",
-        "cols = col_begin + tl.arange(0, COL_TILE)\n                m = token_mask",
+        "every column tile of a program stored at its first tile's columns: only its first tile is written right",
+        "            cols = c + tl.arange(0, COL_TILE)\n",
+        "            cols = first_col + tl.arange(0, COL_TILE)\n",
+    ),
+    "tile_prefetch_stale": Patch(
+        "the prefetched tile never becomes the current one: every column tile of a program stores its first tile's slots",
+        "            slots = next_slots\n",
+        "",
+    ),
+    "page_prefetch_stale": Patch(
+        "the prefetched page slots never become the current ones: every column tile stores its first tile's real pages",
+        "                page_slots = next_page_slots",
+        "                page_slots = page_slots",
     ),
     "token_row_one_past_total": Patch(
-        "token mask `local <= block_tokens` (per request, `step <= qo`): token row `total`, which is padding, is written",
-        "token_mask = (local < block_tokens) & (token < token_capacity)",
-        "token_mask = (local <= block_tokens) & (token < token_capacity)",
-        also=(("token_mask = (step < qo) & (token < token_capacity)", "token_mask = (step <= qo) & (token < token_capacity)"),),
-    ),
-    "token_tile_drops_partial": Patch(
-        "token-tile loop bound that covers full tiles only: the last partial tile of tokens is dropped",
-        "for t0 in range(0, tile_end, TOKEN_TILE):",
-        "for t0 in range(0, tile_end - TOKEN_TILE + 1, TOKEN_TILE):",
-    ),
-    "owner_mask_inclusive_end": Patch(
-        "token ownership `local <= token_end`: a request's boundary token is owned by two requests",
-        "(local[:, None] < token_end[None, :])",
-        "(local[:, None] <= token_end[None, :])",
-        guards=(
+        "large batches: step mask `step <= qo`: each request's row past its tokens is written (the last one's is row `total`, padding)",
+        "row_mask = req_mask & (s0 < qo) & (token < token_capacity)",
+        "row_mask = req_mask & (s0 <= qo) & (token < token_capacity)",
+        also=(
             (
-                "src_rows = tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1) * req_to_token_stride",
-                "src_rows = tl.minimum(tl.sum(tl.where(owner, pool_rows[None, :], 0), axis=1), pool_size - 1)"
-                " * req_to_token_stride",
+                "token_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)",
+                "token_mask = req_mask[:, None] & (step[None, :] <= qo[:, None]) & (token < token_capacity)",
             ),
-            *_bound("pool_size", "req_to_token.shape[0]"),
         ),
+    ),
+    "small_batch_step_one_past": Patch(
+        "small batches: step mask `step <= qo` on the page-table stores: each request's row past its tokens is written",
+        "row_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)",
+        "row_mask = req_mask[:, None] & (step[None, :] <= qo[:, None]) & (token < token_capacity)",
+    ),
+    "step_tile_drops_partial": Patch(
+        "step-tile loop bound that covers whole tiles only: a request's last steps past a multiple of STEP_TILE are dropped",
+        "            for s0 in range(0, longest_extend, STEP_TILE):\n",
+        "            for s0 in range(0, longest_extend - STEP_TILE + 1, STEP_TILE):\n",
+        also=(
+            (
+                "        for s0 in range(0, longest_extend, STEP_TILE):\n",
+                "        for s0 in range(0, longest_extend - STEP_TILE + 1, STEP_TILE):\n",
+            ),
+        ),
+    ),
+    "token_start_inclusive": Patch(
+        "a request's tokens start after its own extend length too (an inclusive in-block prefix sum)",
+        "token_start = tokens_before + tl.cumsum(qo, axis=0) - qo",
+        "token_start = tokens_before + tl.cumsum(qo, axis=0)",
     ),
     "single_request_block": Patch(
         "grid of one request block: only the first REQS requests and their tokens are written",
-        "return LaunchPlan((geometry.req_programs, geometry.col_programs),",
-        "return LaunchPlan((1, geometry.col_programs),",
+        "grid = (geometry.req_programs, geometry.col_programs)",
+        "grid = (1, geometry.col_programs)",
     ),
     "grid_axes_swapped": Patch(
         "request block read from program_id(1) and column program from program_id(0)",
         "    first_req = tl.program_id(0) * REQS\n    col_slice = tl.program_id(1)\n",
         "    first_req = tl.program_id(1) * REQS\n    col_slice = tl.program_id(0)\n",
-        guards=(("        m = offs < scan_end\n", "        m = (offs < scan_end) & (offs < bs)\n"),),
+        guards=(("        m = offs < first_req\n", "        m = (offs < first_req) & (offs < bs)\n"),),
     ),
     "kv_prefix_restarts_per_program": Patch(
         "cu_seqlens_k's prefix sum restarts at every request block: earlier blocks' seq_lens not added",
-        "        kv_before += tl.sum(kv.to(tl.int32).to(tl.int64), axis=0)\n",
+        "        kv_before += kv_sum\n",
         "",
     ),
     "nsa_prefix_restarts_per_program": Patch(
         "nsa_cu_seqlens_k's prefix sum restarts at every request block: earlier blocks' clipped lengths not added",
-        "        clipped_before += tl.sum(_clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk), axis=0)\n",
+        "        clipped_before += clipped_sum\n",
         "",
     ),
     "cu_seqlens_writes_element_zero": Patch(
@@ -165,14 +201,6 @@ PATCHES: dict[str, Patch] = {
         "            tl.store(cu_seqlens_k_ptr + 1 + reqs, cu_kv.to(tl.int32), mask=req_mask)\n"
         "            if first_req == 0:\n"
         "                tl.store(cu_seqlens_k_ptr, 0)\n",
-        also=(
-            (
-                "            tl.store(cu_seqlens_k_ptr + 1 + b, cu_kv.to(tl.int32))\n",
-                "            tl.store(cu_seqlens_k_ptr + 1 + b, cu_kv.to(tl.int32))\n"
-                "            if b == 0:\n"
-                "                tl.store(cu_seqlens_k_ptr, 0)\n",
-            ),
-        ),
         domain="strict",
     ),
     "cache_seqlens_one_past_bs": Patch(
@@ -189,8 +217,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "expanded_start_off_by_one": Patch(
         "expanded lengths start at kv - qo instead of kv - qo + 1",
-        "visible = owner_kv - owner_qo + 1 + step",
-        "visible = owner_kv - owner_qo + step",
+        "(kv - qo + 1)[:, None] + step[None, :]",
+        "(kv - qo)[:, None] + step[None, :]",
     ),
     "nsa_clip_topk_minus_one": Patch(
         "nsa_cache_seqlens_int32 clipped at nsa_index_topk - 1",
@@ -204,67 +232,46 @@ PATCHES: dict[str, Patch] = {
     ),
     "real_page_trunc_division": Patch(
         "real pages by truncating `//` instead of an arithmetic shift: negative slots round toward zero",
-        "(cols >> log2_page_size)[None, :],\n                        slots >> log2_page_size,\n",
-        "(cols >> log2_page_size)[None, :],\n                        slots // (1 << log2_page_size),\n",
-        also=(
-            (
-                "(cols >> log2_page_size),\n                        slots >> log2_page_size,\n",
-                "(cols >> log2_page_size),\n                        slots // (1 << log2_page_size),\n",
-            ),
-        ),
+        "                            page_slots >> PAGE_SHIFT,\n",
+        "                            page_slots // (1 << PAGE_SHIFT),\n",
+        also=(("(page_slots >> PAGE_SHIFT)[:, None, :],", "(page_slots // (1 << PAGE_SHIFT))[:, None, :],"),),
         domain="strict",
     ),
     "real_page_uses_page_index": Patch(
         "real page p taken from column p of the request's row instead of column p * page_size",
-        "page_start = (cols & ((1 << log2_page_size) - 1)) == 0",
-        "page_start = cols < ((max_seqlen_k + (1 << log2_page_size) - 1) >> log2_page_size)",
-        also=(("real_rows[:, None] + (cols >> log2_page_size)[None, :]", "real_rows[:, None] + cols[None, :]"),),
+        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)",
+        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, has_rows, max_seqlen_k)",
+        also=(
+            (
+                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k",
+                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, has_rows, max_seqlen_k",
+            ),
+        ),
     ),
     "real_page_count_floor": Patch(
         "page count floor(max_seqlen_k / page_size): the last, partial page of real_page_table is dropped",
-        "mask=m & page_start[None, :],",
-        "mask=m & page_start[None, :] & (cols + (1 << log2_page_size) <= max_seqlen_k)[None, :],",
+        "page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)",
+        "page_mask = (page_cols < c + COL_TILE) & (page_cols + (1 << PAGE_SHIFT) <= max_seqlen_k)",
+    ),
+    "page_tile_too_narrow": Patch(
+        "one lane for every two pages of a column tile: the second half of each tile's real pages is never written",
+        "max(1, geometry.col_tile >> page_shift),",
+        "max(1, (geometry.col_tile >> page_shift) // 2),",
     ),
     "device_max_seqlen_own_block": Patch(
-        "graph-resident max(seq_lens) taken over the program's own requests, not the whole batch",
-        "longest = tl.maximum(longest, tl.max(kv, axis=0))",
-        "longest = tl.maximum(longest, tl.max(tl.where((offs >= first_req) & (offs < first_req + REQS), kv, 0), axis=0))",
+        "graph-resident max(seq_lens) taken over the program's own requests (a small batch's: its one request), not the whole batch",
+        "tl.load(seq_lens_ptr + offs, mask=offs < bs, other=0)",
+        "tl.load(seq_lens_ptr + offs, mask=(offs >= first_req) & (offs < first_req + REQS) & (offs < bs), other=0)",
     ),
     "device_max_seqlen_ignored": Patch(
         "graph-resident columns bounded by the host argument (the buffers' capacity), not the device max(seq_lens)",
-        "    if DEVICE_MAX_SEQLEN:\n        max_seqlen_k = tl.minimum(longest, max_seqlen_k)\n",
+        "        max_seqlen_k = tl.minimum(longest, max_seqlen_k)\n",
         "",
     ),
     "req_to_token_load_unmasked_columns": Patch(
-        "page-row load not masked past max_seqlen_k (rows still are): on a tight pool it reads past the last row",
-        "slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=m)",
-        "slots = tl.load(req_to_token_ptr + src_rows[:, None] + cols[None, :], mask=token_mask[:, None])",
-        shows_in="memcheck",
-    ),
-    "per_request_token_start_inclusive": Patch(
-        "small batches: a request's tokens start after its own extend length too (`lanes <= b`)",
-        "    before = lanes < b\n",
-        "    before = lanes <= b\n",
-    ),
-    "per_request_pool_index_ignored": Patch(
-        "small batches: page rows read from req_to_token row b instead of row req_pool_indices[b]",
-        "pool_row = tl.load(req_pool_indices_ptr + b).to(tl.int64)",
-        "pool_row = b.to(tl.int64)",
-    ),
-    "per_request_page_table_stride_assumed": Patch(
-        "small batches: page_table_1's row stride taken as max_seqlen_k",
-        "tl.store(page_table_1_ptr + token * page_table_1_stride + cols, slots, mask=m)",
-        "tl.store(page_table_1_ptr + token * max_seqlen_k + cols, slots, mask=m)",
-    ),
-    "per_request_device_max_own_request": Patch(
-        "small batches, graph-resident: max(seq_lens) taken as the program's own request's length",
-        "        max_seqlen_k = tl.minimum(tl.max(kv_all, axis=0), max_seqlen_k)\n",
-        "        max_seqlen_k = tl.minimum(kv, max_seqlen_k)\n",
-    ),
-    "per_request_row_load_unmasked": Patch(
-        "small batches: the request's row tile loaded without its column mask (stores keep it): on a tight pool it reads past the last row",
-        "            slots = tl.load(src + cols, mask=m)\n",
-        "            slots = tl.load(src + cols)\n",
+        "page-row loads not masked past max_seqlen_k (stores still are): on a tight pool the last row's tile reads past its end",
+        "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None] & (cols < max_seqlen_k)[None, :])",
+        "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None])",
         shows_in="memcheck",
     ),
     "bs_specialised": Patch(
