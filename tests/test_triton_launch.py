@@ -125,7 +125,7 @@ def test_a_direct_launch_binds_the_launchers_layout_and_addresses(fresh_launcher
     compiled = FakeCompiled(lambda *args: launched.append(args))
 
     class FakeKernel:
-        def warmup(self, *args, grid):
+        def warmup(self, *args, grid, **options):
             return compiled
 
         def __getitem__(self, grid):
@@ -166,7 +166,7 @@ def test_a_compiled_kernel_missing_an_attribute_falls_back(private_api_present, 
     private_api_present.setitem(
         vars(launcher.draft_extend_metadata_kernel),
         "warmup",
-        lambda *args, grid: FakeCompiled(lambda *a: pytest.fail("launched without all it needs"), without=(missing,)),
+        lambda *args, grid, **options: FakeCompiled(lambda *a: pytest.fail("launched without all it needs"), without=(missing,)),
     )
     assert_twice_equals_reference(EDGE_EXAMPLES["page_size_64"], device)
     assert _triton_launch._available is False
@@ -181,7 +181,7 @@ def test_a_changed_launcher_signature_falls_back(private_api_present, name, devi
     def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
         pytest.fail("launched with an incomplete layout")
 
-    def warmup(*args, grid):
+    def warmup(*args, grid, **options):
         rejected.append(grid)
         return FakeCompiled(changed_launcher)
 
@@ -202,8 +202,8 @@ def test_both_paths_on_the_gpu(fresh_launcher, name, path):
     def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
         pytest.fail("launched with an incomplete layout")
 
-    def warmup(*args, grid):
-        compiled = real_warmup(*args, grid=grid)
+    def warmup(*args, grid, **options):
+        compiled = real_warmup(*args, grid=grid, **options)
         compiled.run  # loads the binary, which sets `function`
         proxy = FakeCompiled(changed_launcher)
         proxy.function, proxy.packed_metadata = compiled.function, compiled.packed_metadata
