@@ -282,12 +282,13 @@ def mutants(args) -> int:
     controls = {name: spec for name, spec in {"(shipped kernel)": SHIPPED_KERNEL, "(reference)": REFERENCE}.items() if spec in kept}
     names = {spec: name for name, spec in {**chosen, **controls}.items()}
     workers = args.workers or min(os.cpu_count() or 1, 8)
-    hunts = hunt_all(
-        list(chosen.values()) + list(controls.values()),
-        workers=workers,
-        max_examples=args.max_examples,
-        shrink_seconds=args.shrink_seconds,
-    )
+    specs = list(chosen.values()) + list(controls.values())
+    hunts = []
+    # Each verdict is said as it is reached, so a run stopped by a time box has still reported it.
+    for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds):
+        hunts.append(h)
+        verdict = f"killed by {h.law} ({h.mode}) on {h.size}" if h.killed else h.skipped or "SURVIVED"
+        print(f"[{len(hunts)}/{len(specs)}] {names[h.spec]}: {verdict}, {h.seconds:.1f}s", file=sys.stderr, flush=True)
     print(table(hunts, names))
     survivors = [h for h in hunts if not h.killed and not h.skipped and h.spec not in controls.values()]
     broken_controls = [h for h in hunts if h.killed and h.spec in controls.values()]
@@ -439,7 +440,11 @@ def gate(args) -> int:
         return 2
     required = names(args.require) or default_required(device.type == "cuda")
     judge = Gate(variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes)
-    card = judge.run(names(args.only) or FAMILIES)
+    def say(verdict) -> None:
+        first_line = verdict.detail.splitlines()[0] if verdict.detail else ""
+        print(f"[{verdict.seconds:6.1f}s] {verdict.family}: {verdict.status}  {first_line}", file=sys.stderr, flush=True)
+
+    card = judge.run(names(args.only) or FAMILIES, on_verdict=say)
     print(card.table())
     if args.json:
         Path(args.json).write_text(card.to_json() + "\n")

@@ -176,7 +176,9 @@ class Gate:
         self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
         self.gpu = device.type == "cuda"
 
-    def run(self, families: tuple[str, ...] = FAMILIES) -> Scorecard:
+    def run(self, families: tuple[str, ...] = FAMILIES, on_verdict=None) -> Scorecard:
+        """The scorecard of `families`; `on_verdict(verdict)` is called as each row is decided, so a
+        run stopped by a time box has still said what it found."""
         card = Scorecard(self.variant.spec, self.variant.convention, self.domain, _device_name(self.device))
         # Capture runs last among in-process rows: a failed capture can leave the CUDA context
         # unusable for what follows; memcheck runs in a process of its own.
@@ -189,6 +191,8 @@ class Gate:
                 self.budget.deadline = start + self.share
             status, detail = getattr(self, family if family not in LAW_FAMILIES else "law_family")(family)
             by_family[family] = Verdict(family, status, detail, family in self.required, time.monotonic() - start)
+            if on_verdict is not None:
+                on_verdict(by_family[family])
         card.verdicts = [by_family[f] for f in FAMILIES if f in by_family]
         return card
 

@@ -14,6 +14,7 @@ compile count over bs 1..4096), and without one it is reported as not applicable
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -122,14 +123,16 @@ def _hunt_args(args):
     return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds)
 
 
-def hunt_all(specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float) -> list[Hunt]:
-    """Hunt each spec; on the CPU in `workers` processes, on a GPU in this one process (one GPU,
-    one worker: two workers would share it by accident)."""
+def hunt_all(specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float) -> Iterator[Hunt]:
+    """Hunt each spec, yielding the hunts in the order of `specs` as they end; on the CPU in
+    `workers` processes, on a GPU in this one process (one GPU, one worker: two workers would share
+    it by accident)."""
     jobs = [(spec, max_examples, shrink_seconds) for spec in specs]
     if workers <= 1 or torch.cuda.is_available():
-        return [_hunt_args(job) for job in jobs]
+        yield from map(_hunt_args, jobs)
+        return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_hunt_args, jobs))
+        yield from pool.map(_hunt_args, jobs)
 
 
 def table(hunts: list[Hunt], names: dict[str, str]) -> str:
