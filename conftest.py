@@ -15,7 +15,7 @@ from properties.gpus import pin_xdist_worker
 # prepare_runtime() below initialises CUDA, which reads CUDA_VISIBLE_DEVICES only then.
 pin_xdist_worker()
 
-from properties.harness import DEFAULT_DOMAIN, SHIPPED_KERNEL, BadVariant, load_variant, prepare_runtime  # noqa: E402
+from properties.harness import DEFAULT_DOMAIN, SHIPPED_KERNEL, BadVariant, in_mode, load_variant, prepare_runtime  # noqa: E402
 
 DEVICE = prepare_runtime()
 
@@ -92,3 +92,18 @@ def variant(request):
 @pytest.fixture(scope="session")
 def domain(request):
     return request.config.getoption("--domain")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test of a mode (its `mode` parameter) that the variant does not declare skips at setup with
+    the reason alone: skipped inside a Hypothesis test, an explicit example would print its whole
+    case with the reason, once per law. A variant that does not load is reported by its fixture."""
+    try:
+        variant = load_variant(config.getoption("--variant"), config.getoption("--convention"))
+    except BadVariant:
+        return
+    domain = config.getoption("--domain")
+    for item in items:
+        mode = getattr(item, "callspec", None) and item.callspec.params.get("mode")
+        if mode and in_mode(variant, mode, domain) is None:
+            item.add_marker(pytest.mark.skip(reason=f"{variant.name} does not declare the {mode} mode"))
