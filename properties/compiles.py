@@ -82,23 +82,51 @@ def _case(seq_lens, extend_seq_lens, dtype: str, max_seqlen_k: int, spare_tokens
     )
 
 
+def swept_batch_sizes() -> list[int]:
+    """Every batch size to 64, then both sides of every power of two and a few between, to MAX_BS:
+    a kernel that compiles per batch size shows by bs 5, one that buckets batch sizes (by power of
+    two, by divisibility by 16) at its buckets' edges, and a variant whose calls cost O(bs) on the
+    host, as an eager one's do, is not called 4096 times."""
+    sizes = set(range(1, 65))
+    power = 64
+    while power <= MAX_BS:
+        sizes |= {power - 1, power, power + 1, power + power // 2}
+        power *= 2
+    return sorted(bs for bs in sizes if bs <= MAX_BS)
+
+
 def _sweeps(dtype: str):
     """(dimension, the case its buffers are allocated for, the steps), each step a case whose
-    tensors are prefixes of that allocation's."""
+    tensors fit in that allocation's."""
     seq = [2 + b % (CONTEXT - 1) for b in range(MAX_BS)]
     ext = [b % 3 for b in range(MAX_BS)]
     largest = _case(seq, ext, dtype, CONTEXT)
     yield "batch size", largest, (largest.with_changes(seq_lens=largest.seq_lens[:bs], extend_seq_lens=largest.extend_seq_lens[:bs],
-                                                       req_pool_indices=largest.req_pool_indices[:bs]) for bs in range(1, MAX_BS + 1))
+                                                       req_pool_indices=largest.req_pool_indices[:bs]) for bs in swept_batch_sizes())
     widest = _case([MAX_SEQLEN_K_SPREAD[-1]] * 8, [1] * 8, dtype, MAX_SEQLEN_K_SPREAD[-1])
     yield "max_seqlen_k", widest, (widest.with_changes(seq_lens=(k,) * 8, max_seqlen_k=k) for k in MAX_SEQLEN_K_SPREAD)
     most = _case([CONTEXT] * 64, [8] * 64, dtype, CONTEXT)
     yield "token total", most, (most.with_changes(extend_seq_lens=tuple((b * e) % 9 for b in range(64))) for e in range(9))
 
 
+class SweepStepRaised(RuntimeError):
+    """The variant raised on one step of the sweep; the step is the message, the error the cause."""
+
+
+def _step_inputs(inputs: tuple[torch.Tensor, ...], step: DraftExtendCase) -> tuple[torch.Tensor, ...]:
+    """The step's per-request values written into the front of the allocation's tensors, as a
+    serving engine rewrites its persistent ones: the device then holds what the step's host values
+    (its total, its longest extension) say, which a convention that takes them from the host needs."""
+    view = tuple(t[: step.bs] for t in inputs[:3])
+    for tensor, values in zip(view, (step.seq_lens, step.extend_seq_lens, step.req_pool_indices)):
+        tensor.copy_(torch.tensor(values, dtype=tensor.dtype))
+    return (*view, inputs[3])
+
+
 def count_compiles(fill: Contract, device: torch.device) -> CompileCount | None:
-    """Calls `fill` over bs 1..4096, max_seqlen_k 1..163,840 and token totals 0..512, in each dtype
-    combination, counting Triton compilations; None where they cannot be counted."""
+    """Calls `fill` over bs 1..4096 (`swept_batch_sizes`), max_seqlen_k 1..163,840 and token totals
+    0..512, in each dtype combination, counting Triton compilations; None where they cannot be
+    counted."""
     functions = jit_functions()
     if functions is None:
         return None
@@ -110,9 +138,12 @@ def count_compiles(fill: Contract, device: torch.device) -> CompileCount | None:
             buffers = allocation.buffers(device)
             start = compiled_kernels(functions)
             for index, step in enumerate(steps):
-                view = tuple(t[: step.bs] for t in inputs[:3]) + (inputs[3],)
-                with on_host(step):
-                    fill(*view, buffers, **step.options())
+                view = _step_inputs(inputs, step)
+                try:
+                    with on_host(step):
+                        fill(*view, buffers, **step.options())
+                except Exception as error:
+                    raise SweepStepRaised(f"at {dimension} {_value(dimension, step)} ({dtype})") from error
                 if index == 0:
                     # A variant may define its kernels on first use: count those too.
                     functions = jit_functions() or functions

@@ -185,11 +185,21 @@ class Gate:
         order = [f for f in FAMILIES if f in families]
         order.sort(key=lambda f: f in ("graph_capture", "graph_resident", "static_width"))
         by_family = {}
+        lost = ""
         for family in order:
             start = time.monotonic()
             if self.share is not None:
                 self.budget.deadline = start + self.share
-            status, detail = getattr(self, family if family not in LAW_FAMILIES else "law_family")(family)
+            if lost and family != "memcheck":
+                status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
+            else:
+                try:
+                    status, detail = getattr(self, family if family not in LAW_FAMILIES else "law_family")(family)
+                except Exception as error:  # a variant that raises is a failing row, never a traceback
+                    status, detail = FAIL, _raised(error)
+                    if _context_lost(error):
+                        # memcheck runs in a process of its own, so it alone can still run.
+                        lost = f"the CUDA context was lost when {family} raised ({_first_line(error.__cause__ or error)})"
             by_family[family] = Verdict(family, status, detail, family in self.required, time.monotonic() - start)
             if on_verdict is not None:
                 on_verdict(by_family[family])
@@ -270,6 +280,30 @@ class Gate:
         if (skip := self._needs_gpu()):
             return skip
         return PASS, compare_speed(self.variant, self.device, self.domain)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _raised(error: Exception) -> str:
+    """`raised AcceleratorError: CUDA error: device-side assert triggered (at batch size 64, int32)`,
+    then the chain of causes; where the variant was called from a convention, that is the error."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    where = f" ({error})" if cause is not error else ""
+    return f"the variant raised {_first_line(cause)}{where}"
+
+
+def _context_lost(error: BaseException) -> bool:
+    """Whether `error` (or its cause) leaves this process's CUDA context unusable: a device-side
+    assert or an illegal access poisons every later call."""
+    while error is not None:
+        accelerator_error = getattr(torch, "AcceleratorError", None)
+        if (accelerator_error is not None and isinstance(error, accelerator_error)) or "CUDA error" in str(error):
+            return True
+        error = error.__cause__
+    return False
 
 
 def _device_name(device: torch.device) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from properties.gate import FAIL, NOT_APPLICABLE, PASS, Gate
+from properties.compiles import MAX_BS, SweepStepRaised, _step_inputs, _sweeps, swept_batch_sizes
+from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate
 from properties.harness import load_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,72 @@ def test_a_variant_that_raises_is_a_failing_row_with_the_exception_and_the_shrun
     detail = rows["values"].detail
     assert rows["values"].status == FAIL and "ValueError: three requests" in detail, detail
     assert "bs=3 " in detail.splitlines()[0], detail
+
+
+def test_a_lost_cuda_context_fails_its_row_and_leaves_the_in_process_rows_not_run(device, monkeypatch):
+    judge = Gate(load_variant("reference:fill_draft_extend_metadata"), device, domain="sglang", required=CORE, max_examples=1, edges=EDGES)
+
+    def law_family(family):
+        if family == "inputs":
+            try:
+                raise RuntimeError("CUDA error: device-side assert triggered\nCompile with `TORCH_USE_CUDA_DSA`")
+            except RuntimeError as error:
+                raise SweepStepRaised("at batch size 64 (int32)") from error
+        return PASS, "held"
+
+    monkeypatch.setattr(judge, "law_family", law_family)
+    monkeypatch.setattr(judge, "memcheck", lambda family: (PASS, "ran in a process of its own"))
+    card = judge.run(("values", "inputs", "outside_view", "state", "memcheck"))
+    rows = {v.family: v for v in card.verdicts}
+    assert rows["values"].status == PASS
+    assert rows["inputs"].status == FAIL
+    assert rows["inputs"].detail == (
+        "the variant raised RuntimeError: CUDA error: device-side assert triggered (at batch size 64 (int32))"
+    )
+    for family in ("outside_view", "state"):
+        assert rows[family].status == NOT_RUN
+        assert rows[family].detail.startswith("the CUDA context was lost when inputs raised (RuntimeError: CUDA error")
+        assert rows[family].detail.endswith(f"run it alone: --only {family}")
+    assert rows["memcheck"].status == PASS and not card.passed
+
+
+def test_a_row_that_raises_without_losing_the_context_leaves_the_rest_running(device, monkeypatch):
+    judge = Gate(load_variant("reference:fill_draft_extend_metadata"), device, domain="sglang", required=CORE, max_examples=1, edges=EDGES)
+
+    def law_family(family):
+        if family == "values":
+            raise ValueError("bs must be a power of two")
+        return PASS, "held"
+
+    monkeypatch.setattr(judge, "law_family", law_family)
+    rows = {v.family: v for v in judge.run(("values", "inputs")).verdicts}
+    assert (rows["values"].status, rows["values"].detail) == (FAIL, "the variant raised ValueError: bs must be a power of two")
+    assert rows["inputs"].status == PASS
+
+
+def test_the_compile_count_sweep_spans_every_batch_size_class_without_4096_calls():
+    sizes = swept_batch_sizes()
+    assert sizes == sorted(set(sizes)) and sizes[0] == 1 and sizes[-1] == MAX_BS
+    assert set(range(1, 65)) <= set(sizes)
+    for power in (128, 256, 512, 1024, 2048, 4096):
+        assert {power - 1, power} <= set(sizes)
+    assert len(sizes) < 100
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_each_compile_count_step_puts_its_own_values_on_the_device(dtype):
+    """A convention feeds the variant the step's host values (its total, its longest extension): the
+    device tensors must hold the same step, or a variant that trusts the host total (as SGLang's and
+    the seed's callers do) is judged on a case that never happens."""
+    for dimension, allocation, steps in _sweeps(dtype):
+        inputs = allocation.inputs("cpu")
+        for step in list(steps)[:80]:
+            seq_lens, extend_seq_lens, req_pool_indices, _ = _step_inputs(inputs, step)
+            assert seq_lens.tolist() == list(step.seq_lens), dimension
+            assert extend_seq_lens.tolist() == list(step.extend_seq_lens), dimension
+            assert req_pool_indices.tolist() == list(step.req_pool_indices), dimension
+            assert int(extend_seq_lens.sum()) == step.total_tokens
+            assert max(step.seq_lens) <= step.max_seqlen_k
 
 
 def gate_cli(*argv):
