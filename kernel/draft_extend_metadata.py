@@ -13,8 +13,8 @@ constant, as it is for a deployment, and each page's first slot is read with the
 The first tile's load is issued before the sums: it needs only the program's own pool rows, so the
 sums' loads and reductions hide under it and a small batch waits on two loads in a row, as a plain
 copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes max(seq_lens)
-itself, before that load, and the grid is sized from the buffers, so a captured launch needs nothing
-from the host at replay. The batch size, max_seqlen_k and the grid are runtime values, so one compiled
+itself, while that load is in flight, and the grid is sized from the buffers, so a captured launch
+needs nothing from the host at replay. The batch size, max_seqlen_k and the grid are runtime values, so one compiled
 kernel serves every batch size of a bucket (`launch_geometry`); only the input dtypes, the page-size
 case and which outputs are wanted select a variant.
 """
@@ -126,19 +126,20 @@ def draft_extend_metadata_kernel(
     if FULL_METADATA:
         pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
         src_rows = req_to_token_ptr + pool_rows * req_to_token_stride
+        # In graph-resident mode max_seqlen_k is still the buffers' column capacity here, which no
+        # row of req_to_token is narrower than: the first tile is read up to it, so that its load
+        # need not wait for max(seq_lens), and its stores are masked by that max.
+        slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
+        if PAGE_SHIFT > 0:
+            page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
     if DEVICE_MAX_SEQLEN:
         # Graph-resident: max(seq_lens) over the whole batch becomes max_seqlen_k, where the host
-        # passed only the buffers' column capacity. It bounds the first tile's load, so it is taken
-        # first, while the pool rows load.
+        # passed only the buffers' column capacity.
         longest = tl.zeros((), dtype=tl.int64)
         for start in range(0, bs, SCAN_BLOCK):
             offs = start + tl.arange(0, SCAN_BLOCK)
             longest = tl.maximum(longest, tl.max(tl.load(seq_lens_ptr + offs, mask=offs < bs, other=0).to(tl.int64), axis=0))
         max_seqlen_k = tl.minimum(longest, max_seqlen_k)
-    if FULL_METADATA:
-        slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
-        if PAGE_SHIFT > 0:
-            page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
     tokens_before = tl.zeros((), dtype=tl.int64)
@@ -148,17 +149,22 @@ def draft_extend_metadata_kernel(
         offs = start + tl.arange(0, SCAN_BLOCK)
         m = offs < first_req
         scan_qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
-        scan_kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
-        # One reduction of three sums: a block's reduction waits on a barrier, and this one is between
-        # the tile's arrival and its stores.
-        tokens, kv_sum, clipped_sum = tl.reduce(
-            (scan_qo, scan_kv.to(tl.int32).to(tl.int64), _clipped_prefix(scan_kv, topk) - _clipped_prefix(scan_kv - scan_qo, topk)),
-            0,
-            _add3,
-        )
+        if col_slice == 0:
+            scan_kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+            # One reduction of three sums: a block's reduction waits on a barrier, and this one is
+            # between the tile's arrival and its stores.
+            tokens, kv_sum, clipped_sum = tl.reduce(
+                (scan_qo, scan_kv.to(tl.int32).to(tl.int64), _clipped_prefix(scan_kv, topk) - _clipped_prefix(scan_kv - scan_qo, topk)),
+                0,
+                _add3,
+            )
+            kv_before += kv_sum
+            clipped_before += clipped_sum
+        else:
+            # Only a request's first column program stores the per-request and per-token lengths;
+            # the others need only where its tokens start.
+            tokens = tl.sum(scan_qo, axis=0)
         tokens_before += tokens
-        kv_before += kv_sum
-        clipped_before += clipped_sum
 
     token_start = tokens_before + tl.cumsum(qo, axis=0) - qo
     longest_extend = tl.max(qo, axis=0)
@@ -249,13 +255,17 @@ class LaunchGeometry:
 
 # Per device kind and batch-size bucket: (REQS, SCAN_BLOCK, STEP_TILE, COL_TILE, num_warps, programs
 # to aim for). Up to SMALL_BATCH requests a program is one request and stores four extend steps at
-# once: small batches are latency-bound, and one load of the batch's lengths gives every program its
-# prefix sums. Larger batches take blocks of 16 requests, whose scan over the earlier requests is
-# shared by 16 rows, a step at a time. The interpreter pays per program and per reduction rather
-# than per element, so it runs few, wide programs, several requests each in both buckets (which
-# also puts the in-block prefix sums under the CPU tier's checks), and scans in short blocks so that
-# the CPU tier walks the scan's loop.
+# once: one load of the batch's lengths gives every program its prefix sums. Where such a call
+# copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) it is latency-bound: one-warp
+# programs of 256 columns spread it over more SMs, and their sums reduce within one warp. Past
+# that, four-warp programs of 1024 columns keep more bytes in flight per SM. Larger batches take
+# blocks of 16 requests, whose scan over the earlier requests is shared by 16 rows, a step at a
+# time. The interpreter pays per program and per reduction rather than per element, so it runs few,
+# wide programs, several requests each in both buckets (which also puts the in-block prefix sums
+# under the CPU tier's checks), and scans in short blocks so that the CPU tier walks the scan's loop.
 SMALL_BATCH = 64
+LATENCY_CELLS = 1 << 19
+_GPU_LATENCY = (1, 64, 4, 256, 1, 8192)
 _GPU_SMALL = (1, 64, 4, 1024, 4, 4096)
 _GPU_LARGE = (16, 1024, 1, 256, 4, 1024)
 _INTERPRETER_SMALL = (8, 64, 4, 1024, 1, 8)
@@ -263,12 +273,15 @@ _INTERPRETER_LARGE = (64, 64, 1, 1024, 1, 4)
 
 
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
-    """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per side of
-    SMALL_BATCH, so batch size and context length change only the grid, and at most two variants
-    compile per dtype combination. Column programs never outnumber what the target leaves per
-    request block, however wide max_seqlen_k (or, in graph-resident mode, the buffers) may be."""
+    """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per bucket (on a
+    GPU: small and latency-bound, small, large), so batch size and context length change only the
+    grid within a bucket, and at most three variants compile per dtype combination. Column programs
+    never outnumber what the target leaves per request block, however wide max_seqlen_k (or, in
+    graph-resident mode, the buffers) may be."""
     gpu = device.type == "cuda"
-    if bs <= SMALL_BATCH:
+    if gpu and bs <= SMALL_BATCH and bs * max_seqlen_k <= LATENCY_CELLS:
+        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_LATENCY
+    elif bs <= SMALL_BATCH:
         reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_SMALL if gpu else _INTERPRETER_SMALL
     else:
         reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_LARGE if gpu else _INTERPRETER_LARGE

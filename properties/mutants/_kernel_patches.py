@@ -187,13 +187,18 @@ PATCHES: dict[str, Patch] = {
     ),
     "kv_prefix_restarts_per_program": Patch(
         "cu_seqlens_k's prefix sum restarts at every request block: earlier blocks' seq_lens not added",
-        "        kv_before += kv_sum\n",
+        "            kv_before += kv_sum\n",
         "",
     ),
     "nsa_prefix_restarts_per_program": Patch(
         "nsa_cu_seqlens_k's prefix sum restarts at every request block: earlier blocks' clipped lengths not added",
-        "        clipped_before += clipped_sum\n",
+        "            clipped_before += clipped_sum\n",
         "",
+    ),
+    "length_sums_off_column_zero": Patch(
+        "the kv and clipped sums over earlier requests taken by every column program but the first, which is the one that stores them",
+        "        if col_slice == 0:\n            scan_kv = ",
+        "        if col_slice != 0:\n            scan_kv = ",
     ),
     "cu_seqlens_writes_element_zero": Patch(
         "the first request block stores 0 into cu_seqlens_k[0], which the contract leaves untouched",
