@@ -8,7 +8,7 @@ the suite has a blind spot: strengthen the strategies or the laws, never the mut
 
 A mutant whose fill says `shows_in` (a GPU family of checks: "memcheck", "compile_count") has the
 shipped kernel's values: on a GPU it is hunted by that family (compute-sanitizer on tight buffers, the
-compile count over bs 1..4096), and without one it is reported as not applicable, not hunted.
+compile count over bs 1..4096, `properties.compiles`), and without one it is reported as not applicable, not hunted.
 """
 
 from __future__ import annotations
