@@ -275,7 +275,8 @@ _INTERPRETER_LARGE = (64, 64, 1, 1024, 1, 4)
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
     """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per bucket (on a
     GPU: small and latency-bound, small, large), so batch size and context length change only the
-    grid within a bucket, and at most three variants compile per dtype combination. Column programs
+    grid within a bucket: three tile shapes, to which Triton's own specialisation on the alignment of
+    strides may add variants (`properties.compiles` counts them all). Column programs
     never outnumber what the target leaves per request block, however wide max_seqlen_k (or, in
     graph-resident mode, the buffers) may be."""
     gpu = device.type == "cuda"

@@ -128,6 +128,7 @@ def _fuzz_one(args, variant, laws, database) -> int:
         on_failure=keep,
         mode=args.mode,
         domain=args.domain,
+        shrink_seconds=args.shrink_seconds,
     )
     if args.summary_json:
         found = [
@@ -166,6 +167,7 @@ def _fuzz_sharded(args, workers: int, gpus: list[str]) -> int:
                     "--seed", str(args.seed + 1000 * index), "--worker-index", str(index),
                     "--summary-json", str(summary)]
             argv += ["--minutes", str(args.minutes)] if args.minutes else ["--max-examples", str(-(-args.max_examples // workers))]
+            argv += ["--shrink-seconds", str(args.shrink_seconds)]
             argv += ["--corpus", args.corpus] if args.corpus else []
             argv += ["--laws", *args.laws] if args.laws else []
             argv += ["--database", args.database] if args.database is not None else []
@@ -320,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         budget.add_argument("--max-examples", type=int, default=40)
         budget.add_argument("--minutes", type=float)
         run.add_argument("--seed", type=int, default=0)
+        run.add_argument("--shrink-seconds", type=float, default=30.0, help="time box for shrinking each failure found (default 30)")
         run.add_argument("--corpus", metavar="DIR", help="write each shrunk failure here as a JSON reproducer")
         run.add_argument("--laws", nargs="*", metavar="LAW", help="only these laws (default: all)")
         run.add_argument(

@@ -20,6 +20,8 @@ from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
 from properties.laws import CONTRACT_LAWS, Failure, first_broken_law
 from properties.search import find_failure
 
+SHRINK_SECONDS = 30.0  # per failure found; a campaign reports what it found, shrunk as far as that allows
+
 
 @dataclass
 class Coverage:
@@ -122,10 +124,13 @@ def run_campaign(
     on_failure: Callable[[Failure], None] = lambda failure: None,
     mode: str = "host_sized",
     domain: str = DEFAULT_DOMAIN,
+    shrink_seconds: float | None = SHRINK_SECONDS,
 ) -> tuple[Coverage, list[Failure]]:
-    """Check `laws` on the edge examples, then on generated cases, until `max_examples` or `minutes`.
+    """Check `laws` on the edge examples, then on generated cases, until `max_examples` generated
+    cases (passing, failing and shrink steps alike) or `minutes`.
 
-    A failure is shrunk by Hypothesis, and the campaign moves on to a new round with the next seed,
+    A failure is shrunk by Hypothesis for up to `shrink_seconds` (None: unbounded), and the
+    campaign moves on to a new round with the next seed,
     so one run can report several distinct defects; each kind of failure (`Failure.fingerprint`) is
     returned and passed to `on_failure` once, on the first case that showed it (the edge examples
     come first, then shrunk generated cases).
@@ -160,24 +165,29 @@ def run_campaign(
         if failure:
             found(failure)
 
+    # Every generated case counts against max_examples, failing ones and shrink steps too: a variant
+    # that fails nearly everywhere would otherwise run round after round of shrinking.
+    checked = [0]
+
     def counted(case: DraftExtendCase) -> Failure | None:
         if deadline and time.monotonic() >= deadline:
             return None
+        checked[0] += 1
         failure = check(case)
         if failure is None:
             coverage.record(adapt(case), len(laws))
-            progress.update(coverage.examples - len(EDGE_EXAMPLES), len(failures))
+        progress.update(checked[0], len(failures))
         return failure
 
     round_index = 0
     while True:
-        remaining = None if deadline else max_examples - (coverage.examples - len(EDGE_EXAMPLES))
+        remaining = None if deadline else max_examples - checked[0]
         if (deadline and time.monotonic() >= deadline) or (remaining is not None and remaining <= 0):
             break
         _, failure = find_failure(
             counted,
             max_examples=min(remaining or 50, 50),
-            shrink_seconds=None,
+            shrink_seconds=shrink_seconds,
             seed_value=seed_value + round_index,
             database=database,
             replay=round_index == 0,

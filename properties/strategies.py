@@ -85,7 +85,7 @@ def wide_batch(draw) -> tuple[list[int], list[int]]:
     generator = _seeded(draw)
     kv = _uniform(generator, 1, max_kv, bs)
     kv[int(torch.randint(bs, (), generator=generator))] = max_kv
-    qo = torch.tensor((0, 0, 1, 2))[torch.randint(4, (bs,), generator=generator)]
+    qo = torch.minimum(torch.tensor((0, 0, 1, 2))[torch.randint(4, (bs,), generator=generator)], kv)
     return kv.tolist(), qo.tolist()
 
 
@@ -95,7 +95,7 @@ def long_context_batch(draw) -> tuple[list[int], list[int]]:
     # Besides any length, the others may sit just past where n(n+1)/2 leaves int32.
     other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT + 1, TRIANGLE_LIMIT + 8))
     kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(st.lists(other, min_size=bs - 1, max_size=bs - 1))
-    qo = [draw(st.integers(0, 8)) for _ in kv]
+    qo = [draw(st.integers(0, min(8, k))) for k in kv]
     return kv, qo
 
 
@@ -204,7 +204,8 @@ def graph_sessions(draw, max_bs: int = 64, steps: int = 6) -> GraphSession:
     bs, limit = first.bs, first.max_seqlen_k
     later = []
     for _ in range(steps - 1):
-        kv = draw(st.lists(st.integers(1, limit), min_size=bs, max_size=bs))
+        # A first step whose every request is empty (max_seqlen_k 0) leaves only empty ones after it.
+        kv = draw(st.lists(st.integers(min(1, limit), limit), min_size=bs, max_size=bs))
         qo = [draw(st.integers(0, min(k, max_extend))) for k in kv]
         rows = draw(st.lists(st.integers(0, first.pool_size - 1), min_size=bs, max_size=bs))
         later.append(

@@ -111,3 +111,30 @@ def test_a_crashed_worker_is_reported_as_such(shards, tmp_path):
     for index, place in enumerate(places):
         assert f"worker {index} on {place}: CRASHED (exit code 70)" in result.stdout
     assert f"{len(places)} worker(s) CRASHED" in result.stdout
+
+
+def test_a_campaign_against_a_variant_wrong_everywhere_stops_at_its_budget(device, tmp_path):
+    """Failing cases and shrink steps count against max_examples, and each failure is shrunk for at
+    most shrink_seconds: a variant wrong on every case gets a report, not endless rounds of shrinking."""
+    import time
+
+    from properties.campaign import run_campaign
+    from properties.harness import load_variant
+    from properties.laws import differential
+
+    wrong = tmp_path / "wrong_everywhere.py"
+    wrong.write_text(
+        "from reference import fill_draft_extend_metadata as reference\n\n\n"
+        "def fill(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options):\n"
+        "    reference(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)\n"
+        "    buffers.cache_seqlens_int32[:1] += 1\n"
+    )
+    checked = []
+    start = time.monotonic()
+    coverage, failures = run_campaign(
+        load_variant(f"{wrong}:fill"), device, max_examples=8, seed_value=3, laws=(differential,), shrink_seconds=1.0,
+        on_failure=checked.append,
+    )
+    assert failures and checked == failures
+    assert {failure.law for failure in failures} == {"differential"}
+    assert time.monotonic() - start < 120

@@ -13,8 +13,13 @@ from unittest import mock
 import pytest
 import torch
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import kernel
+from kernel.validation import check_values
 from properties.edges import EDGE_EXAMPLES
+from properties.strategies import draft_extend_cases, graph_sessions, large_batch, long_context_batch, small_batch, wide_batch
 
 CASE = EDGE_EXAMPLES["page_size_64"]
 
@@ -183,3 +188,32 @@ def test_expand_seqlens_total_tokens_checked_in_validation_mode(device):
     seq_lens, extend_seq_lens, _, _ = CASE.inputs(device)
     with pytest.raises(ValueError, match="total_tokens"):
         kernel.expand_seqlens(extend_seq_lens, seq_lens, 4, total_tokens=CASE.total_tokens + 1, validate=True)
+
+
+
+@settings(max_examples=500, deadline=None)
+@given(batch=st.one_of(small_batch(), large_batch(), long_context_batch(), wide_batch()))
+def test_every_regime_draws_lengths_inside_the_contract(batch):
+    """0 <= extend_seq_lens <= seq_lens in every regime's batches. A request extending past its own
+    length (once drawn by the long-context regime) fails a correct kernel, and the report blames the
+    kernel; its straddling topk was 0, which the launcher refuses."""
+    seq_lens, extend_seq_lens = batch
+    assert len(seq_lens) == len(extend_seq_lens) >= 1
+    assert all(0 <= qo <= kv for kv, qo in zip(seq_lens, extend_seq_lens)), batch
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=draft_extend_cases(), session=graph_sessions())
+def test_every_generated_case_passes_validation_mode(case, session):
+    """Whole cases and graph sessions: what validation mode checks of the device data holds for
+    every case the suite draws."""
+    for drawn in (case, *session.steps):
+        check_values(
+            torch.tensor(drawn.seq_lens),
+            torch.tensor(drawn.extend_seq_lens),
+            token_capacity=drawn.total_tokens,
+            max_seqlen_k=drawn.max_seqlen_k,
+            req_pool_indices=torch.tensor(drawn.req_pool_indices),
+            pool_size=drawn.pool_size,
+            nsa_index_topk=drawn.nsa_index_topk,
+        )
