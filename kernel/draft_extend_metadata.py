@@ -162,7 +162,7 @@ def draft_extend_metadata_kernel(
             clipped_before += clipped_sum
         else:
             # Only a request's first column program stores the per-request and per-token lengths;
-            # the others need only where its tokens start.
+            # the others need only where its tokens start in the packed token axis.
             tokens = tl.sum(scan_qo, axis=0)
         tokens_before += tokens
 
