@@ -24,6 +24,7 @@ from properties.laws import (
     Failure,
     differential,
     first_broken_law,
+    first_line,
     graph_replays_match_reference,
     inputs_untouched,
     memory_outside_views_untouched,
@@ -199,7 +200,7 @@ class Gate:
                     status, detail = FAIL, _raised(error)
                     if _context_lost(error):
                         # memcheck runs in a process of its own, so it alone can still run.
-                        lost = f"the CUDA context was lost when {family} raised ({_first_line(error.__cause__ or error)})"
+                        lost = f"the CUDA context was lost when {family} raised ({first_line(error.__cause__ or error)})"
             by_family[family] = Verdict(family, status, detail, family in self.required, time.monotonic() - start)
             if on_verdict is not None:
                 on_verdict(by_family[family])
@@ -282,24 +283,19 @@ class Gate:
         return PASS, compare_speed(self.variant, self.device, self.domain)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
-
-
 def _raised(error: Exception) -> str:
-    """`raised AcceleratorError: CUDA error: device-side assert triggered (at batch size 64, int32)`,
-    then the chain of causes; where the variant was called from a convention, that is the error."""
+    """`the variant raised AcceleratorError: CUDA error: device-side assert triggered (at batch size 64
+    (int32))`: the error a row's harness wrapped (its cause) first, then where the harness was."""
     cause = error.__cause__ if error.__cause__ is not None else error
     where = f" ({error})" if cause is not error else ""
-    return f"the variant raised {_first_line(cause)}{where}"
+    return f"the variant raised {first_line(cause)}{where}"
 
 
 def _context_lost(error: BaseException) -> bool:
     """Whether `error` (or its cause) leaves this process's CUDA context unusable: a device-side
     assert or an illegal access poisons every later call."""
+    accelerator_error = getattr(torch, "AcceleratorError", None)
     while error is not None:
-        accelerator_error = getattr(torch, "AcceleratorError", None)
         if (accelerator_error is not None and isinstance(error, accelerator_error)) or "CUDA error" in str(error):
             return True
         error = error.__cause__

@@ -326,8 +326,10 @@ NOT_CAPTURABLE = "not capturable: synchronizes with the host during capture (`.i
 SYNCS = "synchronizes with the host (`.item()`, `.tolist()`, `.cpu()` or a data-dependent shape)"
 
 
-def _first_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+def first_line(error: BaseException) -> str:
+    """`Type: the message's first line`, for a one-line verdict."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def _is_capture_error(error: BaseException) -> bool:
@@ -353,7 +355,7 @@ def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.d
         else:
             raise LawBroken("the sync check is not live: a deliberate .item() did not raise")
     except RuntimeError as error:
-        raise LawBroken(f"{SYNCS}: {_first_line(error)}") from error
+        raise LawBroken(f"{SYNCS}: {first_line(error)}") from error
     finally:
         torch.cuda.set_sync_debug_mode(0)
 
@@ -380,5 +382,5 @@ def graph_replays_match_reference(fill: Contract, session, device: torch.device)
         with torch.cuda.graph(graph), on_host(first):
             fill(*captured, buffers, **first.options())
     except Exception as error:
-        raise LawBroken(f"{NOT_CAPTURABLE if _is_capture_error(error) else 'capture failed'}: {_first_line(error)}") from error
+        raise LawBroken(f"{NOT_CAPTURABLE if _is_capture_error(error) else 'capture failed'}: {first_line(error)}") from error
     _steps_match_reference(session.steps, captured, buffers, mirror, lambda step: graph.replay(), device, "replay")
