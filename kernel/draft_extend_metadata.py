@@ -397,6 +397,29 @@ def _build_plan(
     return LaunchPlan(grid, geometry.num_warps, args, shape.token_capacity, max_seqlen_k)
 
 
+def fill_signature(
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, zero_cu_heads
+) -> tuple[tuple[torch.Tensor, ...], tuple | None]:
+    """The seven output buffers in the kernel's order, and the call's plan-cache key (None where no
+    plan may be cached). A function of its own so that benchmarks.host_breakdown times this very key."""
+    if not isinstance(buffers, DraftExtendMetadataBuffers):
+        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
+    outputs = (
+        buffers.cache_seqlens_int32,
+        buffers.cu_seqlens_k,
+        buffers.page_table_1,
+        buffers.real_page_table,
+        buffers.nsa_seqlens_expanded,
+        buffers.nsa_cache_seqlens_int32,
+        buffers.nsa_cu_seqlens_k,
+    )
+    signature = _signature(
+        (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
+        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
+    )
+    return outputs, signature
+
+
 def fill_draft_extend_metadata(
     seq_lens: torch.Tensor,
     extend_seq_lens: torch.Tensor,
@@ -417,20 +440,9 @@ def fill_draft_extend_metadata(
     needs nothing from the host at replay, not even the longest sequence. zero_cu_heads=True also
     stores 0 into element 0 of both cu buffers, as SGLang's kernel does (`kernel.sglang`).
     """
-    if not isinstance(buffers, DraftExtendMetadataBuffers):
-        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
-    outputs = (
-        buffers.cache_seqlens_int32,
-        buffers.cu_seqlens_k,
-        buffers.page_table_1,
-        buffers.real_page_table,
-        buffers.nsa_seqlens_expanded,
-        buffers.nsa_cache_seqlens_int32,
-        buffers.nsa_cu_seqlens_k,
-    )
-    signature = _signature(
-        (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
-        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
+    outputs, signature = fill_signature(
+        seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
+        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, zero_cu_heads=zero_cu_heads,
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:

@@ -1,4 +1,4 @@
-"""The benchmark's command line, on any machine: it imports and answers --help without a GPU, builds
+"""The benchmarks' command lines, on any machine: it imports and answers --help without a GPU, builds
 the sweep its options ask for, and turns away what it cannot run in one line, exit status 2. (The
 commands its README documents are parsed by tests/test_docs.py.)"""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import draft_extend
+from benchmarks import draft_extend, host_breakdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,5 +77,25 @@ def test_a_variant_that_cannot_load_is_one_line_and_exit_2(spec, convention, cap
 def test_without_a_gpu_it_refuses_to_run(tmp_path, capsys):
     argv = ["--quick", "--out", str(tmp_path), "--against", "kernel:fill_draft_extend_metadata"]
     assert draft_extend.main(argv) == 2
+    assert "needs a CUDA device" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [["--page-size", "3"], ["--bs", "x"]])
+def test_host_breakdown_refuses_bad_options(argv):
+    with pytest.raises(SystemExit) as exit:
+        host_breakdown.main(argv)
+    assert exit.value.code == 2
+
+
+def test_host_breakdown_refuses_a_non_positive_size(tmp_path, capsys):
+    assert host_breakdown.main(["--bs", "0", "--out", str(tmp_path)]) == 2
+    assert "--bs" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_host_breakdown_without_a_gpu_refuses_to_run(tmp_path, capsys):
+    assert host_breakdown.main(["--out", str(tmp_path)]) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

@@ -3,6 +3,7 @@ safety and large shapes. Every test skips cleanly without a CUDA device."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -147,3 +148,17 @@ def test_cached_launch_plan_sees_new_contents():
     reference.fill_draft_extend_metadata(*other.inputs("cuda"), mirror, **other.options())
     mismatches = compare(other, mirror, buffers)
     assert not mismatches, report(mismatches)
+
+
+def test_host_breakdown_times_every_piece(tmp_path, monkeypatch):
+    """The host breakdown keeps a direct-launch plan for the shipped kernel and writes a figure for
+    every piece of the call (what the figures are is the benchmark's business, not this test's)."""
+    from benchmarks import host_breakdown
+
+    monkeypatch.delenv("SGLANG_NSA_METADATA_VALIDATE", raising=False)
+    assert host_breakdown.main(["--rounds", "1", "--bs", "2", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "host_breakdown.json").read_text())
+    figures = record["us"]
+    assert len(figures) == 9 and all(len(v) == 1 and v[0] > 0 for v in figures.values()), figures
+    assert record["whole_over_empty"] > 0 and 0 < record["key_over_whole"] < 1, record
+    assert "whole call / empty public launch" in (tmp_path / "host_breakdown.txt").read_text()
