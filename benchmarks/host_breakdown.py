@@ -54,7 +54,10 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
     _, key = path.fill_signature(*args, **options, zero_cu_heads=False)
     plan = path._PLANS.get(key) if key is not None else None
     if plan is None or plan.direct is None:
-        raise RuntimeError("the call kept no direct-launch plan: Triton's private launch API is missing or changed")
+        raise RuntimeError(
+            "the call kept no direct-launch plan: a launch hook is installed, or Triton's private launch API "
+            "is missing or changed"
+        )
     empty_pointer = case.seq_lens
     _empty_kernel[(1,)](empty_pointer)
     empty_direct = _triton_launch.DirectLaunch(_empty_kernel.warmup(empty_pointer, grid=(1,)), (1, 1), (empty_pointer,))
@@ -156,11 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     if validation_requested(None):
         print("validation mode is on (SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
         return 2
+    try:
+        named = pieces(args.bs, args.context, args.page_size)
+    except RuntimeError as error:
+        # A launch hook (a profiler) or a Triton laid out otherwise leaves no direct launch to time.
+        print(f"nothing to break down: {error}", file=sys.stderr)
+        return 2
     heading = (
         f"host breakdown on {torch.cuda.get_device_name()}; torch {torch.__version__}, triton {triton.__version__}; "
         f"bs {args.bs}, context {args.context}, page_size {args.page_size}, ragged extend lengths"
     )
-    figures = measure(pieces(args.bs, args.context, args.page_size), args.rounds)
+    figures = measure(named, args.rounds)
     text = report(figures, heading)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

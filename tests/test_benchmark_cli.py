@@ -99,3 +99,27 @@ def test_host_breakdown_without_a_gpu_refuses_to_run(tmp_path, capsys):
     assert host_breakdown.main(["--out", str(tmp_path)]) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_host_breakdown_without_a_direct_launch_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    """Under a launch hook (a profiler) no call keeps a direct-launch plan: nothing to time."""
+
+    def no_plan(*args):
+        raise RuntimeError("the call kept no direct-launch plan: a launch hook is installed")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(host_breakdown, "pieces", no_plan)
+    assert host_breakdown.main(["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nothing to break down: ") and err.count("\n") == 1, err
+    assert not any(tmp_path.iterdir())
+
+
+def test_host_breakdown_refuses_validation_mode(tmp_path, capsys, monkeypatch):
+    """Validation mode syncs in every call: timing it would time the sync."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(host_breakdown.kernel, "triton_enabled", lambda: True)
+    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "1")
+    assert host_breakdown.main(["--out", str(tmp_path)]) == 2
+    assert "SGLANG_NSA_METADATA_VALIDATE" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
