@@ -1,6 +1,6 @@
-"""The benchmarks' command lines, on any machine: it imports and answers --help without a GPU, builds
-the sweep its options ask for, and turns away what it cannot run in one line, exit status 2. (The
-commands its README documents are parsed by tests/test_docs.py.)"""
+"""The benchmarks' command lines, on any machine: they import and answer --help without a GPU, build
+the sweep their options ask for, and turn away what they cannot run in one line, exit status 2. (The
+commands their README documents are parsed by tests/test_docs.py.)"""
 
 from __future__ import annotations
 
@@ -108,6 +108,8 @@ def test_host_breakdown_without_a_direct_launch_is_one_line_and_exit_2(tmp_path,
         raise RuntimeError("the call kept no direct-launch plan: a launch hook is installed")
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(host_breakdown.kernel, "triton_enabled", lambda: True)
+    monkeypatch.delenv("SGLANG_NSA_METADATA_VALIDATE", raising=False)
     monkeypatch.setattr(host_breakdown, "pieces", no_plan)
     assert host_breakdown.main(["--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
