@@ -6,10 +6,9 @@ same functions to the reference path, after the same argument checks.
 
 from __future__ import annotations
 
-import os
-
 import torch
 
+from kernel._environ import Switch
 from kernel.validation import check_call, check_expand_call, check_values, validation_requested
 from reference import eager
 from reference.buffers import DraftExtendMetadataBuffers
@@ -22,9 +21,12 @@ except ImportError:
 TRITON_AVAILABLE = _triton_path is not None
 
 
+_USE_TRITON = Switch("SGLANG_NSA_USE_TRITON_METADATA", default_on=True, off_values=("0", "false", "False"))
+
+
 def triton_enabled() -> bool:
     """Whether calls take the Triton path now."""
-    return TRITON_AVAILABLE and os.environ.get("SGLANG_NSA_USE_TRITON_METADATA", "1") not in ("0", "false", "False")
+    return TRITON_AVAILABLE and _USE_TRITON.on()
 
 
 def fill_draft_extend_metadata(

@@ -8,21 +8,24 @@ anything is written.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
+from kernel._environ import Switch
 from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers
 
 INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
 
 
+_VALIDATE = Switch("SGLANG_NSA_METADATA_VALIDATE", default_on=False, off_values=("", "0"))
+
+
 def validation_requested(validate: bool | None) -> bool:
     if validate is not None:
         return validate
-    return os.environ.get("SGLANG_NSA_METADATA_VALIDATE", "0") not in ("", "0")
+    return _VALIDATE.on()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The kernel's environment switches answer exactly what `os.environ.get` would, at every call: on
+CPython's raw mapping and on the fallback, for any value, and after every way a test or a serving
+process changes the environment."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import kernel
+from kernel._environ import Switch
+from kernel.validation import validation_requested
+
+NAME = "NSA_METADATA_TEST_SWITCH"
+SWITCHES = {
+    "triton path": dict(default_on=True, off_values=("0", "false", "False")),
+    "validation": dict(default_on=False, off_values=("", "0")),
+}
+# What an environment variable can hold: no NUL, and nothing the filesystem encoding cannot carry.
+env_values = st.none() | st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8)
+
+
+def expected(value: str | None, default_on: bool, off_values: tuple[str, ...]) -> bool:
+    """The switch's law, written with os.environ.get's own answer."""
+    return default_on if value is None else value not in off_values
+
+
+def set_or_unset(value: str | None) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if k != NAME}
+    return environ if value is None else {**environ, NAME: value}
+
+
+@pytest.mark.parametrize("switch", SWITCHES)
+@example(value=None)
+@example(value="")
+@example(value="0")
+@example(value="false")
+@example(value="False")
+@example(value="1")
+@example(value="FALSE")
+@given(value=env_values)
+def test_a_switch_reads_what_os_environ_holds(switch, value):
+    options = SWITCHES[switch]
+    with mock.patch.dict(os.environ, set_or_unset(value), clear=True):
+        assert Switch(NAME, **options).on() == expected(os.environ.get(NAME), **options)
+
+
+@pytest.mark.parametrize("switch", SWITCHES)
+@given(value=env_values)
+def test_without_the_raw_mapping_it_falls_back_to_os_environ_get(switch, value):
+    """A replaced os.environ (a plain dict here) has no raw mapping: the switch asks it directly."""
+    options = SWITCHES[switch]
+    replaced = {} if value is None else {NAME: value}
+    with mock.patch.object(os, "environ", replaced):
+        assert Switch(NAME, **options).on() == expected(value, **options)
+
+
+def test_a_change_is_seen_at_the_next_call(monkeypatch):
+    """Built once, read at every call: setenv, delenv and a direct assignment all show."""
+    switch = Switch(NAME, **SWITCHES["triton path"])
+    monkeypatch.delenv(NAME, raising=False)
+    assert switch.on()
+    monkeypatch.setenv(NAME, "0")
+    assert not switch.on()
+    os.environ[NAME] = "1"
+    assert switch.on()
+    monkeypatch.delenv(NAME)
+    assert switch.on()
+
+
+def test_the_kernel_switches_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "false")
+    assert not kernel.triton_enabled()
+    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "1")
+    assert kernel.triton_enabled() == kernel.TRITON_AVAILABLE
+    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "1")
+    assert validation_requested(None) and not validation_requested(False)
+    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "0")
+    assert not validation_requested(None) and validation_requested(True)
