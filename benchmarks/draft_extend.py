@@ -237,18 +237,21 @@ def repeat(sample: Callable[[], float], most: int, least: int, budget_s: float) 
     return values
 
 
-def host_us(fn: Callable[[], None]) -> dict:
+def host_us(
+    fn: Callable[[], None], *, blocks: int = HOST_BLOCKS, warmup: int = WARMUP_CALLS, budget_s: float = HOST_BUDGET_S
+) -> dict:
     """Host us per call: the median over blocks of (block wall time / calls in the block), the device
     synchronized after each block, outside the timed span, so that a block never waits for room in
-    the launch queue."""
-    for _ in range(WARMUP_CALLS):
+    the launch queue. Up to HOST_CALLS_PER_BLOCK calls a block, fewer where `blocks` of them would
+    outlast `budget_s`; `blocks` blocks, or as many past HOST_MIN_BLOCKS as `budget_s` allows."""
+    for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
     start = time.perf_counter()
     fn()
     torch.cuda.synchronize()
     once = time.perf_counter() - start
-    calls = max(1, min(HOST_CALLS_PER_BLOCK, int(HOST_BUDGET_S / HOST_BLOCKS / once)))
+    calls = max(1, min(HOST_CALLS_PER_BLOCK, int(budget_s / blocks / once)))
 
     def block() -> float:
         start = time.perf_counter()
@@ -258,7 +261,7 @@ def host_us(fn: Callable[[], None]) -> dict:
         torch.cuda.synchronize()
         return elapsed / calls * 1e6
 
-    per_call = repeat(block, HOST_BLOCKS, HOST_MIN_BLOCKS, HOST_BUDGET_S)
+    per_call = repeat(block, blocks, HOST_MIN_BLOCKS, budget_s)
     return {"us": statistics.median(per_call), "calls_per_block": calls, "blocks": len(per_call)}
 
 

@@ -5,9 +5,10 @@ empty Triton launch through Triton's public path and through the same direct lau
 
 A repeated call of `kernel.fill_draft_extend_metadata` is: the switch to the Triton path (an
 environment read), the plan-cache key, the lookup, the validation switch (another environment read)
-and the direct launch of the compiled kernel. Each piece runs on its own in blocks of 25 calls, the
-device synchronized after each block, outside the timed span; a piece's figure is the median over
-101 blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
+and the direct launch of the compiled kernel. Each piece runs on its own, timed as the main
+benchmark times host calls (`benchmarks.draft_extend.host_us`): blocks of 25 calls, the device
+synchronized after each block, outside the timed span; a piece's figure is the median over 101
+blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
 over rounds: a shared host's clock moves between rounds more than within one.
 The pieces are timed apart, so they need not add up to the whole call to the last tenth of a
 microsecond. Results go to stdout and to DIR/host_breakdown.{txt,json,png}; it asserts nothing.
@@ -28,15 +29,15 @@ import torch
 import triton
 
 import kernel
-from benchmarks.draft_extend import _empty_kernel, make_case
+from benchmarks.draft_extend import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
 from kernel import _triton_launch
 from kernel.validation import validation_requested
 
 WARMUP_CALLS = 200
 BLOCKS = 101
-# As in benchmarks.draft_extend: a block short enough that the GPU work it queues never fills the
-# launch queue, so no launch in it waits for the device.
-CALLS_PER_BLOCK = 25
+# host_us shortens a piece's blocks, and stops early, where they would outlast its budget: at 60 s
+# every piece keeps 101 blocks of 25 calls unless one call takes over 20 ms, which none does.
+BUDGET_S = 60.0
 TOPK = 2048
 WHOLE = "whole call (kernel.fill_draft_extend_metadata)"
 EMPTY = "empty kernel, public launch"
@@ -74,26 +75,11 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
     }
 
 
-def block_medians(fn: Callable[[], None]) -> float:
-    """Median over BLOCKS blocks of (block wall time / CALLS_PER_BLOCK), in us."""
-    for _ in range(WARMUP_CALLS):
-        fn()
-    torch.cuda.synchronize()
-    per_call = []
-    for _ in range(BLOCKS):
-        start = time.perf_counter()
-        for _ in range(CALLS_PER_BLOCK):
-            fn()
-        per_call.append((time.perf_counter() - start) / CALLS_PER_BLOCK * 1e6)
-        torch.cuda.synchronize()
-    return statistics.median(per_call)
-
-
 def measure(named: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {name: [] for name in named}
     for _ in range(rounds):
         for name, fn in named.items():
-            figures[name].append(block_medians(fn))
+            figures[name].append(host_us(fn, blocks=BLOCKS, warmup=WARMUP_CALLS, budget_s=BUDGET_S)["us"])
     return figures
 
 
@@ -177,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "heading": heading,
         "blocks": BLOCKS,
-        "calls_per_block": CALLS_PER_BLOCK,
+        "calls_per_block": HOST_CALLS_PER_BLOCK,
         "warmup_calls": WARMUP_CALLS,
         "us": figures,
         "whole_over_empty": per_round(figures, WHOLE, EMPTY),
