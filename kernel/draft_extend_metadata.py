@@ -34,8 +34,11 @@ from reference.buffers import DraftExtendMetadataBuffers
 
 @triton.jit
 def _clipped_prefix(n, topk):
-    # sum(min(x, topk) for x in 1..n), for n >= 0, in int64
-    return tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk)
+    # F with F(0) = 0 and F(n) - F(n - 1) = min(max(n, 1), topk), in int64: the running sum of the
+    # clipped lengths up to a causal length n. For n >= 0 that is sum(min(x, topk) for x in 1..n);
+    # below 0 each length is clamped to 1 (reference.lists.expanded_lengths), so F(n) = n: a padding
+    # request's kv - qo is negative.
+    return tl.where(n < 0, n, tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk))
 
 
 @triton.jit
@@ -45,15 +48,18 @@ def _add3(a0, a1, a2, b0, b1, b2):
 
 @triton.jit
 def _store_token_lengths(
-    seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, visible, topk, cu_base,
+    seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, causal, topk, cu_base,
     FULL_METADATA: tl.constexpr,
 ):
     # A token's expanded and clipped lengths, and the NSA prefix sum through it: cu_base is the sum
-    # through every earlier request, less the clipped prefix of its own request's first kv - qo.
+    # through every earlier request, less the clipped prefix of its own request's first kv - qo. The
+    # causal length kv - qo + 1 + step is clamped to 1 (reference.lists.expanded_lengths); the prefix
+    # takes it unclamped, since _clipped_prefix already counts the clamp.
+    visible = tl.maximum(causal, 1)
     tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
     tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
     if FULL_METADATA:
-        tl.store(nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(visible, topk)).to(tl.int32), mask=token_mask)
+        tl.store(nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(causal, topk)).to(tl.int32), mask=token_mask)
 
 
 @triton.jit

@@ -385,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck")
     check.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
+    check.add_argument("--tool", default="memcheck", choices=("memcheck", "racecheck", "synccheck", "initcheck"), help="compute-sanitizer's tool")
     check.add_argument("--convention", default="contract")
     check.add_argument("--max-examples", type=int, default=MEMCHECK_EXAMPLES, help="generated cases per mode, after the edge examples")
     check.set_defaults(handler=memcheck)
@@ -400,11 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
 def memcheck(args) -> int:
     from properties.memcheck import check_memory
 
-    result = check_memory(args.variant, args.convention, max_examples=args.max_examples)
+    result = check_memory(args.variant, args.convention, max_examples=args.max_examples, tool=args.tool)
     if result.errors is None:
-        print(f"memcheck not run: {result.reason}", file=sys.stderr)
+        print(f"{args.tool} not run: {result.reason}", file=sys.stderr)
         return 2
-    print(f"memcheck {'passed' if result.passed else 'FAILED'}: {args.variant}: {result.reason}")
+    print(f"{args.tool} {'passed' if result.passed else 'FAILED'}: {args.variant}: {result.reason}")
     return 0 if result.passed else 1
 
 

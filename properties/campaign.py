@@ -44,7 +44,7 @@ class Coverage:
         self.dtypes.update({case.seq_lens_dtype, case.extend_seq_lens_dtype, case.req_pool_indices_dtype})
         self.max_bs = max(self.max_bs, case.bs)
         self.max_total_tokens = max(self.max_total_tokens, case.total_tokens)
-        self.max_seq_len = max(self.max_seq_len, max(case.seq_lens))
+        self.max_seq_len = max(self.max_seq_len, case.longest)
 
     def to_dict(self) -> dict:
         return {

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from reference.buffers import GUARD_CELLS, DraftExtendMetadataBuffers, guarded_full
+from reference.lists import expanded_lengths
 
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
@@ -43,6 +44,10 @@ EDGE_CLASSES = (
     "int64_inputs",
     "triangle_past_int32",
     "wide_and_long",
+    "padded_bucket",
+    "extend_past_seq_len",
+    "empty_batch",
+    "prefix_views",
 )
 
 
@@ -70,6 +75,10 @@ class DraftExtendCase:
     guard: int = GUARD_CELLS
     cu_head_zero: bool = False  # element 0 of both cu buffers holds 0 on entry (the sglang domain)
     static_extend_len: bool = False  # every request extends the same number of tokens, and the caller says so
+    # The per-request inputs are the [:bs] prefix views of tensors this many entries longer, as SGLang's
+    # graph runners pass their max-capacity buffers; the entries past bs hold a larger earlier batch's
+    # live values, which a kernel must not read.
+    input_spare: int = 0
 
     @property
     def bs(self) -> int:
@@ -79,16 +88,26 @@ class DraftExtendCase:
     def total_tokens(self) -> int:
         return sum(self.extend_seq_lens)
 
+    @property
+    def longest(self) -> int:
+        """max(seq_lens), 0 for an empty batch."""
+        return max(self.seq_lens, default=0)
+
+    def padding_requests(self) -> list[int]:
+        """The graph-bucket padding requests: those that extend past their own kv length."""
+        return [b for b, (kv, qo) in enumerate(zip(self.seq_lens, self.extend_seq_lens)) if qo > kv]
+
     def expanded(self) -> list[int]:
-        return [kv - qo + 1 + j for kv, qo in zip(self.seq_lens, self.extend_seq_lens) for j in range(qo)]
+        return [v for kv, qo in zip(self.seq_lens, self.extend_seq_lens) for v in expanded_lengths(kv, qo)]
 
     def edge_classes(self) -> frozenset[str]:
         """The edge classes of EDGE_CLASSES that this case exercises."""
         expanded = self.expanded()
+        padding = self.padding_requests()
         topk = self.nsa_index_topk
         dtypes = (self.seq_lens_dtype, self.extend_seq_lens_dtype, self.req_pool_indices_dtype)
         checks = {
-            "decode_like": all(qo == 1 for qo in self.extend_seq_lens),
+            "decode_like": self.bs > 0 and all(qo == 1 for qo in self.extend_seq_lens),
             "full_extend": any(qo == kv and qo > 0 for kv, qo in zip(self.seq_lens, self.extend_seq_lens)),
             "zero_extend": any(qo == 0 for qo in self.extend_seq_lens),
             "all_clipped": bool(expanded) and all(v > topk for v in expanded),
@@ -96,14 +115,19 @@ class DraftExtendCase:
             "single_request": self.bs == 1,
             "large_batch": self.bs >= LARGE_BATCH,
             "many_tokens": self.total_tokens >= MANY_TOKENS,
-            "long_context": max(self.seq_lens) >= LONG_CONTEXT,
-            "slack_max_seqlen_k": self.max_seqlen_k > max(self.seq_lens),
+            "long_context": self.longest >= LONG_CONTEXT,
+            "slack_max_seqlen_k": self.max_seqlen_k > self.longest,
             "page_size_1": self.page_size == 1,
             "page_size_64": self.page_size == 64,
             "int64_inputs": "int64" in dtypes,
             "triangle_past_int32": topk > TRIANGLE_LIMIT
             and any(kv - qo <= TRIANGLE_LIMIT < kv for kv, qo in zip(self.seq_lens, self.extend_seq_lens)),
             "wide_and_long": self.bs >= WIDE_BATCH and self.max_seqlen_k >= WIDE_CONTEXT,
+            # Live requests, then the padding that fills the bucket: what a runner's replay passes.
+            "padded_bucket": bool(padding) and padding == list(range(padding[0], self.bs)),
+            "extend_past_seq_len": bool(padding),
+            "empty_batch": self.bs == 0,
+            "prefix_views": self.input_spare > 0,
         }
         return frozenset(name for name, hit in checks.items() if hit)
 
@@ -135,10 +159,11 @@ class DraftExtendCase:
     def static_width(self, width: int | None = None) -> "DraftExtendCase":
         """This case as SGLang's draft-extend V2 runs it (`static_extend_len=True`): every request
         extends the same number of tokens (`width`; by default this case's longest extension clamped
-        to 1..8), and each sequence is at least that long."""
-        width = width or min(max(max(self.extend_seq_lens), 1), STATIC_WIDTHS[-1])
-        seq_lens = tuple(max(kv, width) for kv in self.seq_lens)
-        max_seqlen_k = max(self.max_seqlen_k, max(seq_lens))
+        to 1..8), and each live sequence is at least that long; a graph-bucket padding request keeps its
+        seq_len, which the width then exceeds, as in SGLang's padded replays."""
+        width = width or min(max(max(self.extend_seq_lens, default=1), 1), STATIC_WIDTHS[-1])
+        seq_lens = tuple(kv if qo > kv else max(kv, width) for kv, qo in zip(self.seq_lens, self.extend_seq_lens))
+        max_seqlen_k = max(self.max_seqlen_k, max(seq_lens, default=0))
         return self.with_changes(
             seq_lens=seq_lens,
             extend_seq_lens=(width,) * self.bs,
@@ -153,24 +178,32 @@ class DraftExtendCase:
         max(seq_lens)), other extend lengths and so another total, other pool rows and other
         req_to_token contents; the second is back to this case's lengths (a larger max again), on yet
         other rows and contents. Every step fits the buffers this case allocates; a static-width case
-        keeps its width."""
+        keeps its width, and padding requests stay padding, as a runner refills them."""
         bs, pool = self.bs, self.pool_size
-        slack = self.max_seqlen_k - max(self.seq_lens)
-        shorter = tuple((kv + 1) // 2 for kv in self.seq_lens)
-        fewer = tuple(min(self.extend_seq_lens[(b + 1) % bs], shorter[b]) for b in range(bs))
+        slack = self.max_seqlen_k - self.longest
+        padding = set(self.padding_requests())
+        shorter = tuple(kv if b in padding else (kv + 1) // 2 for b, kv in enumerate(self.seq_lens))
+        # Each live request takes the next live request's extend length (so the total is no larger).
+        live = [b for b in range(bs) if b not in padding]
+        after = {b: live[(i + 1) % len(live)] for i, b in enumerate(live)}
+        fewer = tuple(
+            self.extend_seq_lens[b] if b in padding else min(self.extend_seq_lens[after[b]], shorter[b]) for b in range(bs)
+        )
         if self.static_extend_len:
             # One graph of static width keeps its width: only the sequences change.
-            shorter = tuple(max((kv + 1) // 2, qo) for kv, qo in zip(self.seq_lens, self.extend_seq_lens))
+            shorter = tuple(
+                kv if b in padding else max((kv + 1) // 2, qo) for b, (kv, qo) in enumerate(zip(self.seq_lens, self.extend_seq_lens))
+            )
             fewer = self.extend_seq_lens
         first = self.with_changes(
             seq_lens=shorter,
             extend_seq_lens=fewer,
-            req_pool_indices=tuple((row + 1) % pool for row in self.req_pool_indices),
+            req_pool_indices=tuple(0 if b in padding else (row + 1) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 1,
-            max_seqlen_k=max(shorter) + slack,
+            max_seqlen_k=max(shorter, default=0) + slack,
         )
         second = self.with_changes(
-            req_pool_indices=tuple((row + 2) % pool for row in self.req_pool_indices),
+            req_pool_indices=tuple(0 if b in padding else (row + 2) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 2,
         )
         return first, second
@@ -196,15 +229,18 @@ class DraftExtendCase:
         """(seq_lens, extend_seq_lens, req_pool_indices, req_to_token) as the contract takes them,
         each inside a storage with `guard` sentinel cells before and after it."""
 
-        def vector(values, dtype):
-            out = guarded_full((len(values),), self.sentinel, dtype=getattr(torch, dtype), device=device, guard=self.guard)
-            out.copy_(torch.tensor(values, dtype=out.dtype))
-            return out
+        def vector(values, stale, dtype):
+            whole = values + (stale,) * self.input_spare
+            out = guarded_full((len(whole),), self.sentinel, dtype=getattr(torch, dtype), device=device, guard=self.guard)
+            out.copy_(torch.tensor(whole, dtype=out.dtype))
+            return out[: self.bs]
 
+        # Past bs, a larger earlier batch's live request: the longest sequence, one token, the last
+        # pool row. Read by mistake, it changes what the call writes.
         return (
-            vector(self.seq_lens, self.seq_lens_dtype),
-            vector(self.extend_seq_lens, self.extend_seq_lens_dtype),
-            vector(self.req_pool_indices, self.req_pool_indices_dtype),
+            vector(self.seq_lens, self.max_seqlen_k, self.seq_lens_dtype),
+            vector(self.extend_seq_lens, 1, self.extend_seq_lens_dtype),
+            vector(self.req_pool_indices, self.pool_size - 1, self.req_pool_indices_dtype),
             self.req_to_token(device),
         )
 
@@ -230,6 +266,7 @@ class DraftExtendCase:
         write past what the call may touch then leaves its allocation, for a memory checker to see."""
         return self.with_changes(
             context_len=self.max_seqlen_k,
+            input_spare=0,
             req_to_token_row_pad=0,
             spare_requests=0,
             spare_tokens=0,

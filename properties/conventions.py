@@ -82,7 +82,7 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
             max_seqlen_k=max_seqlen_k,
             dsa_index_topk=nsa_index_topk,
             real_page_size=page_size,
-            max_extend_len=max(1, max(case.extend_seq_lens)),
+            max_extend_len=max(1, max(case.extend_seq_lens, default=1)),
             max_total_len=buffers.nsa_seqlens_expanded.shape[0],
             static_extend_len=case.static_extend_len,
         )

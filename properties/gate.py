@@ -25,10 +25,12 @@ from properties.laws import (
     differential,
     first_broken_law,
     first_line,
+    engine_replays_match_reference,
     graph_replays_match_reference,
     inputs_untouched,
     memory_outside_views_untouched,
     never_syncs_with_host,
+    runs_on_callers_stream,
     state_across_calls,
 )
 from properties.search import find_failure
@@ -43,7 +45,12 @@ LAW_FAMILIES: dict[str, tuple[Callable, ...]] = {
     "state": (state_across_calls,),
 }
 SESSIONS = 100  # graph sessions at most per replay row, whatever the budget
-FAMILIES = (*LAW_FAMILIES, "no_sync", "graph_capture", "graph_resident", "static_width", "memcheck", "compile_count", "speed")
+SANITIZERS = ("memcheck", "racecheck", "synccheck", "initcheck")
+FAMILIES = (
+    *LAW_FAMILIES, "engine_replay", "no_sync", "streams", "graph_capture", "graph_resident", "static_width",
+    *SANITIZERS, "compile_count", "speed",
+)
+MODE_ROWS = ("host_sized", "graph_resident", "static_width")
 
 
 def family_of_law(name: str) -> str:
@@ -52,9 +59,10 @@ def family_of_law(name: str) -> str:
 
 def default_required(gpu: bool) -> tuple[str, ...]:
     """What a gate requires unless told otherwise: values, the oracle-free laws, inputs, memory
-    outside the views, state across calls, and on a GPU no host sync. The modes' rows
-    (graph-resident, static-width) include their graph replay, so requiring them requires capture."""
-    return (*LAW_FAMILIES, *(("no_sync",) if gpu else ()))
+    outside the views, state across calls, the engine's padded replays, and on a GPU no host sync and
+    the caller's stream. The modes' rows (graph-resident, static-width) include their graph replay, so
+    requiring them requires capture."""
+    return (*LAW_FAMILIES, "engine_replay", *(("no_sync", "streams") if gpu else ()))
 
 
 @dataclass
@@ -116,7 +124,7 @@ class Budget:
     edges: tuple[DraftExtendCase, ...] = tuple(EDGE_EXAMPLES.values())  # checked before any generated case
 
 
-def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
+def _search(fill, adapt, laws, device, budget: Budget, strategy=None) -> Failure | None:
     """The first broken law over the edge examples, then generated cases (shrunk in a time box)."""
 
     def check(case: DraftExtendCase) -> Failure | None:
@@ -125,7 +133,7 @@ def _search(fill, adapt, laws, device, budget: Budget) -> Failure | None:
         return first_broken_law(fill, adapt(case), device, laws)
 
     at_edges = [failure for case in budget.edges if (failure := check(case))]
-    _, generated = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds)
+    _, generated = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds, strategy=strategy)
     found = at_edges + ([generated] if generated else [])
     return min(found, key=lambda failure: _size(failure.case)) if found else None
 
@@ -134,9 +142,9 @@ def _size(case: DraftExtendCase) -> int:
     return case.total_tokens * case.max_seqlen_k + case.bs
 
 
-def _graph_sessions(fill, adapt, device, budget: Budget) -> tuple[str, str] | None:
-    """The graph-replay law over generated sessions: None when it holds, else (the reason, the
-    session it broke on)."""
+def _graph_sessions(fill, adapt, device, budget: Budget, sessions=None, law=graph_replays_match_reference) -> tuple[str, str] | None:
+    """`law` (graph replay) over generated sessions (by default `graph_sessions` over the whole
+    range): None when it holds, else (the reason, the session it broke on)."""
     from hypothesis import HealthCheck, given, settings
 
     from properties.strategies import graph_sessions
@@ -146,13 +154,13 @@ def _graph_sessions(fill, adapt, device, budget: Budget) -> tuple[str, str] | No
     # Sessions cost a capture each: a third of the cases a law family searches, at most SESSIONS.
     @settings(max_examples=min(max(2, budget.max_examples // 3), SESSIONS), derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(session=graph_sessions())
+    @given(session=sessions if sessions is not None else graph_sessions(whole_range=True))
     def replay(session):
         if broken or (budget.deadline and time.monotonic() > budget.deadline):
             return
         adapted = session.adapted(adapt)
         try:
-            graph_replays_match_reference(fill, adapted, device)
+            law(fill, adapted, device)
         except Exception as error:
             message = str(error).strip()
             broken.append((message.splitlines()[0], f"{_case_line(adapted.steps[0])}, {len(adapted.steps)} steps\n{adapted.steps[0]}\n{message}"))
@@ -161,7 +169,7 @@ def _graph_sessions(fill, adapt, device, budget: Budget) -> tuple[str, str] | No
     return broken[0] if broken else None
 
 
-SEARCHING = (*LAW_FAMILIES, "graph_resident", "static_width")
+SEARCHING = (*LAW_FAMILIES, "engine_replay", "no_sync", "graph_resident", "static_width")
 
 
 class Gate:
@@ -184,14 +192,14 @@ class Gate:
         # Capture runs last among in-process rows: a failed capture can leave the CUDA context
         # unusable for what follows; memcheck runs in a process of its own.
         order = [f for f in FAMILIES if f in families]
-        order.sort(key=lambda f: f in ("graph_capture", "graph_resident", "static_width"))
+        order.sort(key=lambda f: f in ("streams", "graph_capture", "graph_resident", "static_width"))
         by_family = {}
         lost = ""
         for family in order:
             start = time.monotonic()
             if self.share is not None:
                 self.budget.deadline = start + self.share
-            if lost and family != "memcheck":
+            if lost and family not in SANITIZERS:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
                 try:
@@ -218,15 +226,41 @@ class Gate:
     def _needs_gpu(self) -> tuple[str, str] | None:
         return None if self.gpu else (NOT_RUN, "no CUDA device on this machine")
 
+    def _declared(self):
+        """(mode, fill, adapt) of every mode the variant declares."""
+        return [(mode, *judged) for mode in MODE_ROWS if (judged := self._mode(mode)) is not None]
+
+    def engine_replay(self, family: str) -> tuple[str, str]:
+        from properties.strategies import engine_sessions
+
+        for mode, fill, adapt in self._declared():
+            broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(), engine_replays_match_reference)
+            if broken:
+                return FAIL, f"{broken[0]} ({mode})\n{broken[1]}"
+        how = "captured once, replayed" if self.gpu else "called on the same tensors (no CUDA device to capture on)"
+        return PASS, f"padded buckets {how} step after step with a changing number of live requests, in every declared mode"
+
     def no_sync(self, family: str) -> tuple[str, str]:
         if (skip := self._needs_gpu()):
             return skip
-        fill, adapt = self._mode("host_sized")
-        for name in ("page_size_64", "large_batch", "long_context"):
-            failure = first_broken_law(fill, adapt(EDGE_EXAMPLES[name]), self.device, (never_syncs_with_host,))
-            if failure:
-                return FAIL, f"{failure.message.removeprefix('LawBroken: ')} (edge example {name})"
-        return PASS, "three warm calls under torch.cuda.set_sync_debug_mode('error')"
+        from properties.strategies import whole_range_cases
+
+        for mode, fill, adapt in self._declared():
+            found = _search(fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases())
+            if found:
+                return FAIL, f"{found.message.removeprefix('LawBroken: ')} ({mode}, smallest case found: {_case_line(found.case)})\n{found.case}"
+        return PASS, (f"warm calls under torch.cuda.set_sync_debug_mode('error'): edge examples and up to "
+                      f"{self.budget.max_examples} generated cases, bs 1..4096, contexts to 128k, every declared mode")
+
+    def streams(self, family: str) -> tuple[str, str]:
+        if (skip := self._needs_gpu()):
+            return skip
+        for mode, fill, adapt in self._declared():
+            for name in ("padded_bucket", "page_size_64", "large_batch"):
+                failure = first_broken_law(fill, adapt(EDGE_EXAMPLES[name]), self.device, (runs_on_callers_stream,))
+                if failure:
+                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({mode}, edge example {name})"
+        return PASS, "reads and writes in the caller's stream order behind a long device-side wait, and joins every stream it forks"
 
     def graph_capture(self, family: str) -> tuple[str, str]:
         if (skip := self._needs_gpu()):
@@ -255,15 +289,17 @@ class Gate:
     def static_width(self, family: str) -> tuple[str, str]:
         return self._mode_row("static_width")
 
-    def memcheck(self, family: str) -> tuple[str, str]:
+    def _sanitize(self, family: str) -> tuple[str, str]:
         from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
         from properties.memcheck import check_memory
 
         examples = min(self.budget.max_examples, MEMCHECK_EXAMPLES)
-        result = check_memory(self.variant.spec, self.variant.convention, max_examples=examples, domain=self.domain)
+        result = check_memory(self.variant.spec, self.variant.convention, max_examples=examples, domain=self.domain, tool=family)
         if result.errors is None:
             return NOT_RUN, result.reason
         return (PASS if result.passed else FAIL), result.reason
+
+    memcheck = racecheck = synccheck = initcheck = _sanitize
 
     def compile_count(self, family: str) -> tuple[str, str]:
         from properties.compiles import count_compiles

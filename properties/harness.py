@@ -123,7 +123,7 @@ def in_mode(
 
 
 def _longest_as_max(case: DraftExtendCase) -> DraftExtendCase:
-    return case.with_changes(max_seqlen_k=max(case.seq_lens))
+    return case.with_changes(max_seqlen_k=case.longest)
 
 
 _ON_HOST: ContextVar[DraftExtendCase | None] = ContextVar("case_on_host", default=None)

@@ -101,16 +101,31 @@ def cu_buffers_are_prefix_sums(fill: Contract, case: DraftExtendCase, device: to
 
 def expanded_lengths_count_up_to_seq_len(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
     """Within request b's tokens the expanded lengths rise by one and end at seq_lens[b]; a request
-    of qo tokens thus starts at seq_lens[b] - qo + 1."""
+    of qo <= kv tokens thus starts at seq_lens[b] - qo + 1. A graph-bucket padding request (qo > kv)
+    starts with qo - kv + 1 lengths of 1 (qo - kv of them for kv = 0) and ends at max(seq_lens[b], 1)."""
     r = run(fill, case, device)
     expanded = r.after.nsa_seqlens_expanded.cpu().tolist()
     for b, (start, end) in enumerate(case.segments()):
         seg = expanded[start:end]
         if not seg:
             continue
-        _require(seg[-1] == case.seq_lens[b], f"request {b}: last expanded length {seg[-1]} != seq_lens {case.seq_lens[b]}")
-        steps = {y - x for x, y in zip(seg, seg[1:])}
+        kv, qo = case.seq_lens[b], case.extend_seq_lens[b]
+        _require(seg[-1] == max(kv, 1), f"request {b}: last expanded length {seg[-1]} != max(seq_lens, 1) = {max(kv, 1)}")
+        ones = min(qo, qo - kv + 1) if qo > kv else 0
+        _require(all(v == 1 for v in seg[:ones]), f"request {b} (padding, qo={qo} > kv={kv}): expanded lengths {seg} do not start with {ones} ones")
+        steps = {y - x for x, y in zip(seg[max(ones - 1, 0):], seg[max(ones, 1):])}
         _require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
+
+
+def no_length_below_one(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """No expanded and no clipped length is below 1, padding requests included: an attention kernel
+    given a causal length of 0 or less reads nothing or out of bounds."""
+    r = run(fill, case, device)
+    total = case.total_tokens
+    for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        values = getattr(r.after, name)[:total].cpu()
+        bad = torch.nonzero(values < 1).flatten().tolist()
+        _require(not bad, f"{name}: tokens {bad[:8]} hold lengths {values[bad[:8]].tolist()}, below 1")
 
 
 def clipped_is_min_of_expanded_and_topk(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
@@ -264,6 +279,7 @@ ORACLE_FREE_LAWS = (
     cache_seqlens_are_seq_lens,
     cu_buffers_are_prefix_sums,
     expanded_lengths_count_up_to_seq_len,
+    no_length_below_one,
     clipped_is_min_of_expanded_and_topk,
     page_rows_are_request_rows,
     permuting_requests_permutes_segments,
@@ -322,7 +338,6 @@ def in_place_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.
 API_LAWS = (simple_api_agrees_with_contract, in_place_api_agrees_with_contract)
 
 
-NOT_CAPTURABLE = "not capturable: synchronizes with the host during capture (`.item()`, `.tolist()` or a data-dependent shape)"
 SYNCS = "synchronizes with the host (`.item()`, `.tolist()`, `.cpu()` or a data-dependent shape)"
 
 
@@ -332,9 +347,39 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def _is_capture_error(error: BaseException) -> bool:
-    text = str(error)
-    return any(sign in text for sign in ("StreamCapture", "stream is capturing", "during capture", "capture"))
+# What CUDA (and PyTorch's capture checks) say, and what it means of the variant, most specific first.
+CAPTURE_ERRORS = (
+    ("capturing stream has unjoined work", "works on a stream it forks from the capture and never joins back into the caller's"),
+    ("dependency created on uncaptured work", "waits on work of a stream outside the capture (a stream the capture never joined)"),
+    ("legacy stream depend on a capturing", "enqueues work on the legacy default stream, which the capturing stream never joined"),
+    ("merge of separate capture sequences", "joins two separate captures through a stream of its own"),
+    ("event last recorded in a capturing stream", "queries or waits on the host for an event of the capture"),
+    ("operation not permitted when stream is capturing", "synchronizes with the host or copies through pageable memory during capture (`.item()`, `.tolist()`, `.cpu()`, a data-dependent shape)"),
+    ("during CUDA graph capture", "calls an operation that graph capture forbids"),
+    ("while capturing", "calls an operation that graph capture forbids"),
+    ("operation failed due to a previous error during capture", "an earlier operation of the call invalidated the capture"),
+)
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and what it was raised from or during, the original first."""
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen[::-1]
+
+
+def capture_failure(error: BaseException) -> str:
+    """Why a capture failed, read from the error itself and quoting it: a stream the capture never
+    joined, a host sync or pageable copy, an operation capture forbids, or the variant's own
+    exception. An error raised inside the capture makes its end fail too; the original is quoted."""
+    chain = _chain(error)
+    for sign, meaning in CAPTURE_ERRORS:
+        for link in chain:
+            if sign in str(link):
+                return f"not capturable: it {meaning}: {first_line(link)}"
+    return f"capture failed: the variant raised {first_line(chain[0])}"
 
 
 def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
@@ -360,6 +405,25 @@ def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.d
         torch.cuda.set_sync_debug_mode(0)
 
 
+def _capture(fill: Contract, case: DraftExtendCase, captured, buffers, stream=None) -> "torch.cuda.CUDAGraph":
+    """A graph of one call, captured on `stream` (a side stream by default) after a warm call there."""
+    side = stream or torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    try:
+        with torch.cuda.stream(side), on_host(case):
+            fill(*captured, buffers, **case.options())
+    except Exception as error:
+        raise LawBroken(f"the variant raised {first_line(error)} on its warm call, before capture") from error
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph, stream=side), on_host(case):
+            fill(*captured, buffers, **case.options())
+    except Exception as error:
+        raise LawBroken(capture_failure(error)) from error
+    return graph
+
+
 def graph_replays_match_reference(fill: Contract, session, device: torch.device) -> None:
     """Captured once in a CUDA graph, then replayed with each step's values written into the captured
     input tensors: after every replay every buffer equals the reference's on that step's inputs,
@@ -370,17 +434,81 @@ def graph_replays_match_reference(fill: Contract, session, device: torch.device)
     captured = first.inputs(device)
     buffers = session.buffers(device)
     mirror = buffers.clone()
-
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side), on_host(first):
-        fill(*captured, buffers, **first.options())
-    torch.cuda.current_stream().wait_stream(side)
+    graph = _capture(fill, first, captured, buffers)
     reference(*captured, mirror, **first.options())
-    graph = torch.cuda.CUDAGraph()
-    try:
-        with torch.cuda.graph(graph), on_host(first):
-            fill(*captured, buffers, **first.options())
-    except Exception as error:
-        raise LawBroken(f"{NOT_CAPTURABLE if _is_capture_error(error) else 'capture failed'}: {first_line(error)}") from error
     _steps_match_reference(session.steps, captured, buffers, mirror, lambda step: graph.replay(), device, "replay")
+
+
+def engine_replays_match_reference(fill: Contract, session, device: torch.device) -> None:
+    """SGLang's runner, step by step: a bucket captured on the fill values, then replays with a
+    changing number of live requests and the rest padded in place; every replay equals the reference,
+    padding requests and buffer padding included. On a GPU the call is captured once and replayed;
+    without one the same steps are calls on the very same tensors and buffers."""
+    if device.type == "cuda":
+        graph_replays_match_reference(fill, session, device)
+        return
+    captured = session.steps[0].inputs(device)
+    buffers = session.buffers(device)
+
+    def launch(step: DraftExtendCase) -> None:
+        with on_host(step):
+            fill(*captured, buffers, **step.options())
+
+    _steps_match_reference(session.steps, captured, buffers, buffers.clone(), launch, device, "replay")
+
+
+# A device-side wait far longer than any call takes to run: ~0.1 s at a Hopper GPU's clock.
+SLEEP_CYCLES = 200_000_000
+READS_TOO_EARLY = (
+    "does not run on the caller's current stream: it read its inputs before the caller's stream had "
+    "written them (it never waits for that stream)"
+)
+WRITES_TOO_LATE = (
+    "does not run on the caller's current stream: a read enqueued on that stream right after the call "
+    "saw the buffers before its writes (it works on another stream and never joins back)"
+)
+
+
+def runs_on_callers_stream(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+    """The variant runs on the caller's current stream, as a PyTorch op does. On a non-default caller
+    stream, behind a long device-side wait, the inputs are written and the call made; what it reads
+    must be those inputs, and a read enqueued on that stream right after it, with no synchronize
+    between, must see the reference's values. A capture on that stream must not find work on a
+    stream it never joins. The wait makes a variant that ignores the caller's stream read the old
+    inputs on every run; the capture shows one that forks from it and never joins back."""
+    from reference import fill_draft_extend_metadata as reference
+
+    old = case.follow_ups()[0]
+    inputs = old.inputs(device)
+    values = case.inputs(device)
+    buffers = case.buffers(device)
+    pristine = buffers.clone()
+    expected = pristine.clone()
+    reference(*case.inputs(device), expected, **case.options())
+    # Warm on these very tensors (compiled, planned), then back to the untouched buffers.
+    with on_host(old):
+        fill(*inputs, buffers, **old.options())
+    torch.cuda.synchronize()
+    for name, t in buffers.named().items():
+        whole_storage(t).copy_(whole_storage(getattr(pristine, name)))
+    torch.cuda.synchronize()
+
+    caller = torch.cuda.Stream(device)
+    with torch.cuda.stream(caller):
+        torch.cuda._sleep(SLEEP_CYCLES)
+        for t, v in zip(inputs, values):
+            t.copy_(v)
+        with on_host(case):
+            fill(*inputs, buffers, **case.options())
+        seen = buffers.clone()
+    torch.cuda.synchronize()
+    mismatches = compare(case, expected, buffers)
+    _require(not mismatches, f"{READS_TOO_EARLY}:\n" + report(mismatches))
+    mismatches = compare(case, expected, seen)
+    _require(not mismatches, f"{WRITES_TOO_LATE}:\n" + report(mismatches))
+
+    try:
+        _capture(fill, case, inputs, buffers, stream=caller)
+    except LawBroken as error:
+        if any(meaning in str(error) for sign, meaning in CAPTURE_ERRORS[:4]):
+            raise LawBroken(f"does not run on the caller's current stream: {error}") from error

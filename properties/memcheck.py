@@ -1,4 +1,6 @@
-"""Memory safety of any variant: its calls on tight buffers, run under `compute-sanitizer --tool memcheck`.
+"""Memory safety of any variant: its calls on tight buffers, run under `compute-sanitizer --tool memcheck`
+(and, as optional gate rows, `racecheck`: shared-memory hazards; `synccheck`: barriers misused;
+`initcheck`: reads of device memory nothing wrote).
 
 Tight means nothing around what a call may touch (`DraftExtendCase.tight`): no spare rows, columns or
 requests, no row padding, no guard cells, req_to_token exactly max_seqlen_k wide, so a read or write
@@ -26,7 +28,10 @@ from properties.harness import DEFAULT_DOMAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = 200  # generated cases per mode, after the edge examples: "a few hundred" in all
-ERROR_SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) error")
+ERROR_SUMMARY = re.compile(r"(?:ERROR|RACECHECK) SUMMARY: (\d+) (?:error|hazard)")
+TOOLS = ("memcheck", "racecheck", "synccheck", "initcheck")
+# racecheck and initcheck cost several times memcheck's time per call: fewer generated cases.
+SLOW_TOOL_EXAMPLES = 20
 
 
 @dataclass
@@ -52,15 +57,20 @@ def unavailable() -> str | None:
 
 
 def check_memory(
-    spec: str, convention: str = "contract", *, max_examples: int = EXAMPLES, domain: str = DEFAULT_DOMAIN, timeout: float = 900
+    spec: str, convention: str = "contract", *, max_examples: int = EXAMPLES, domain: str = DEFAULT_DOMAIN, timeout: float = 900,
+    tool: str = "memcheck",
 ) -> MemcheckResult:
     """Run `spec`'s calls on the edge examples and `max_examples` generated cases, tight, in every
-    mode it declares, under compute-sanitizer memcheck."""
+    mode it declares, under compute-sanitizer's `tool`."""
     why = unavailable()
     if why:
         return MemcheckResult(None, why)
+    if tool not in TOOLS:
+        raise ValueError(f"unknown compute-sanitizer tool {tool!r}; known: {', '.join(TOOLS)}")
+    if tool != "memcheck":
+        max_examples = min(max_examples, SLOW_TOOL_EXAMPLES)
     argv = [
-        "compute-sanitizer", "--tool", "memcheck", "--error-exitcode", "99", "--print-limit", "8",
+        "compute-sanitizer", "--tool", tool, "--error-exitcode", "99", "--print-limit", "8",
         sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
         "--max-examples", str(max_examples), "--domain", domain,
     ]
@@ -68,7 +78,7 @@ def check_memory(
     try:
         done = subprocess.run(argv, cwd=os.getcwd(), env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return MemcheckResult(None, f"memcheck did not finish within {timeout:.0f} s")
+        return MemcheckResult(None, f"{tool} did not finish within {timeout:.0f} s")
     output = done.stdout + done.stderr
     summary = ERROR_SUMMARY.search(output)
     cases = re.findall(r"memcheck: (\d+) calls", output)
@@ -78,10 +88,10 @@ def check_memory(
         return MemcheckResult(None, f"the checked process failed (exit {done.returncode}):\n{tail}", calls)
     errors = int(summary.group(1))
     if errors == 0:
-        return MemcheckResult(0, f"0 errors over {calls} calls on tight buffers", calls)
+        return MemcheckResult(0, f"{tool}: 0 errors over {calls} calls on tight buffers", calls)
     first = [line.removeprefix("========= ").strip() for line in output.splitlines() if line.startswith("=========")]
     detail = "\n".join(line for line in first if line)[:1500]
-    return MemcheckResult(errors, f"{errors} memory error(s) on tight buffers:\n{detail}", calls)
+    return MemcheckResult(errors, f"{tool}: {errors} error(s) on tight buffers:\n{detail}", calls)
 
 
 def _calls(spec: str, convention: str, max_examples: int, domain: str) -> int:

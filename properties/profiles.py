@@ -50,4 +50,21 @@ def register_profiles() -> None:
             print_blob=True,
             suppress_health_check=SLOW_DATA,
         )
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+    settings.load_profile(default_profile())
+
+
+# What Hypothesis itself reads as "running on CI" (its own `ci` profile is chosen on these).
+CI_VARIABLES = ("CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "CODEBUILD_BUILD_ID", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "TRAVIS")
+
+
+def default_profile() -> str:
+    """HYPOTHESIS_PROFILE when set; else `ci` on CI and wherever no GPU is seen, so the README's test
+    command, typed as written on a CPU machine, runs the lean tier (Triton's interpreter costs
+    seconds a case); else `dev`."""
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        return os.environ["HYPOTHESIS_PROFILE"]
+    if any(os.environ.get(name) for name in CI_VARIABLES):
+        return "ci"
+    import torch
+
+    return "dev" if torch.cuda.is_available() else "ci"

@@ -26,16 +26,17 @@ def find_failure(
     shrink: bool = True,
     database=None,
     replay: bool = False,
+    strategy=None,
 ) -> tuple[int, Failure | None]:
     """(cases tried, the smallest failure found) over generated cases; derandomized when no seed
-    is given. `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
+    is given; cases come from `strategy` (default: draft_extend_cases()). `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
     Failures are saved to `database`; with `replay`, the failures stored there are tried first."""
     tried = [0]
     known_failing: set[DraftExtendCase] = set()
     last: list[Failure] = []
     deadline: list[float] = []
 
-    @given(case=draft_extend_cases())
+    @given(case=strategy if strategy is not None else draft_extend_cases())
     def attempt(case):
         if deadline and time.monotonic() > deadline[0] and case not in known_failing:
             return

@@ -15,11 +15,16 @@ import torch
 from hypothesis import strategies as st
 
 from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
+from reference.lists import expanded_lengths
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PAGE_SIZES = (1, 64, 2, 16, 128)
 SENTINELS = (-7, INT32_MIN, INT32_MAX, -123_457)
-REGIMES = ("small", "large_batch", "long_context", "wide")
+REGIMES = ("small", "large_batch", "long_context", "wide", "padded_bucket")
+# Batch sizes a CUDA-graph runner captures, as SGLang's default list for speculative decoding runs
+# them: a replay of bs live requests is padded up to the first bucket that holds it.
+CAPTURE_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512)
+SEQ_LEN_FILLS = (1, 0)  # SGLang's DSA backend fills padded seq_lens with 1; other engines with 0
 
 
 @st.composite
@@ -39,7 +44,8 @@ def small_request(draw, max_kv: int, max_extend: int) -> tuple[int, int]:
 
 @st.composite
 def small_batch(draw) -> tuple[list[int], list[int]]:
-    bs = draw(st.integers(1, 8))
+    # bs = 0 is an idle batch, which DP attention runs.
+    bs = draw(st.integers(0, 8))
     max_kv = draw(st.sampled_from((8, 64, 300, 2100)))
     max_extend = draw(st.integers(1, 8))
     if draw(st.booleans()):
@@ -100,9 +106,31 @@ def long_context_batch(draw) -> tuple[list[int], list[int]]:
 
 
 @st.composite
+def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
+    """A replay as SGLang's draft-extend graph runner pads it: the live requests (any number, none
+    included), then padding up to the first captured bucket that holds them, each with seq_len 1 (or
+    0), the draft width as extend length and pool row 0 (`draft_extend_cases` points them there).
+    The live requests extend the width too (static width) or anything up to it (ragged)."""
+    width = draw(st.integers(1, 8))
+    live = draw(st.one_of(st.integers(0, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
+    bucket = next(b for b in CAPTURE_BUCKETS if b >= max(live, 1))
+    if bucket == live:
+        bucket = next((b for b in CAPTURE_BUCKETS if b > live), live + 1)
+    fill = draw(st.sampled_from(SEQ_LEN_FILLS))
+    generator = _seeded(draw)
+    kv = _uniform(generator, width, draw(st.sampled_from((width + 8, 300, 4096))), live)
+    if draw(st.booleans()):
+        qo = torch.full((live,), width, dtype=torch.int64)
+    else:
+        qo = _uniform(generator, 0, width, live)
+    pad = bucket - live
+    return kv.tolist() + [fill] * pad, qo.tolist() + [width] * pad
+
+
+@st.composite
 def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int:
     """topk placed where clipping is interesting: below every length, exactly on one, or anywhere."""
-    expanded = [kv - qo + 1 + j for kv, qo in zip(seq_lens, extend_seq_lens) for j in range(qo)]
+    expanded = [v for kv, qo in zip(seq_lens, extend_seq_lens) for v in expanded_lengths(kv, qo)]
     straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1]
     mode = draw(st.sampled_from(("any", "below_all", "straddle", "deepseek")))
     if mode == "below_all" and expanded and min(expanded) > 1:
@@ -111,13 +139,13 @@ def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int
         return draw(st.sampled_from(straddles))
     if mode == "deepseek":
         return 2048
-    return draw(st.integers(1, max(seq_lens) + 2))
+    return draw(st.integers(1, max(seq_lens, default=0) + 2))
 
 
 @st.composite
 def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
     """(pool size, one row per request): a permutation of distinct rows, or rows drawn with repeats."""
-    pool_size = bs + draw(st.integers(0, min(bs, 8) + 2))
+    pool_size = max(1, bs + draw(st.integers(0, min(bs, 8) + 2)))
     generator = _seeded(draw)
     if draw(st.booleans()):
         return pool_size, torch.randperm(pool_size, generator=generator)[:bs].tolist()
@@ -128,14 +156,21 @@ def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
 def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendCase:
     """Any valid case of the contract, padded buffers and strided tables included."""
     regime = draw(st.sampled_from(regimes))
-    batch = {"small": small_batch, "large_batch": large_batch, "long_context": long_context_batch, "wide": wide_batch}[
-        regime
-    ]
+    batch = {
+        "small": small_batch,
+        "large_batch": large_batch,
+        "long_context": long_context_batch,
+        "wide": wide_batch,
+        "padded_bucket": padded_bucket_batch,
+        "whole_range": whole_range_batch,
+    }[regime]
     seq_lens, extend_seq_lens = draw(batch())
     bs = len(seq_lens)
-    max_seqlen_k = max(seq_lens) + draw(st.sampled_from((0, 1, 63, 300)))
+    max_seqlen_k = max(seq_lens, default=0) + draw(st.sampled_from((0, 1, 63, 300)))
     context_len = max_seqlen_k + draw(st.integers(0, 5))
     pool_size, pool_rows = draw(req_pool_indices(bs))
+    # Padding requests point at the reserved pool row 0, as the runner's req_pool_indices.zero_().
+    pool_rows = [0 if qo > kv else row for row, kv, qo in zip(pool_rows, seq_lens, extend_seq_lens)]
     cells = pool_size * context_len
     base = draw(st.sampled_from((0, -(cells // 2), INT32_MAX - cells, INT32_MIN)))
     dtype = st.sampled_from(("int32", "int64"))
@@ -159,6 +194,7 @@ def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendC
         spare_cols=draw(st.sampled_from((0, 1, 70))),
         row_pad=draw(st.integers(0, 9)),
         sentinel=draw(st.sampled_from(SENTINELS)),
+        input_spare=draw(st.sampled_from((0, 0, 3, 64))),
     )
 
 
@@ -184,7 +220,7 @@ class GraphSession:
         steps = tuple(adapt(step) for step in self.steps)
         if not steps[0].static_extend_len:
             return GraphSession(steps, self.max_extend, self.columns)
-        width = steps[0].extend_seq_lens[0]
+        width = max(steps[0].extend_seq_lens, default=1) or 1
         steps = tuple(step.static_width(width) for step in steps)
         columns = max(step.max_seqlen_k for step in steps)
         context = max(step.context_len for step in steps)
@@ -193,21 +229,26 @@ class GraphSession:
 
 
 @st.composite
-def graph_sessions(draw, max_bs: int = 64, steps: int = 6) -> GraphSession:
-    first = draw(draft_extend_cases(regimes=("small", "large_batch")))
+def graph_sessions(draw, max_bs: int = 64, steps: int = 6, whole_range: bool = False) -> GraphSession:
+    """Steps of one captured graph. With `whole_range` the first step may be any case of
+    `whole_range_cases` (bs to 4096, contexts to 128k), which only a GPU affords."""
+    first = draw(whole_range_cases() if whole_range and draw(st.booleans()) else draft_extend_cases(regimes=("small", "large_batch")))
+    max_bs = max(max_bs, first.bs) if whole_range else max_bs
     first = first.with_changes(
         seq_lens=first.seq_lens[:max_bs],
         extend_seq_lens=first.extend_seq_lens[:max_bs],
         req_pool_indices=tuple(i % first.pool_size for i in first.req_pool_indices[:max_bs]),
     )
-    max_extend = max(1, max(first.extend_seq_lens))
+    max_extend = max(1, max(first.extend_seq_lens, default=1))
     bs, limit = first.bs, first.max_seqlen_k
     later = []
     for _ in range(steps - 1):
         # A first step whose every request is empty (max_seqlen_k 0) leaves only empty ones after it.
-        kv = draw(st.lists(st.integers(min(1, limit), limit), min_size=bs, max_size=bs))
-        qo = [draw(st.integers(0, min(k, max_extend))) for k in kv]
-        rows = draw(st.lists(st.integers(0, first.pool_size - 1), min_size=bs, max_size=bs))
+        generator = _seeded(draw)
+        kv = _uniform(generator, min(1, limit), limit, bs)
+        qo = _uniform(generator, 0, kv.clamp(max=max_extend), bs).tolist()
+        kv = kv.tolist()
+        rows = torch.randint(first.pool_size, (bs,), generator=generator).tolist()
         later.append(
             first.with_changes(
                 seq_lens=tuple(kv),
@@ -217,3 +258,75 @@ def graph_sessions(draw, max_bs: int = 64, steps: int = 6) -> GraphSession:
             )
         )
     return GraphSession((first, *later), max_extend, first.max_seqlen_k)
+
+
+# Page-table cells (tokens x max_seqlen_k) a whole-range case may fill: 256 MB of int32, so bs 4096
+# and 128k contexts both come, though not in one case.
+WHOLE_RANGE_CELLS = 1 << 26
+MAX_WHOLE_BS = 4096
+MAX_WHOLE_CONTEXT = 131_072
+
+
+@st.composite
+def whole_range_batch(draw) -> tuple[list[int], list[int]]:
+    """Any batch size 1..4096 and any context up to 128k within WHOLE_RANGE_CELLS, drawn from its
+    shape, so that Hypothesis shrinks bs and the context directly (a defect that shows only past
+    some size shrinks to just past it); its tail may be bucket padding."""
+    bs = draw(st.integers(1, MAX_WHOLE_BS))
+    max_extend = draw(st.integers(1, 8))
+    max_kv = draw(st.integers(max_extend, max(max_extend, min(MAX_WHOLE_CONTEXT, WHOLE_RANGE_CELLS // (bs * max_extend)))))
+    padding = draw(st.sampled_from((0, 0, 1, bs // 2)))
+    generator = _seeded(draw)
+    kv = _uniform(generator, 1, max_kv, bs)
+    kv[0] = max_kv
+    qo = _uniform(generator, 0, kv.clamp(max=max_extend), bs)
+    if padding and padding < bs:
+        kv[bs - padding :] = draw(st.sampled_from(SEQ_LEN_FILLS))
+        qo[bs - padding :] = max_extend
+    return kv.tolist(), qo.tolist()
+
+
+def whole_range_cases() -> st.SearchStrategy[DraftExtendCase]:
+    """Cases over the whole range the engine sends: bs 1..4096, contexts to 128k, both index dtypes,
+    every page size, padded buckets. For the GPU rows (no host sync, graph capture), whose defects
+    may show only past some size."""
+    return draft_extend_cases(regimes=("whole_range",))
+
+
+@st.composite
+def engine_sessions(draw, steps: int = 5) -> GraphSession:
+    """One captured bucket of SGLang's draft-extend graph runner, replayed step after step.
+
+    The capture runs on the runner's fill values (every request padding: seq_len 1 or 0, pool row 0,
+    the draft width); each replay writes its live requests into the first entries of the same
+    tensors and pads the rest in place, as the runner's `fill_` and `zero_` do, with a number of
+    live requests that changes from step to step (none, all, any). max_seqlen_k is the bucket's
+    column capacity throughout, as a captured host-sized call has it baked in; the graph-resident
+    mode reads it from each step's lengths instead.
+    """
+    bucket = draw(st.sampled_from(CAPTURE_BUCKETS[:12] + (256, 512)))
+    width = draw(st.integers(1, 8))
+    static = draw(st.booleans())
+    fill = draw(st.sampled_from(SEQ_LEN_FILLS))
+    columns = draw(st.sampled_from((width + 8, 300, 4096)))
+    pool_size = bucket + draw(st.integers(1, 8))
+    template = draw(draft_extend_cases(regimes=("small",)))
+    generator = _seeded(draw)
+
+    def step(live: int) -> DraftExtendCase:
+        kv = _uniform(generator, width, columns, live)
+        qo = torch.full((live,), width, dtype=torch.int64) if static else _uniform(generator, 0, width, live)
+        rows = (1 + torch.randperm(pool_size - 1, generator=generator)[:live]).tolist()
+        pad = bucket - live
+        return template.with_changes(
+            seq_lens=tuple(kv.tolist()) + (fill,) * pad,
+            extend_seq_lens=tuple(qo.tolist()) + (width,) * pad,
+            req_pool_indices=tuple(rows) + (0,) * pad,
+            pool_size=pool_size,
+            context_len=columns + 3,
+            max_seqlen_k=columns,
+            req_to_token_seed=int(torch.randint(2**31, (), generator=generator)),
+        )
+
+    lives = [0] + [draw(st.sampled_from((0, 1, bucket, draw(st.integers(0, bucket))))) for _ in range(steps - 1)]
+    return GraphSession(tuple(step(live) for live in lives), width, columns)

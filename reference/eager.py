@@ -3,7 +3,10 @@
 `init_forward_metadata_replay_cuda_graph`, branch `forward_mode.is_draft_extend(include_v2=True)`,
 together with the lines around it that build `cache_seqlens`, `page_indices` and the NSA cu buffer.
 It syncs with the host twice (`.tolist()`), loops over the batch in Python and issues a dozen small
-ops; that is what the kernel replaces, and this file is what it is judged against.
+ops; that is what the kernel replaces, and this file is what it is judged against. Two later
+changes of SGLang's are in it: padded graph buckets (a request with extend_seq_lens > seq_lens has
+each causal length clamped to at least 1, as SGLang's DSA fix does) and idle batches (bs = 0 writes
+nothing).
 """
 
 from __future__ import annotations
@@ -43,7 +46,12 @@ def expand_seqlens(
                 strict=True,
             )
         ]
+        # An idle batch (bs = 0, as DP attention runs) expands to no tokens.
+        or [torch.empty(0, dtype=torch.int32, device=seq_lens.device)]
     )
+    # Graph-bucket padding requests (extend_seq_lens > seq_lens: seq_len 1 or 0 with the draft width)
+    # would see causal lengths of 0 and below; SGLang's DSA fix clamps them to 1.
+    seqlens_expanded = seqlens_expanded.clamp(min=1)
     nsa_cache_seqlens = compute_nsa_seqlens(seqlens_expanded, nsa_index_topk)
     return seqlens_expanded, nsa_cache_seqlens
 

@@ -13,6 +13,19 @@ def _int32(x: int) -> int:
     return (x + 2**31) % 2**32 - 2**31
 
 
+def expanded_lengths(kv_len: int, qo_len: int) -> list[int]:
+    """The kv length each of a request's qo_len draft tokens attends to, in order: kv-qo+1, ..., kv,
+    each clamped to at least 1.
+
+    The clamp matters only for a graph-bucket padding request (qo > kv): SGLang's CUDA-graph runners
+    pad a replay to its captured batch size with seq_len 1 (or 0), pool row 0 and the draft width as
+    extend length, and SGLang's DSA fix clamps those causal lengths to 1 instead of letting them go to
+    0 and below. For qo <= kv it changes nothing. This is the rule's one statement in plain Python;
+    cases, strategies and validation mode use it, the eager reference states it in torch.
+    """
+    return [max(kv_len - qo_len + 1 + step, 1) for step in range(qo_len)]
+
+
 def expected_buffers(
     seq_lens: list[int],
     extend_seq_lens: list[int],
@@ -41,8 +54,7 @@ def expected_buffers(
     running_nsa = 0
     for b, (kv_len, qo_len) in enumerate(zip(seq_lens, extend_seq_lens)):
         row = req_to_token[req_pool_indices[b]]
-        for step in range(qo_len):
-            visible = kv_len - qo_len + 1 + step
+        for visible in expanded_lengths(kv_len, qo_len):
             clipped = visible if visible < nsa_index_topk else nsa_index_topk
             out["nsa_seqlens_expanded"][token] = _int32(visible)
             out["nsa_cache_seqlens_int32"][token] = _int32(clipped)

@@ -176,3 +176,41 @@ def test_the_gate_prints_a_scorecard_writes_json_and_exits_by_the_required_rows(
     assert {row["family"]: row["status"] for row in card["verdicts"]} == {"values": "fail", "inputs": "pass"}
     passed = gate_cli("--variant", planted, "--only", "values,inputs", "--require", "inputs", "--max-examples", "2")
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+ENGINE = ("padded_bucket", "extend_past_seq_len", "empty_batch")
+
+
+def engine_scorecard(device, spec, convention="contract", only=("values", "laws", "engine_replay")):
+    judge = Gate(load_variant(spec, convention), device, domain="sglang", required=(*CORE, "engine_replay"), max_examples=2, edges=ENGINE)
+    card = judge.run(only)
+    return {v.family: v for v in card.verdicts}, card
+
+
+def test_shipped_kernel_and_drop_in_pass_the_engines_inputs(device):
+    for spec, convention in (("kernel:fill_draft_extend_metadata", "contract"),
+                             ("kernel.sglang:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend")):
+        rows, card = engine_scorecard(device, spec, convention)
+        assert all(v.status == PASS for v in rows.values()), card.table()
+
+
+@pytest.mark.parametrize("name", ["unclamped", "clamped_to_zero"])
+def test_padding_lengths_below_one_fail_values_and_the_length_law(device, name):
+    rows, card = engine_scorecard(device, f"tests/planted/padding_lengths.py:{name}", "sglang-fused-draft-extend", only=("values", "laws"))
+    assert rows["values"].status == FAIL and rows["laws"].status == FAIL, card.table()
+    assert "nsa_seqlens_expanded" in rows["values"].detail, rows["values"].detail
+    assert "bs=" in rows["laws"].detail and "below 1" in rows["laws"].detail or "expanded" in rows["laws"].detail, rows["laws"].detail
+
+
+def test_an_empty_batch_refused_fails_on_the_empty_batch_example(device):
+    rows, card = engine_scorecard(device, "tests/planted/empty_batch_refused.py:fill_draft_extend_metadata", only=("values",))
+    detail = rows["values"].detail
+    assert rows["values"].status == FAIL and "at least one request" in detail and "bs=0 " in detail, detail
+
+
+def test_padded_rows_left_stale_fail_the_engine_replay(device):
+    rows, card = engine_scorecard(device, "tests/planted/padded_rows_stale.py:fill_draft_extend_metadata", only=("values", "engine_replay"))
+    assert rows["values"].status == PASS, card.table()
+    assert rows["engine_replay"].status == FAIL, card.table()
+    # On a GPU the replay is a captured graph, which its host sync (`.tolist()`) already fails.
+    assert ("page_table_1" if device.type == "cpu" else "synchronizes with the host") in rows["engine_replay"].detail, card.table()

@@ -69,7 +69,7 @@ HOST_CHECKS = {
     ),
     "batch size mismatch": (setting("extend_seq_lens", lambda t: t[:-1]), ValueError, "extend_seq_lens"),
     "pool indices batch mismatch": (setting("req_pool_indices", lambda t: t[1:]), ValueError, "req_pool_indices"),
-    "empty batch": (
+    "empty seq_lens beside a full req_pool_indices": (
         lambda a: a.update(seq_lens=a["seq_lens"][:0], extend_seq_lens=a["extend_seq_lens"][:0]),
         ValueError,
         "seq_lens",
@@ -140,7 +140,7 @@ def replace_value(name, index, value):
 
 
 VALUE_CHECKS = {
-    "extend above seq_len": (replace_value("extend_seq_lens", 1, CASE.seq_lens[1] + 1), "exceeds seq_lens"),
+    "negative seq_len": (replace_value("seq_lens", 1, -1), "seq_lens\\[1\\]=-1 is negative"),
     "negative extend": (replace_value("extend_seq_lens", 0, -1), "negative"),
     "seq_len above max_seqlen_k": (
         lambda a: (replace_value("seq_lens", 2, CASE.max_seqlen_k + 1)(a)),
@@ -165,7 +165,7 @@ def test_validation_mode_refuses_bad_values_before_writing(defect, route, device
 
 
 def test_validation_mode_from_environment(device):
-    mutate, message = VALUE_CHECKS["extend above seq_len"]
+    mutate, message = VALUE_CHECKS["negative seq_len"]
     with mock.patch.dict(os.environ, {"SGLANG_NSA_METADATA_VALIDATE": "1"}):
         with pytest.raises(ValueError, match=message):
             call(device, mutate)
@@ -173,6 +173,26 @@ def test_validation_mode_from_environment(device):
 
 def test_validation_mode_passes_valid_input(device):
     call(device, lambda args: None, validate=True)
+
+
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+@pytest.mark.parametrize("name", ["padded_bucket", "extend_past_seq_len", "empty_batch"])
+def test_validation_mode_accepts_what_the_engine_sends(name, route, device):
+    """Padding requests (extend_seq_lens > seq_lens, pool row 0) and an idle batch are inputs the
+    contract admits: validation mode lets them through, and the call equals the list statement."""
+    from reference.lists import expected_buffers
+
+    case = EDGE_EXAMPLES[name]
+    inputs, buffers = case.inputs(device), case.buffers(device)
+    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+        kernel.fill_draft_extend_metadata(*inputs, buffers, **case.options(), validate=True)
+    initial = {name: t.cpu().tolist() for name, t in case.buffers(device).named().items()}
+    want = expected_buffers(
+        list(case.seq_lens), list(case.extend_seq_lens), list(case.req_pool_indices), inputs[3].cpu().tolist(), initial,
+        **case.options(),
+    )
+    for buffer, t in buffers.named().items():
+        assert t.cpu().tolist() == want[buffer], buffer
 
 
 def test_overflowing_cu_seqlens_refused_in_validation_mode(device):
@@ -198,7 +218,7 @@ def test_every_regime_draws_lengths_inside_the_contract(batch):
     length (once drawn by the long-context regime) fails a correct kernel, and the report blames the
     kernel; its straddling topk was 0, which the launcher refuses."""
     seq_lens, extend_seq_lens = batch
-    assert len(seq_lens) == len(extend_seq_lens) >= 1
+    assert len(seq_lens) == len(extend_seq_lens)
     assert all(0 <= qo <= kv for kv, qo in zip(seq_lens, extend_seq_lens)), batch
 
 

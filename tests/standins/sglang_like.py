@@ -1,8 +1,9 @@
 """A stand-in with the signature and the observable behaviour of SGLang's fused draft-extend metadata
 kernel, written with eager torch ops (no host sync: the total comes in as a host int): it stores 0
 into element 0 of both cu buffers, takes the real page table by truncating division, and reads the
-static width from extend_seq_lens[0] when told the widths are equal. Under the sglang domain it
-passes values; under the strict one element 0 and negative slots fail it."""
+static width from extend_seq_lens[0] when told the widths are equal, and clamps a padding request's
+causal lengths to 1. Under the sglang domain it passes values; under the strict one element 0 and
+negative slots fail it. `tests/planted/padding_lengths.py` is the same with a lower floor."""
 
 import torch
 
@@ -12,6 +13,15 @@ def fused_dsa_draft_extend_metadata(
     seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, bs, total_len, max_seqlen_k,
     dsa_index_topk, real_page_size, max_extend_len, max_total_len, static_extend_len=False,
 ):
+    fill_with_floor(**locals(), floor=1)
+
+
+def fill_with_floor(
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, page_table_1,
+    seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, bs, total_len, max_seqlen_k,
+    dsa_index_topk, real_page_size, max_extend_len, max_total_len, static_extend_len, floor,
+):
+    """The stand-in, with a padding request's causal lengths clamped to `floor` (None: not at all)."""
     assert total_len <= max_total_len and total_len <= bs * max_extend_len
     cache = seq_lens[:bs].to(torch.int32)
     cache_seqlens[:bs].copy_(cache)
@@ -27,6 +37,8 @@ def fused_dsa_draft_extend_metadata(
     first = torch.cumsum(qo, 0) - qo
     step = torch.arange(total_len, device=seq_lens.device) - first[owner]
     expanded = (seq_lens[owner].to(torch.int64) - qo[owner] + 1 + step).to(torch.int32)
+    if floor is not None:
+        expanded = expanded.clamp(min=floor)
     clipped = expanded.clamp(max=dsa_index_topk)
     seqlens_expanded[:total_len].copy_(expanded)
     dsa_cache_seqlens[:total_len].copy_(clipped)

@@ -1,0 +1,23 @@
+"""Planted: right on any one call, but it writes a padding request's page-table rows only the first
+time it sees a buffer, on the reasoning that padding never changes. A runner's replays move the
+padding (fewer live requests, so padding starts earlier): those rows then keep the live request's
+slots from the step before. Only the engine's replay (or state across calls) shows it."""
+
+from reference import fill_draft_extend_metadata as reference
+
+_seen: set[int] = set()
+
+
+def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+    before = buffers.page_table_1.clone()
+    reference(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
+              nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k)
+    key = buffers.page_table_1.data_ptr()
+    if key not in _seen:
+        _seen.add(key)
+        return
+    token = 0
+    for kv, qo in zip(seq_lens.tolist(), extend_seq_lens.tolist()):
+        if qo > kv:
+            buffers.page_table_1[token : token + qo] = before[token : token + qo]
+        token += qo
