@@ -162,7 +162,8 @@ class DraftExtendCase:
         to 1..8), and each live sequence is at least that long; a graph-bucket padding request keeps its
         seq_len, which the width then exceeds, as in SGLang's padded replays."""
         width = width or min(max(max(self.extend_seq_lens, default=1), 1), STATIC_WIDTHS[-1])
-        seq_lens = tuple(kv if qo > kv else max(kv, width) for kv, qo in zip(self.seq_lens, self.extend_seq_lens))
+        padding = set(self.padding_requests())
+        seq_lens = tuple(kv if b in padding else max(kv, width) for b, kv in enumerate(self.seq_lens))
         max_seqlen_k = max(self.max_seqlen_k, max(seq_lens, default=0))
         return self.with_changes(
             seq_lens=seq_lens,

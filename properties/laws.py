@@ -264,14 +264,17 @@ def state_across_calls(fill: Contract, case: DraftExtendCase, device: torch.devi
     them (new lengths and totals, other pool rows, new req_to_token contents, a smaller and then a
     larger max(seq_lens)), every call equals the reference on its own inputs: nothing may be kept
     from an earlier call, however the tensors' addresses repeat."""
-    captured = case.inputs(device)
-    buffers = case.buffers(device)
+    _calls_match_reference(fill, (case, *case.follow_ups()), case.inputs(device), case.buffers(device), device, "call")
+
+
+def _calls_match_reference(fill: Contract, steps, captured, buffers, device, what: str) -> None:
+    """`_steps_match_reference` with each step a plain call of `fill` on the same tensors and buffers."""
 
     def launch(step: DraftExtendCase) -> None:
         with on_host(step):
             fill(*captured, buffers, **step.options())
 
-    _steps_match_reference((case, *case.follow_ups()), captured, buffers, buffers.clone(), launch, device, "call")
+    _steps_match_reference(steps, captured, buffers, buffers.clone(), launch, device, what)
 
 
 ORACLE_FREE_LAWS = (
@@ -347,12 +350,15 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-# What CUDA (and PyTorch's capture checks) say, and what it means of the variant, most specific first.
-CAPTURE_ERRORS = (
+# What CUDA (and PyTorch's capture checks) say, and what it means of the variant, most specific
+# first. The first are work on a stream the capture never joined, which the streams law reports too.
+STREAM_ERRORS = (
     ("capturing stream has unjoined work", "works on a stream it forks from the capture and never joins back into the caller's"),
     ("dependency created on uncaptured work", "waits on work of a stream outside the capture (a stream the capture never joined)"),
     ("legacy stream depend on a capturing", "enqueues work on the legacy default stream, which the capturing stream never joined"),
     ("merge of separate capture sequences", "joins two separate captures through a stream of its own"),
+)
+CAPTURE_ERRORS = STREAM_ERRORS + (
     ("event last recorded in a capturing stream", "queries or waits on the host for an event of the capture"),
     ("operation not permitted when stream is capturing", "synchronizes with the host or copies through pageable memory during capture (`.item()`, `.tolist()`, `.cpu()`, a data-dependent shape)"),
     ("during CUDA graph capture", "calls an operation that graph capture forbids"),
@@ -447,14 +453,7 @@ def engine_replays_match_reference(fill: Contract, session, device: torch.device
     if device.type == "cuda":
         graph_replays_match_reference(fill, session, device)
         return
-    captured = session.steps[0].inputs(device)
-    buffers = session.buffers(device)
-
-    def launch(step: DraftExtendCase) -> None:
-        with on_host(step):
-            fill(*captured, buffers, **step.options())
-
-    _steps_match_reference(session.steps, captured, buffers, buffers.clone(), launch, device, "replay")
+    _calls_match_reference(fill, session.steps, session.steps[0].inputs(device), session.buffers(device), device, "replay")
 
 
 # A device-side wait far longer than any call takes to run: ~0.1 s at a Hopper GPU's clock.
@@ -473,10 +472,10 @@ def runs_on_callers_stream(fill: Contract, case: DraftExtendCase, device: torch.
     """The variant runs on the caller's current stream, as a PyTorch op does. On a non-default caller
     stream, behind a long device-side wait, the inputs are written and the call made; what it reads
     must be those inputs, and a read enqueued on that stream right after it, with no synchronize
-    between, must see the reference's values. A capture on that stream must not find work on a
-    stream it never joins. The wait makes a variant that ignores the caller's stream read the old
-    inputs on every run; the capture shows one that forks from it and never joins back."""
-
+    between, must see what the variant writes on them when nothing else is in flight. A capture on
+    that stream must not find work on a stream it never joins. The wait makes a variant that ignores
+    the caller's stream read the old inputs on every run; the capture shows one that forks from it and
+    never joins back."""
     old = case.follow_ups()[0]
     inputs = old.inputs(device)
     values = case.inputs(device)
@@ -484,7 +483,7 @@ def runs_on_callers_stream(fill: Contract, case: DraftExtendCase, device: torch.
     pristine = buffers.clone()
     # What the variant itself writes on these inputs, called with nothing else in flight: this law
     # judges the stream order alone, whatever the values (the values row judges those).
-    expected = pristine.clone()
+    expected = buffers.clone()
     with on_host(case):
         fill(*case.inputs(device), expected, **case.options())
     torch.cuda.synchronize()
@@ -513,5 +512,5 @@ def runs_on_callers_stream(fill: Contract, case: DraftExtendCase, device: torch.
     try:
         _capture(fill, case, inputs, buffers, stream=caller)
     except LawBroken as error:
-        if any(meaning in str(error) for sign, meaning in CAPTURE_ERRORS[:4]):
+        if any(meaning in str(error) for _, meaning in STREAM_ERRORS):
             raise LawBroken(f"does not run on the caller's current stream: {error}") from error

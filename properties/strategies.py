@@ -113,9 +113,8 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
     The live requests extend the width too (static width) or anything up to it (ragged)."""
     width = draw(st.integers(1, 8))
     live = draw(st.one_of(st.integers(0, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
-    bucket = next(b for b in CAPTURE_BUCKETS if b >= max(live, 1))
-    if bucket == live:
-        bucket = next((b for b in CAPTURE_BUCKETS if b > live), live + 1)
+    # The first bucket past the live requests: at least one padding request, as in any padded replay.
+    bucket = next(b for b in CAPTURE_BUCKETS if b > live)
     fill = draw(st.sampled_from(SEQ_LEN_FILLS))
     generator = _seeded(draw)
     kv = _uniform(generator, width, draw(st.sampled_from((width + 8, 300, 4096))), live)
@@ -220,7 +219,7 @@ class GraphSession:
         steps = tuple(adapt(step) for step in self.steps)
         if not steps[0].static_extend_len:
             return GraphSession(steps, self.max_extend, self.columns)
-        width = max(steps[0].extend_seq_lens, default=1) or 1
+        width = max(steps[0].extend_seq_lens, default=1)
         steps = tuple(step.static_width(width) for step in steps)
         columns = max(step.max_seqlen_k for step in steps)
         context = max(step.context_len for step in steps)
