@@ -1,5 +1,5 @@
-"""Suite-wide wiring: the device (one GPU per xdist worker), the Hypothesis profiles, and
-`--variant MODULE:CALLABLE`.
+"""Suite-wide wiring: the device (one GPU per xdist worker), the Hypothesis profiles,
+`--variant MODULE:CALLABLE` and `--forward-mode decode|target-verify|draft-extend`.
 
 Without a GPU the tensors live on the CPU and Triton runs in its interpreter; the switch must be
 made before anything imports Triton, which is why it happens here, at collection time.
@@ -15,7 +15,15 @@ from properties.gpus import pin_xdist_worker
 # prepare_runtime() below initialises CUDA, which reads CUDA_VISIBLE_DEVICES only then.
 pin_xdist_worker()
 
-from properties.harness import DEFAULT_DOMAIN, SHIPPED_KERNEL, BadVariant, in_mode, load_variant, prepare_runtime  # noqa: E402
+from properties.harness import (  # noqa: E402
+    DEFAULT_DOMAIN,
+    SHIPPED_KERNELS,
+    BadVariant,
+    in_mode,
+    load_variant,
+    prepare_runtime,
+    variant_forward_mode,
+)
 
 DEVICE = prepare_runtime()
 
@@ -23,6 +31,8 @@ from properties.cases import DOMAINS  # noqa: E402
 from properties.conventions import CONVENTIONS  # noqa: E402
 from properties.gate import FAMILIES, default_required  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
+from properties.strategies import set_session_forward_mode  # noqa: E402
+from reference.modes import FORWARD_MODES  # noqa: E402
 
 register_profiles()
 
@@ -30,12 +40,17 @@ register_profiles()
 def pytest_addoption(parser):
     parser.addoption(
         "--variant",
-        default=SHIPPED_KERNEL,
         metavar="SPEC",
         help="the implementation that every contract property judges, MODULE:CALLABLE or "
-        f"path/to/file.py:CALLABLE (default: the shipped kernel, {SHIPPED_KERNEL})",
+        "path/to/file.py:CALLABLE (default: the shipped kernel of the forward mode, e.g. "
+        f"{SHIPPED_KERNELS['draft-extend']})",
     )
     parser.addoption("--convention", default="contract", help=f"how the variant is called: {', '.join(CONVENTIONS)}")
+    parser.addoption(
+        "--forward-mode",
+        choices=FORWARD_MODES,
+        help="the forward mode whose contract the variant is judged by (default: the one its convention implies, else draft-extend)",
+    )
     parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help="sglang (slots >= 0, cu buffers zeroed) or strict")
     parser.addoption(
         "--require",
@@ -45,8 +60,32 @@ def pytest_addoption(parser):
     )
 
 
+def _variant_options(config) -> tuple[str, str, str]:
+    """(spec, convention, forward mode) of the variant under test."""
+    convention = config.getoption("--convention")
+    try:
+        mode = variant_forward_mode(convention, config.getoption("--forward-mode"))
+    except BadVariant as error:
+        raise pytest.UsageError(str(error)) from error
+    return config.getoption("--variant") or SHIPPED_KERNELS[mode], convention, mode
+
+
+def _judged_options(config) -> dict[str, tuple[str, str, str]]:
+    """Forward mode -> (spec, convention, mode) of what the contract tests judge: the one variant
+    named (by --variant, --forward-mode or a convention's mode), else every mode's shipped kernel."""
+    named = any(config.getoption(option) for option in ("--variant", "--forward-mode")) or config.getoption("--convention") != "contract"
+    if named:
+        return {config.variant_options[2]: config.variant_options}
+    return {mode: (SHIPPED_KERNELS[mode], "contract", mode) for mode in FORWARD_MODES}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "family(name): the property family (properties.gate.FAMILIES) a test checks")
+    config.addinivalue_line("markers", "forward_mode(name, ...): a test of these forward modes' variants alone")
+    config.variant_options = _variant_options(config)
+    config.judged_options = _judged_options(config)
+    # Before the test modules are imported: their strategies and pinned examples are the mode's.
+    set_session_forward_mode(config.variant_options[2])
     names = tuple(name for name in (config.getoption("--require") or "").split(",") if name)
     unknown = [name for name in names if name not in FAMILIES]
     if unknown:
@@ -55,10 +94,8 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return (
-        f"variant under test: {config.getoption('--variant')} (convention {config.getoption('--convention')}, "
-        f"domain {config.getoption('--domain')}); device: {DEVICE}; required: {', '.join(config.required_families)}"
-    )
+    judged = "; ".join(f"{spec} ({mode}, convention {convention})" for spec, convention, mode in config.judged_options.values())
+    return f"under test: {judged}; domain {config.getoption('--domain')}; device: {DEVICE}; required: {', '.join(config.required_families)}"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -84,7 +121,16 @@ def device():
 @pytest.fixture(scope="session")
 def variant(request):
     try:
-        return load_variant(request.config.getoption("--variant"), request.config.getoption("--convention"))
+        return load_variant(*request.config.variant_options)
+    except BadVariant as error:
+        pytest.exit(str(error), returncode=2)
+
+
+@pytest.fixture(scope="session")
+def judged(request):
+    """Forward mode -> the Variant its contract tests judge."""
+    try:
+        return {mode: load_variant(*options) for mode, options in request.config.judged_options.items()}
     except BadVariant as error:
         pytest.exit(str(error), returncode=2)
 
@@ -95,15 +141,22 @@ def domain(request):
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test of a mode (its `mode` parameter) that the variant does not declare skips at setup with
-    the reason alone: skipped inside a Hypothesis test, an explicit example would print its whole
-    case with the reason, once per law. A variant that does not load is reported by its fixture."""
+    """A test of a mode (its `mode` parameter) that the variant does not declare, or of another
+    forward mode's variants (its `forward_mode` marker), skips at setup with the reason alone: skipped
+    inside a Hypothesis test, an explicit example would print its whole case with the reason, once
+    per law. A variant that does not load is reported by its fixture."""
     try:
-        variant = load_variant(config.getoption("--variant"), config.getoption("--convention"))
+        judged = {mode: load_variant(*options) for mode, options in config.judged_options.items()}
+        primary = load_variant(*config.variant_options)
     except BadVariant:
         return
     domain = config.getoption("--domain")
     for item in items:
+        only = item.get_closest_marker("forward_mode")
+        if only is not None and not any(mode in judged for mode in only.args):
+            item.add_marker(pytest.mark.skip(reason=f"a test of {', '.join(only.args)} variants; this run judges {', '.join(judged)}"))
+            continue
+        variant = judged[only.args[0]] if only is not None else primary
         mode = getattr(item, "callspec", None) and item.callspec.params.get("mode")
         if mode and in_mode(variant, mode, domain) is None:
             item.add_marker(pytest.mark.skip(reason=f"{variant.name} does not declare the {mode} mode"))

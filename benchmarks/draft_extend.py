@@ -29,10 +29,10 @@ import torch
 import triton
 
 import kernel
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.harness import BadVariant, Variant, load_variant, on_host
 from reference import eager
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
 
 MAX_EXTEND = 4
 POOL_SPARE_ROWS = 16
@@ -98,8 +98,8 @@ class Case:
     extend_seq_lens: torch.Tensor
     req_pool_indices: torch.Tensor
     req_to_token: torch.Tensor
-    buffers: DraftExtendMetadataBuffers
-    host: DraftExtendCase
+    buffers: MetadataBuffers
+    host: ReplayCase
 
     def fill(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> None:
         """Call fn on this case; resident=True passes max_seqlen_k=None, the graph-resident mode. A
@@ -142,8 +142,8 @@ def make_req_to_token(rows: int, columns: int, page_size: int, device: torch.dev
     return slots.view(rows, pages_per_row * page_size)[:, :columns].contiguous()
 
 
-def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device) -> DraftExtendMetadataBuffers:
-    return DraftExtendMetadataBuffers.allocate(
+def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device) -> MetadataBuffers:
+    return MetadataBuffers.allocate(
         max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device
     )
 
@@ -175,7 +175,7 @@ def make_case(
         req_pool_indices=req_pool_indices.to(device),
         req_to_token=make_req_to_token(pool_rows, capacity, page_size, device),
         buffers=make_buffers(bs, capacity, page_size, device),
-        host=DraftExtendCase(
+        host=ReplayCase(
             seq_lens=tuple(seq_lens.tolist()),
             extend_seq_lens=tuple(extend_seq_lens.tolist()),
             req_pool_indices=tuple(req_pool_indices.tolist()),

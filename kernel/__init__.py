@@ -1,7 +1,8 @@
-"""The shipped implementation of the contract in `reference/`.
+"""The shipped implementation of the contracts in `reference/`, one function per forward mode.
 
-SGLANG_NSA_USE_TRITON_METADATA=0 (read at every call), or Triton failing to import, routes these
-same functions to the reference path, after the same argument checks.
+SGLANG_DSA_USE_TRITON_METADATA=0 (read at every call; the seed's SGLANG_NSA_USE_TRITON_METADATA
+answers while it is unset), or Triton failing to import, routes these same functions to the
+reference path, after the same argument checks.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ import torch
 from kernel._environ import Switch
 from kernel.validation import check_call, check_expand_call, check_values, validation_requested
 from reference import eager
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
+from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
 
 try:
-    from kernel import draft_extend_metadata as _triton_path
+    from kernel import dsa_metadata as _triton_path
 except ImportError:
     _triton_path = None
 
 TRITON_AVAILABLE = _triton_path is not None
 
 
-_USE_TRITON = Switch("SGLANG_NSA_USE_TRITON_METADATA", default_on=True, off_values=("0", "false", "False"))
+_USE_TRITON = Switch(
+    "SGLANG_DSA_USE_TRITON_METADATA", alias="SGLANG_NSA_USE_TRITON_METADATA", default_on=True, off_values=("0", "false", "False")
+)
 
 
 def triton_enabled() -> bool:
@@ -29,12 +33,47 @@ def triton_enabled() -> bool:
     return TRITON_AVAILABLE and _USE_TRITON.on()
 
 
+def _reference_fill(
+    mode: ForwardMode, inputs: tuple, buffers: MetadataBuffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, validate, zero_cu_heads
+) -> None:
+    """The reference path of one forward mode, after the Triton path's own checks."""
+    named = dict(zip(mode.inputs, inputs))
+    checked = tuple(named.get(name) for name in DRAFT_EXTEND.inputs)
+    options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "forward_mode": mode, "next_n": next_n}
+    if max_seqlen_k is None:
+        # The reference path has no graph-resident form: it reads the longest kv length from the
+        # device (a sync, as the eager path always makes).
+        check_call(*checked, buffers, max_seqlen_k=0, **options)
+        seq_lens = named["seq_lens"]
+        max_seqlen_k = int(seq_lens.max()) + (next_n if mode is TARGET_VERIFY else 0) if seq_lens.numel() else 0
+    shape = check_call(*checked, buffers, max_seqlen_k=max_seqlen_k, **options)
+    if validation_requested(validate):
+        check_values(
+            named["seq_lens"],
+            named.get("extend_seq_lens"),
+            token_capacity=shape.token_capacity,
+            max_seqlen_k=max_seqlen_k,
+            req_pool_indices=named["req_pool_indices"],
+            pool_size=named["req_to_token"].shape[0],
+            nsa_index_topk=nsa_index_topk,
+            forward_mode=mode,
+            next_n=next_n,
+        )
+    fill_options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
+    if mode is TARGET_VERIFY:
+        fill_options["next_n"] = next_n
+    eager.FILLS[mode.name](*inputs, buffers, **fill_options)
+    if zero_cu_heads:
+        buffers.cu_seqlens_k[:1].zero_()
+        buffers.nsa_cu_seqlens_k[:1].zero_()
+
+
 def fill_draft_extend_metadata(
     seq_lens: torch.Tensor,
     extend_seq_lens: torch.Tensor,
     req_pool_indices: torch.Tensor,
     req_to_token: torch.Tensor,
-    buffers: DraftExtendMetadataBuffers,
+    buffers: MetadataBuffers,
     *,
     nsa_index_topk: int,
     page_size: int,
@@ -47,63 +86,56 @@ def fill_draft_extend_metadata(
     max_seqlen_k=None selects the graph-resident mode: max(seq_lens) is taken on the device.
     zero_cu_heads=True also stores 0 into element 0 of both cu buffers, as SGLang's kernel does.
     """
+    options = dict(nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate, zero_cu_heads=zero_cu_heads)
     if triton_enabled():
-        return _triton_path.fill_draft_extend_metadata(
-            seq_lens,
-            extend_seq_lens,
-            req_pool_indices,
-            req_to_token,
-            buffers,
-            nsa_index_topk=nsa_index_topk,
-            page_size=page_size,
-            max_seqlen_k=max_seqlen_k,
-            validate=validate,
-            zero_cu_heads=zero_cu_heads,
-        )
-    if max_seqlen_k is None:
-        # The reference path has no graph-resident form: it reads the longest sequence from the
-        # device (a sync, as the eager path always makes).
-        check_call(
-            seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
-            nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=0,
-        )
-        max_seqlen_k = int(seq_lens.max())
-    shape = check_call(
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        buffers,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
-    )
-    if validation_requested(validate):
-        check_values(
-            seq_lens,
-            extend_seq_lens,
-            token_capacity=shape.token_capacity,
-            max_seqlen_k=max_seqlen_k,
-            req_pool_indices=req_pool_indices,
-            pool_size=req_to_token.shape[0],
-            nsa_index_topk=nsa_index_topk,
-        )
-    eager.fill_draft_extend_metadata(
-        seq_lens,
-        extend_seq_lens,
-        req_pool_indices,
-        req_to_token,
-        buffers,
-        nsa_index_topk=nsa_index_topk,
-        page_size=page_size,
-        max_seqlen_k=max_seqlen_k,
-    )
-    if zero_cu_heads:
-        buffers.cu_seqlens_k[:1].zero_()
-        buffers.nsa_cu_seqlens_k[:1].zero_()
+        return _triton_path.fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)
+    _reference_fill(DRAFT_EXTEND, (seq_lens, extend_seq_lens, req_pool_indices, req_to_token), buffers, next_n=1, **options)
 
 
-fill_draft_extend_metadata.supports_graph_resident = True
+def fill_decode_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int | None,
+    validate: bool | None = None,
+    zero_cu_heads: bool = False,
+) -> None:
+    """Fill every decode metadata buffer for one step (buffers.nsa_seqlens_expanded may be None);
+    max_seqlen_k=None and zero_cu_heads as for draft-extend."""
+    options = dict(nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate, zero_cu_heads=zero_cu_heads)
+    if triton_enabled():
+        return _triton_path.fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, **options)
+    _reference_fill(DECODE, (seq_lens, req_pool_indices, req_to_token), buffers, next_n=1, **options)
+
+
+def fill_target_verify_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int | None,
+    next_n: int,
+    validate: bool | None = None,
+    zero_cu_heads: bool = False,
+) -> None:
+    """Fill every target-verify metadata buffer for one step of next_n draft tokens per request,
+    buffers.paged_mqa_ctx_lens_2d included where it is given; max_seqlen_k=None (max(seq_lens) +
+    next_n on the device) and zero_cu_heads as for draft-extend."""
+    options = dict(nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate, zero_cu_heads=zero_cu_heads)
+    if triton_enabled():
+        return _triton_path.fill_target_verify_metadata(seq_lens, req_pool_indices, req_to_token, buffers, next_n=next_n, **options)
+    _reference_fill(TARGET_VERIFY, (seq_lens, req_pool_indices, req_to_token), buffers, next_n=next_n, **options)
+
+
+for _fill_of_mode in (fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata):
+    _fill_of_mode.supports_graph_resident = True
 
 
 def expand_seqlens_into(
@@ -143,10 +175,12 @@ def expand_seqlens(
 
 
 __all__ = [
-    "DraftExtendMetadataBuffers",
+    "MetadataBuffers",
     "TRITON_AVAILABLE",
     "expand_seqlens",
     "expand_seqlens_into",
+    "fill_decode_metadata",
     "fill_draft_extend_metadata",
+    "fill_target_verify_metadata",
     "triton_enabled",
 ]

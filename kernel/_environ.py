@@ -17,26 +17,33 @@ import os
 
 class Switch:
     """An on/off environment variable: `default_on` while unset, off for any of `off_values`, on for
-    anything else."""
+    anything else. Where `alias` is given (an older spelling, as SGLang keeps its NSA names beside
+    the DSA ones), it answers while `name` is unset."""
 
-    __slots__ = ("name", "default_on", "_off", "_raw_name", "_raw_off")
+    __slots__ = ("name", "alias", "default_on", "_off", "_raw_name", "_raw_alias", "_raw_off")
 
-    def __init__(self, name: str, *, default_on: bool, off_values: tuple[str, ...]):
+    def __init__(self, name: str, *, default_on: bool, off_values: tuple[str, ...], alias: str | None = None):
         self.name = name
+        self.alias = alias
         self.default_on = default_on
         self._off = frozenset(off_values)
         encodekey = getattr(os.environ, "encodekey", None)
         encodevalue = getattr(os.environ, "encodevalue", None)
         if callable(encodekey) and callable(encodevalue):
             self._raw_name = encodekey(name)
+            self._raw_alias = None if alias is None else encodekey(alias)
             self._raw_off = frozenset(map(encodevalue, off_values))
         else:
-            self._raw_name = self._raw_off = None
+            self._raw_name = self._raw_alias = self._raw_off = None
 
     def on(self) -> bool:
         raw = getattr(os.environ, "_data", None)
         if raw is not None and self._raw_name is not None:
             value = raw.get(self._raw_name)
+            if value is None and self._raw_alias is not None:
+                value = raw.get(self._raw_alias)
             return self.default_on if value is None else value not in self._raw_off
         value = os.environ.get(self.name)
+        if value is None and self.alias is not None:
+            value = os.environ.get(self.alias)
         return self.default_on if value is None else value not in self._off

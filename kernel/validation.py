@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 
 from kernel._environ import Switch
-from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers
-from reference.lists import expanded_lengths
+from reference.buffers import MetadataBuffers
+from reference.modes import DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
 
 INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
@@ -116,17 +116,24 @@ def check_call(
     nsa_index_topk,
     page_size,
     max_seqlen_k,
+    forward_mode: ForwardMode = DRAFT_EXTEND,
+    next_n: int = 1,
 ) -> CallShape:
-    if not isinstance(buffers, DraftExtendMetadataBuffers):
-        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
-    shape = check_expand_call(
-        extend_seq_lens,
-        seq_lens,
-        nsa_index_topk,
-        buffers.nsa_seqlens_expanded,
-        buffers.nsa_cache_seqlens_int32,
-    )
-    bs, device = shape.bs, seq_lens.device
+    """The host checks of one call of `forward_mode`; extend_seq_lens is draft-extend's alone (None
+    for the others)."""
+    if not isinstance(buffers, MetadataBuffers):
+        raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
+    _index_vector("seq_lens", seq_lens, None)
+    bs, device = seq_lens.shape[0], seq_lens.device
+    if forward_mode is DRAFT_EXTEND:
+        _index_vector("extend_seq_lens", extend_seq_lens, device)
+        if extend_seq_lens.shape[0] != bs:
+            raise ValueError(
+                f"extend_seq_lens has {extend_seq_lens.shape[0]} entries, seq_lens has {bs} (batch size mismatch)"
+            )
+    _host_int("nsa_index_topk", nsa_index_topk, 1)
+    if forward_mode is TARGET_VERIFY:
+        _host_int("next_n", next_n, 1)
     _index_vector("req_pool_indices", req_pool_indices, device)
     if req_pool_indices.shape[0] != bs:
         raise ValueError(
@@ -153,10 +160,12 @@ def check_call(
         )
     real_cols = -(-max_seqlen_k // page_size)
 
-    _int32_buffer("cache_seqlens_int32", buffers.cache_seqlens_int32, 1, device)
-    _int32_buffer("cu_seqlens_k", buffers.cu_seqlens_k, 1, device)
+    token_buffers = ["nsa_cache_seqlens_int32"]
+    if "nsa_seqlens_expanded" in forward_mode.writes:
+        token_buffers.insert(0, "nsa_seqlens_expanded")
+    for name in ("cache_seqlens_int32", "cu_seqlens_k", *token_buffers, "nsa_cu_seqlens_k"):
+        _int32_buffer(name, getattr(buffers, name), 1, device)
     _int32_buffer("page_table_1", buffers.page_table_1, 2, device)
-    _int32_buffer("nsa_cu_seqlens_k", buffers.nsa_cu_seqlens_k, 1, device)
     if buffers.cache_seqlens_int32.shape[0] < bs:
         raise ValueError(f"cache_seqlens_int32 holds {buffers.cache_seqlens_int32.shape[0]} entries, needs bs={bs}")
     if buffers.cu_seqlens_k.shape[0] < bs + 1:
@@ -167,13 +176,15 @@ def check_call(
         )
     if buffers.nsa_cu_seqlens_k.shape[0] < 1:
         raise ValueError("nsa_cu_seqlens_k must hold at least one entry")
+    capacities = {name: getattr(buffers, name).shape[0] for name in token_buffers}
+    capacities["nsa_cu_seqlens_k"] = buffers.nsa_cu_seqlens_k.shape[0] - 1
+    capacities["page_table_1"] = buffers.page_table_1.shape[0]
 
+    outputs = {name: getattr(buffers, name) for name in ("cache_seqlens_int32", "cu_seqlens_k", "page_table_1", *token_buffers, "nsa_cu_seqlens_k")}
     if page_size == 1:
         if buffers.real_page_table is not buffers.page_table_1:
             raise ValueError("real_page_table must be page_table_1 itself when page_size == 1")
-        token_capacity = min(shape.token_capacity, buffers.page_table_1.shape[0])
         real_cols = 0
-        outputs = buffers.named()
     else:
         _int32_buffer("real_page_table", buffers.real_page_table, 2, device)
         if buffers.real_page_table.shape[1] < real_cols:
@@ -181,18 +192,28 @@ def check_call(
                 f"real_page_table is {buffers.real_page_table.shape[1]} columns wide, "
                 f"needs ceil(max_seqlen_k / page_size)={real_cols}"
             )
-        token_capacity = min(
-            shape.token_capacity, buffers.page_table_1.shape[0], buffers.real_page_table.shape[0]
-        )
-        outputs = {name: getattr(buffers, name) for name in BUFFER_NAMES}
+        capacities["real_page_table"] = buffers.real_page_table.shape[0]
+        outputs["real_page_table"] = buffers.real_page_table
+    ctx_lens = buffers.paged_mqa_ctx_lens_2d if "paged_mqa_ctx_lens_2d" in forward_mode.writes else None
+    if ctx_lens is not None:
+        _int32_buffer("paged_mqa_ctx_lens_2d", ctx_lens, 2, device)
+        if ctx_lens.shape[0] < bs or ctx_lens.shape[1] < next_n:
+            raise ValueError(f"paged_mqa_ctx_lens_2d is {tuple(ctx_lens.shape)}, needs at least (bs, next_n)=({bs}, {next_n})")
+        outputs["paged_mqa_ctx_lens_2d"] = ctx_lens
     _disjoint(outputs)
-    token_capacity = min(token_capacity, buffers.nsa_cu_seqlens_k.shape[0] - 1)
+    token_capacity = min(capacities.values())
+    if forward_mode is not DRAFT_EXTEND:
+        # Every request's number of tokens is known on the host here, so the capacity check is free.
+        tokens = bs * (next_n if forward_mode is TARGET_VERIFY else 1)
+        if tokens > token_capacity:
+            short = min(capacities, key=capacities.get)
+            raise ValueError(f"{short} holds {capacities[short]} token rows, needs {tokens} ({forward_mode.name}, bs={bs})")
     return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols)
 
 
 def check_values(
     seq_lens: torch.Tensor,
-    extend_seq_lens: torch.Tensor,
+    extend_seq_lens: torch.Tensor | None,
     *,
     token_capacity: int,
     max_seqlen_k: int | None = None,
@@ -200,32 +221,38 @@ def check_values(
     pool_size: int = 0,
     nsa_index_topk: int = 1,
     total_tokens: int | None = None,
+    forward_mode: ForwardMode = DRAFT_EXTEND,
+    next_n: int = 1,
 ) -> None:
     """Checks that need the device data (one host sync); raises before anything is written."""
-    kv = seq_lens.to(torch.int64).cpu()
-    qo = extend_seq_lens.to(torch.int64).cpu()
+    seq = seq_lens.to(torch.int64).cpu()
+    if bool((seq < 0).any()):
+        b = int(torch.nonzero(seq < 0)[0])
+        raise ValueError(f"seq_lens[{b}]={int(seq[b])} is negative")
+    extend = None if extend_seq_lens is None else extend_seq_lens.to(torch.int64).cpu().tolist()
+    lengths = forward_mode.request_lengths(seq.tolist(), extend, next_n)
+    kv = torch.tensor([k for k, _ in lengths], dtype=torch.int64)
+    qo = torch.tensor([q for _, q in lengths], dtype=torch.int64)
     if bool((qo < 0).any()):
         b = int(torch.nonzero(qo < 0)[0])
         raise ValueError(f"extend_seq_lens[{b}]={int(qo[b])} is negative")
-    if bool((kv < 0).any()):
-        b = int(torch.nonzero(kv < 0)[0])
-        raise ValueError(f"seq_lens[{b}]={int(kv[b])} is negative")
     # extend_seq_lens > seq_lens is a graph-bucket padding request, which the contract admits.
+    kv_name = "seq_lens[{b}] + next_n" if forward_mode is TARGET_VERIFY else "seq_lens[{b}]"
     if bool((kv > INT32_MAX).any()):
         b = int(torch.nonzero(kv > INT32_MAX)[0])
-        raise ValueError(f"seq_lens[{b}]={int(kv[b])} does not fit in int32")
+        raise ValueError(f"{kv_name.format(b=b)}={int(kv[b])} does not fit in int32")
     if max_seqlen_k is not None and bool((kv > max_seqlen_k).any()):
         b = int(torch.nonzero(kv > max_seqlen_k)[0])
-        raise ValueError(f"seq_lens[{b}]={int(kv[b])} exceeds max_seqlen_k={max_seqlen_k}")
+        raise ValueError(f"{kv_name.format(b=b)}={int(kv[b])} exceeds max_seqlen_k={max_seqlen_k}")
     if int(kv.sum()) > INT32_MAX:
-        raise ValueError(f"sum(seq_lens)={int(kv.sum())} overflows the int32 cu_seqlens_k")
+        raise ValueError(f"the kv lengths sum to {int(kv.sum())}, which overflows the int32 cu_seqlens_k")
     total = int(qo.sum())
     if total_tokens is not None and total != total_tokens:
         raise ValueError(f"total_tokens={total_tokens} but sum(extend_seq_lens)={total}")
     if total > token_capacity:
-        raise ValueError(f"sum(extend_seq_lens)={total} exceeds the token buffers' capacity ({token_capacity})")
+        raise ValueError(f"{total} tokens (sum(extend_seq_lens)) exceed the token buffers' capacity ({token_capacity})")
     clipped_total = sum(
-        min(v, nsa_index_topk) for k, q in zip(kv.tolist(), qo.tolist()) for v in expanded_lengths(k, q)
+        min(v, nsa_index_topk) for k, q in lengths for v in forward_mode.expanded_lengths(k, q)
     )
     if clipped_total > INT32_MAX:
         raise ValueError(f"sum of clipped lengths {clipped_total} overflows the int32 nsa_cu_seqlens_k")

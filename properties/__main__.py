@@ -1,4 +1,6 @@
-"""Command-line tools of the suite: `python -m properties COMMAND --help`.
+"""Command-line tools of the suite: `python -m properties COMMAND --help`. Every command takes
+`--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the mode the
+convention implies); `--variant` defaults to the shipped kernel of that mode.
 
   campaign / fuzz   the contract properties against a variant (default: the shipped kernel)
   replay            rerun JSON reproducers and report every mismatch
@@ -21,8 +23,10 @@ import tempfile
 from pathlib import Path
 
 from properties.cases import DOMAINS
-from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNEL, prepare_runtime
+from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
+from properties.conventions import CONVENTIONS
+from reference.modes import FORWARD_MODES
 
 
 def _gpu_count() -> int:
@@ -34,10 +38,11 @@ def _gpu_count() -> int:
 def _load(args):
     """The variant the command names, through its convention; None, after one line on stderr, where
     it cannot be loaded."""
-    from properties.harness import BadVariant, load_variant
+    from properties.harness import BadVariant, load_variant, variant_forward_mode
 
     try:
-        return load_variant(args.variant, args.convention)
+        mode = variant_forward_mode(args.convention, args.forward_mode)
+        return load_variant(args.variant or SHIPPED_KERNELS[mode], args.convention, mode)
     except BadVariant as error:
         print(error, file=sys.stderr)
         return None
@@ -59,11 +64,12 @@ def fuzz(args) -> int:
         print(f"{variant.name} does not declare the {args.mode} mode", file=sys.stderr)
         return 2
     laws = CONTRACT_LAWS if not args.laws else tuple(law for law in CONTRACT_LAWS if law.__name__ in args.laws)
+    args.variant, args.forward_mode = variant.spec, variant.forward_mode
     database = None
     if args.database is not None:
         # Runners that judge something else (another variant, mode or set of laws) would find this
         # campaign's failures passing and delete them from a shared database.
-        judged = " ".join([variant.name, args.mode, args.domain, *(law.__name__ for law in laws)])
+        judged = " ".join([variant.name, variant.forward_mode, args.mode, args.domain, *(law.__name__ for law in laws)])
         try:
             database = example_database(args.database, namespace=hashlib.sha256(judged.encode()).hexdigest()[:16])
         except ImportError:
@@ -103,7 +109,7 @@ def _fuzz_one(args, variant, laws, database) -> int:
         sys.stdout.write(("\n" if after_progress else "") + f"{shard}{line}\n")
         sys.stdout.flush()
 
-    say(f"differential campaign: {variant.name} ({args.mode}, domain {args.domain}) against the reference on {where}")
+    say(f"differential campaign: {variant.name} ({variant.forward_mode}, {args.mode}, domain {args.domain}) against the reference on {where}")
     say("laws: " + ", ".join(law.__name__ for law in laws))
     reproducers = {}
 
@@ -171,7 +177,7 @@ def _fuzz_sharded(args, workers: int, gpus: list[str]) -> int:
             argv += ["--corpus", args.corpus] if args.corpus else []
             argv += ["--laws", *args.laws] if args.laws else []
             argv += ["--database", args.database] if args.database is not None else []
-            argv += ["--mode", args.mode, "--convention", args.convention, "--domain", args.domain]
+            argv += ["--mode", args.mode, "--convention", args.convention, "--domain", args.domain, "--forward-mode", args.forward_mode]
             env = {**os.environ}
             if gpus:
                 env["CUDA_VISIBLE_DEVICES"] = worker_gpu(gpus, index)
@@ -223,8 +229,13 @@ def replay(args) -> int:
         record = load(path)
         spec = args.variant or record["variant"]
         convention = args.convention or record.get("convention", "contract")
+        recorded_mode = record.get("forward_mode", "draft-extend")
+        if args.forward_mode and args.forward_mode != recorded_mode:
+            failed += 1
+            print(f"{path}: recorded in the {recorded_mode} mode, not {args.forward_mode}")
+            continue
         try:
-            still_wrong = replay_record(record, load_variant(spec, convention).fill, device)
+            still_wrong = replay_record(record, load_variant(spec, convention, recorded_mode).fill, device)
         except Exception as error:
             failed += 1
             print(f"{path}: {spec} raised {type(error).__name__}: {error}")
@@ -245,7 +256,10 @@ def diff(args) -> int:
     from properties.triage import find_disagreement
 
     device = prepare_runtime()
-    variant, against = load_variant(args.variant), load_variant(args.against)
+    variant = _load(args)
+    if variant is None:
+        return 2
+    against = load_variant(args.against or SHIPPED_KERNELS[variant.forward_mode], forward_mode=variant.forward_mode)
     tried, found = find_disagreement(
         variant, against, device, max_examples=args.max_examples, seed_value=args.seed, shrink_seconds=args.shrink_seconds
     )
@@ -263,31 +277,35 @@ def throughput(args) -> int:
 
     device = prepare_runtime()
     register_profiles()
-    variant = load_variant(args.variant)
-    results = [r for profile in args.profiles for r in measure_cold_and_warm(variant, device, profile, args.examples)]
+    modes = tuple(FORWARD_MODES) if args.forward_mode == "all" else (args.forward_mode or "draft-extend",)
+    variants = [load_variant(args.variant or SHIPPED_KERNELS[mode], forward_mode=mode) for mode in modes]
+    results = [r for variant in variants for profile in args.profiles for r in measure_cold_and_warm(variant, device, profile, args.examples)]
     for result in results:
         print(describe(result))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"device": str(device), "variant": variant.name, "results": results}, out, indent=2)
+            json.dump({"device": str(device), "variants": [variant.name for variant in variants], "results": results}, out, indent=2)
     return 0
 
 
 def mutants(args) -> int:
-    from properties.harness import REFERENCE
-    from properties.mutants import MUTANTS
+    from properties.harness import REFERENCES
+    from properties.mutants import mutants_of
     from properties.mutation import hunt_all, table
 
     prepare_runtime()
-    chosen = {name: spec for name, spec in MUTANTS.items() if not args.only or name in args.only}
-    kept = {"all": (SHIPPED_KERNEL, REFERENCE), "reference": (REFERENCE,), "none": ()}[args.controls]
-    controls = {name: spec for name, spec in {"(shipped kernel)": SHIPPED_KERNEL, "(reference)": REFERENCE}.items() if spec in kept}
+    mode = args.forward_mode or "draft-extend"
+    shipped, reference = SHIPPED_KERNELS[mode], REFERENCES[mode]
+    chosen = {name: spec for name, spec in mutants_of(mode).items() if not args.only or name in args.only}
+    kept = {"all": (shipped, reference), "reference": (reference,), "none": ()}[args.controls]
+    controls = {name: spec for name, spec in {"(shipped kernel)": shipped, "(reference)": reference}.items() if spec in kept}
     names = {spec: name for name, spec in {**chosen, **controls}.items()}
     workers = args.workers or min(os.cpu_count() or 1, 8)
     specs = list(chosen.values()) + list(controls.values())
     hunts = []
     # Each verdict is said as it is reached, so a run stopped by a time box has still reported it.
-    for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds):
+    print(f"mutants of the {mode} mode", file=sys.stderr, flush=True)
+    for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds, forward_mode=mode):
         hunts.append(h)
         control = h.spec in controls.values()
         verdict = f"killed by {h.law} ({h.mode}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
@@ -317,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("fuzz", "fuzz a variant with the contract properties; failures become JSON reproducers"),
     ):
         run = commands.add_parser(name, help=help_text)
-        run.add_argument("--variant", default=SHIPPED_KERNEL, metavar="MODULE:CALLABLE")
+        run.add_argument("--variant", metavar="MODULE:CALLABLE", help="default: the shipped kernel of the forward mode")
         budget = run.add_mutually_exclusive_group()
         budget.add_argument("--max-examples", type=int, default=40)
         budget.add_argument("--minutes", type=float)
@@ -349,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     dif = commands.add_parser("diff", help="where two variants disagree on the same generated inputs")
     dif.add_argument("--variant", required=True, metavar="MODULE:CALLABLE")
-    dif.add_argument("--against", default=SHIPPED_KERNEL, metavar="MODULE:CALLABLE")
+    dif.add_argument("--against", metavar="MODULE:CALLABLE", help="default: the shipped kernel of the forward mode")
+    dif.add_argument("--convention", default="contract", help=f"how --variant is called: {', '.join(CONVENTIONS)}")
     dif.add_argument("--max-examples", type=int, default=100)
     dif.add_argument("--seed", type=int, default=0)
     dif.add_argument("--shrink-seconds", type=float, default=60.0, help="time box for shrinking what was found")
@@ -365,15 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     mut.set_defaults(handler=mutants)
 
     speed = commands.add_parser("throughput", help="differential examples per second, split by phase")
-    speed.add_argument("--variant", default=SHIPPED_KERNEL, metavar="MODULE:CALLABLE")
+    speed.add_argument("--variant", metavar="MODULE:CALLABLE", help="default: the shipped kernel of the forward mode")
     speed.add_argument("--profiles", nargs="+", default=["dev", "fuzz"])
     speed.add_argument("--examples", type=int, default=200)
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
 
     gated = commands.add_parser("gate", help="every property family against a variant: a scorecard; exit 0 iff the required pass")
-    gated.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC", help="MODULE:CALLABLE or path/to/file.py:CALLABLE")
-    gated.add_argument("--convention", default="contract", help="contract, sglang-fused-draft-extend, seed-simple, seed-fused")
+    gated.add_argument("--variant", metavar="SPEC", help="MODULE:CALLABLE or path/to/file.py:CALLABLE (default: the shipped kernel of the forward mode)")
+    gated.add_argument("--convention", default="contract", help=f"how the variant is called: {', '.join(CONVENTIONS)}")
     gated.add_argument("--domain", default="sglang", help="sglang (slots >= 0, cu buffers zeroed) or strict")
     gated.add_argument("--require", metavar="PROP,...", help="the families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU no_sync)")
     gated.add_argument("--only", metavar="PROP,...", help="run only these families")
@@ -384,28 +403,44 @@ def build_parser() -> argparse.ArgumentParser:
     gated.set_defaults(handler=gate)
 
     check = commands.add_parser("memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck")
-    check.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
+    check.add_argument("--variant", metavar="SPEC", help="default: the shipped kernel of the forward mode")
     check.add_argument("--tool", default="memcheck", choices=("memcheck", "racecheck", "synccheck", "initcheck"), help="compute-sanitizer's tool")
     check.add_argument("--convention", default="contract")
     check.add_argument("--max-examples", type=int, default=MEMCHECK_EXAMPLES, help="generated cases per mode, after the edge examples")
     check.set_defaults(handler=memcheck)
 
     count = commands.add_parser("compiles", help="Triton compilations a variant makes over bs 1..4096, max_seqlen_k and totals")
-    count.add_argument("--variant", default=SHIPPED_KERNEL, metavar="SPEC")
+    count.add_argument("--variant", metavar="SPEC", help="default: the shipped kernel of the forward mode")
     count.add_argument("--convention", default="contract")
     count.set_defaults(handler=compiles)
 
+    for sub in commands.choices.values():
+        if sub is speed:
+            sub.add_argument("--forward-mode", choices=(*FORWARD_MODES, "all"), help="the forward mode whose contract is timed (default: draft-extend; all: each)")
+        else:
+            sub.add_argument("--forward-mode", choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
     return parser
+
+
+FORWARD_MODE_HELP = "decode, target-verify or draft-extend (default: the one the convention implies, else draft-extend)"
 
 
 def memcheck(args) -> int:
     from properties.memcheck import check_memory
 
-    result = check_memory(args.variant, args.convention, max_examples=args.max_examples, tool=args.tool)
+    from properties.harness import BadVariant, variant_forward_mode
+
+    try:
+        mode = variant_forward_mode(args.convention, args.forward_mode)
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
+    spec = args.variant or SHIPPED_KERNELS[mode]
+    result = check_memory(spec, args.convention, max_examples=args.max_examples, tool=args.tool, forward_mode=mode)
     if result.errors is None:
         print(f"{args.tool} not run: {result.reason}", file=sys.stderr)
         return 2
-    print(f"{args.tool} {'passed' if result.passed else 'FAILED'}: {args.variant}: {result.reason}")
+    print(f"{args.tool} {'passed' if result.passed else 'FAILED'}: {spec} ({mode}): {result.reason}")
     return 0 if result.passed else 1
 
 
@@ -419,11 +454,11 @@ def compiles(args) -> int:
     variant = _load(args)
     if variant is None:
         return 2
-    result = count_compiles(variant.fill, device)
+    result = count_compiles(variant.fill, device, variant.forward_mode)
     if result is None:
         print("compile count not run: this Triton keeps no per-function kernel caches to count", file=sys.stderr)
         return 2
-    print(f"compilations of {variant.name}: {result.describe()}")
+    print(f"compilations of {variant.name} ({variant.forward_mode}): {result.describe()}")
     return 0 if result.passed else 1
 
 

@@ -14,11 +14,13 @@ from typing import Callable
 
 import torch
 
-from properties.cases import EDGE_CLASSES, DraftExtendCase
-from properties.edges import EDGE_EXAMPLES
+from properties.cases import ReplayCase, edge_classes_of
+from properties.edges import pinned_examples
 from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
-from properties.laws import CONTRACT_LAWS, Failure, first_broken_law
+from properties.laws import CONTRACT_LAWS, Failure, first_broken_law, laws_of
 from properties.search import find_failure
+from properties.strategies import set_session_forward_mode
+from reference.modes import DEFAULT_FORWARD_MODE
 
 SHRINK_SECONDS = 30.0  # per failure found; a campaign reports what it found, shrunk as far as that allows
 
@@ -35,8 +37,9 @@ class Coverage:
     max_total_tokens: int = 0
     max_seq_len: int = 0
     law_checks: int = 0
+    forward_mode: str = DEFAULT_FORWARD_MODE
 
-    def record(self, case: DraftExtendCase, laws: int) -> None:
+    def record(self, case: ReplayCase, laws: int) -> None:
         self.examples += 1
         self.law_checks += laws
         self.edge_hits.update(case.edge_classes())
@@ -48,6 +51,7 @@ class Coverage:
 
     def to_dict(self) -> dict:
         return {
+            "forward_mode": self.forward_mode,
             "examples": self.examples,
             "law_checks": self.law_checks,
             "edge_hits": dict(self.edge_hits),
@@ -60,6 +64,7 @@ class Coverage:
 
     def absorb(self, other: dict) -> None:
         """Add another campaign's coverage (a to_dict() of a shard) to this one."""
+        self.forward_mode = other.get("forward_mode", self.forward_mode)
         self.examples += other["examples"]
         self.law_checks += other["law_checks"]
         self.edge_hits.update(other["edge_hits"])
@@ -71,13 +76,14 @@ class Coverage:
 
     def summary(self) -> str:
         lines = [
+            f"forward mode: {self.forward_mode}",
             f"examples checked (shrinking included): {self.examples}   law checks: {self.law_checks}",
             f"largest: bs={self.max_bs}  total tokens={self.max_total_tokens}  seq_len={self.max_seq_len}",
             "page sizes: " + ", ".join(f"{p}: {n}" for p, n in sorted(self.page_sizes.items())),
             "input dtypes: " + ", ".join(f"{d}: {n}" for d, n in sorted(self.dtypes.items())),
             "edge classes:",
         ]
-        for edge in EDGE_CLASSES:
+        for edge in edge_classes_of(self.forward_mode):
             hits = self.edge_hits[edge]
             lines.append(f"  {edge:<20} {hits:>6}{'' if hits else '   <- not reached'}")
         return "\n".join(lines)
@@ -139,7 +145,9 @@ def run_campaign(
     stored first: Hypothesis stops at the first stored case that still fails. Only the first, as
     every later round would stop at that same case again.
     """
-    coverage, failures = Coverage(), []
+    coverage, failures = Coverage(forward_mode=variant.forward_mode), []
+    set_session_forward_mode(variant.forward_mode)
+    laws = laws_of(laws, variant.forward_mode)
     deadline = time.monotonic() + 60 * minutes if minutes else None
     progress = Progress(None if deadline else max_examples, deadline)
 
@@ -148,7 +156,7 @@ def run_campaign(
         raise ValueError(f"{variant.name} does not declare the {mode} mode")
     fill, adapt = judged
 
-    def check(case: DraftExtendCase) -> Failure | None:
+    def check(case: ReplayCase) -> Failure | None:
         return first_broken_law(fill, adapt(case), device, laws)
 
     seen: set[tuple[str, ...]] = set()
@@ -159,7 +167,7 @@ def run_campaign(
             failures.append(failure)
             on_failure(failure)
 
-    for case in EDGE_EXAMPLES.values():
+    for case in pinned_examples(variant.forward_mode, gpu=device.type == "cuda").values():
         coverage.record(adapt(case), len(laws))
         failure = check(case)
         if failure:
@@ -169,7 +177,7 @@ def run_campaign(
     # that fails nearly everywhere would otherwise run round after round of shrinking.
     checked = [0]
 
-    def counted(case: DraftExtendCase) -> Failure | None:
+    def counted(case: ReplayCase) -> Failure | None:
         if deadline and time.monotonic() >= deadline:
             return None
         checked[0] += 1

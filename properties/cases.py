@@ -1,4 +1,4 @@
-"""One generated input of the contract, in plain values, and how to turn it into tensors.
+"""One generated input of a forward mode's contract, in plain values, and how to turn it into tensors.
 
 A case is small to store and print (lists and ints): `req_to_token`, which can hold millions of
 cells, is stored as the recipe that builds it (seeded permutations, so every value is distinct and
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from reference.buffers import GUARD_CELLS, DraftExtendMetadataBuffers, guarded_full
-from reference.lists import expanded_lengths
+from reference.buffers import AXES, GUARD_CELLS, MetadataBuffers, extents, guarded_full, written_region
+from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, TARGET_VERIFY, ForwardMode, forward_mode
 
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
@@ -23,10 +23,13 @@ LONG_CONTEXT = 65_536
 WIDE_BATCH, WIDE_CONTEXT = 497, 8_193
 # n * (n + 1) / 2 leaves int32 past n = 46340: a closed-form sum of lengths is wrong there in int32.
 TRIANGLE_LIMIT = 46_340
+# The extremes SGLang's own kernel test checks: a page table of 1,000,003 columns over sequences near a
+# million tokens, and 16,384 requests.
+MILLION_COLUMNS = 1_000_003
+HUGE_BATCH = 16_384
 
 DOMAINS = ("sglang", "strict")
 STATIC_WIDTHS = tuple(range(1, 9))  # tokens per request in static-width mode: SGLang's draft lengths
-INPUT_NAMES = ("seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token")
 
 EDGE_CLASSES = (
     "decode_like",
@@ -48,11 +51,26 @@ EDGE_CLASSES = (
     "extend_past_seq_len",
     "empty_batch",
     "prefix_views",
+    "ctx_lens_2d",
+    "longest_draft",
+    "million_columns",
+    "huge_batch",
 )
+# The edge classes a forward mode can exercise: extend lengths are draft-extend's alone, and so are
+# its padding requests' lengths past seq_len; the 2-D schedule lengths and next_n are target-verify's.
+_DRAFT_EXTEND_ONLY = frozenset(("decode_like", "full_extend", "zero_extend", "extend_past_seq_len"))
+_TARGET_VERIFY_ONLY = frozenset(("ctx_lens_2d", "longest_draft"))
+
+
+def edge_classes_of(mode_name: str) -> tuple[str, ...]:
+    excluded = {"draft-extend": _TARGET_VERIFY_ONLY, "target-verify": _DRAFT_EXTEND_ONLY}.get(
+        mode_name, _DRAFT_EXTEND_ONLY | _TARGET_VERIFY_ONLY
+    )
+    return tuple(name for name in EDGE_CLASSES if name not in excluded)
 
 
 @dataclass(frozen=True)
-class DraftExtendCase:
+class ReplayCase:
     seq_lens: tuple[int, ...]
     extend_seq_lens: tuple[int, ...]
     req_pool_indices: tuple[int, ...]
@@ -79,6 +97,28 @@ class DraftExtendCase:
     # graph runners pass their max-capacity buffers; the entries past bs hold a larger earlier batch's
     # live values, which a kernel must not read.
     input_spare: int = 0
+    forward_mode: str = DEFAULT_FORWARD_MODE
+    next_n: int = 1  # target-verify's draft tokens per request (speculative_num_draft_tokens)
+    ctx_lens_2d: bool = False  # target-verify is given paged_mqa_ctx_lens_2d to fill
+    # Trailing requests that pad a graph bucket (seq_len 1 or 0, pool row 0). Draft-extend's padding
+    # shows in its lengths (extend_seq_lens > seq_lens); the other modes' is known only from here.
+    padding: int = 0
+
+    def __post_init__(self):
+        # Decode and target-verify have no extend lengths: each request's number of tokens follows
+        # from the mode, and is stored here so that every token-axis computation reads one field.
+        if self.forward_mode != DRAFT_EXTEND.name:
+            qo = self.next_n if self.forward_mode == TARGET_VERIFY.name else 1
+            object.__setattr__(self, "extend_seq_lens", (qo,) * len(self.seq_lens))
+
+    @property
+    def mode(self) -> ForwardMode:
+        return forward_mode(self.forward_mode)
+
+    @property
+    def kv_lens(self) -> tuple[int, ...]:
+        """Each request's kv length: seq_lens, plus next_n for target-verify."""
+        return tuple(kv for kv, _ in self.mode.request_lengths(self.seq_lens, self.extend_seq_lens, self.next_n))
 
     @property
     def bs(self) -> int:
@@ -90,15 +130,27 @@ class DraftExtendCase:
 
     @property
     def longest(self) -> int:
-        """max(seq_lens), 0 for an empty batch."""
-        return max(self.seq_lens, default=0)
+        """The longest kv length, 0 for an empty batch: what graph-resident mode takes as max_seqlen_k."""
+        return max(self.kv_lens, default=0)
 
     def padding_requests(self) -> list[int]:
-        """The graph-bucket padding requests: those that extend past their own kv length."""
-        return [b for b, (kv, qo) in enumerate(zip(self.seq_lens, self.extend_seq_lens)) if qo > kv]
+        """The graph-bucket padding requests: for draft-extend those that extend past their own kv
+        length, for the other modes the trailing `padding` requests."""
+        if self.forward_mode == DRAFT_EXTEND.name:
+            return [b for b, (kv, qo) in enumerate(zip(self.seq_lens, self.extend_seq_lens)) if qo > kv]
+        return list(range(self.bs - min(self.padding, self.bs), self.bs))
 
     def expanded(self) -> list[int]:
-        return [v for kv, qo in zip(self.seq_lens, self.extend_seq_lens) for v in expanded_lengths(kv, qo)]
+        """Every token's causal length, in packed order."""
+        return [v for kv, qo in zip(self.kv_lens, self.extend_seq_lens) for v in self.mode.expanded_lengths(kv, qo)]
+
+    def input_names(self) -> tuple[str, ...]:
+        return self.mode.inputs
+
+    def buffer_names(self) -> tuple[str, ...]:
+        """The buffers a call of this case is given: the mode's, less the 2-D schedule lengths where
+        the caller gives none."""
+        return tuple(name for name in self.mode.writes if name != "paged_mqa_ctx_lens_2d" or self.ctx_lens_2d)
 
     def edge_classes(self) -> frozenset[str]:
         """The edge classes of EDGE_CLASSES that this case exercises."""
@@ -121,20 +173,25 @@ class DraftExtendCase:
             "page_size_64": self.page_size == 64,
             "int64_inputs": "int64" in dtypes,
             "triangle_past_int32": topk > TRIANGLE_LIMIT
-            and any(kv - qo <= TRIANGLE_LIMIT < kv for kv, qo in zip(self.seq_lens, self.extend_seq_lens)),
+            and any(kv - qo <= TRIANGLE_LIMIT < kv for kv, qo in zip(self.kv_lens, self.extend_seq_lens)),
             "wide_and_long": self.bs >= WIDE_BATCH and self.max_seqlen_k >= WIDE_CONTEXT,
             # Live requests, then the padding that fills the bucket: what a runner's replay passes.
             "padded_bucket": bool(padding) and padding == list(range(padding[0], self.bs)),
             "extend_past_seq_len": bool(padding),
             "empty_batch": self.bs == 0,
             "prefix_views": self.input_spare > 0,
+            "ctx_lens_2d": self.ctx_lens_2d,
+            "longest_draft": self.forward_mode == TARGET_VERIFY.name and self.next_n >= 8,
+            "million_columns": self.max_seqlen_k >= MILLION_COLUMNS,
+            "huge_batch": self.bs >= HUGE_BATCH,
         }
-        return frozenset(name for name, hit in checks.items() if hit)
+        applies = edge_classes_of(self.forward_mode)
+        return frozenset(name for name, hit in checks.items() if hit and name in applies)
 
-    def with_changes(self, **changes) -> "DraftExtendCase":
+    def with_changes(self, **changes) -> "ReplayCase":
         return dataclasses.replace(self, **changes)
 
-    def permuted(self, order: list[int]) -> "DraftExtendCase":
+    def permuted(self, order: list[int]) -> "ReplayCase":
         """The same requests in another order."""
         pick = lambda xs: tuple(xs[i] for i in order)  # noqa: E731
         return self.with_changes(
@@ -143,7 +200,7 @@ class DraftExtendCase:
             req_pool_indices=pick(self.req_pool_indices),
         )
 
-    def in_domain(self, domain: str) -> "DraftExtendCase":
+    def in_domain(self, domain: str) -> "ReplayCase":
         """This case under a domain's rules. `strict`: any int32 slot values, element 0 of both cu
         buffers holds the sentinel and must keep it. `sglang`: what SGLang ever passes, slots in
         [0, 2^31) (they are KV-cache indices) and cu buffers allocated zeroed, so element 0 holds 0
@@ -156,7 +213,7 @@ class DraftExtendCase:
         base = min(max(self.req_to_token_base, 0), 2**31 - 1 - cells)
         return self.with_changes(req_to_token_base=base, cu_head_zero=True)
 
-    def static_width(self, width: int | None = None) -> "DraftExtendCase":
+    def static_width(self, width: int | None = None) -> "ReplayCase":
         """This case as SGLang's draft-extend V2 runs it (`static_extend_len=True`): every request
         extends the same number of tokens (`width`; by default this case's longest extension clamped
         to 1..8), and each live sequence is at least that long; a graph-bucket padding request keeps its
@@ -173,7 +230,7 @@ class DraftExtendCase:
             static_extend_len=True,
         )
 
-    def follow_ups(self) -> tuple["DraftExtendCase", "DraftExtendCase"]:
+    def follow_ups(self) -> tuple["ReplayCase", "ReplayCase"]:
         """Two later steps on this case's very tensors and buffers: same batch size, dtypes, pool,
         req_to_token shape and buffers, new values. The first has every sequence halved (a smaller
         max(seq_lens)), other extend lengths and so another total, other pool rows and other
@@ -201,8 +258,8 @@ class DraftExtendCase:
             extend_seq_lens=fewer,
             req_pool_indices=tuple(0 if b in padding else (row + 1) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 1,
-            max_seqlen_k=max(shorter, default=0) + slack,
         )
+        first = first.with_changes(max_seqlen_k=first.longest + slack)
         second = self.with_changes(
             req_pool_indices=tuple(0 if b in padding else (row + 2) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 2,
@@ -227,8 +284,9 @@ class DraftExtendCase:
         return table
 
     def inputs(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
-        """(seq_lens, extend_seq_lens, req_pool_indices, req_to_token) as the contract takes them,
-        each inside a storage with `guard` sentinel cells before and after it."""
+        """The mode's inputs as its contract takes them, in `input_names()` order (draft-extend's:
+        seq_lens, extend_seq_lens, req_pool_indices, req_to_token), each inside a storage with
+        `guard` sentinel cells before and after it."""
 
         def vector(values, stale, dtype):
             whole = values + (stale,) * self.input_spare
@@ -238,15 +296,19 @@ class DraftExtendCase:
 
         # Past bs, a larger earlier batch's live request: the longest sequence, one token, the last
         # pool row. Read by mistake, it changes what the call writes.
-        return (
-            vector(self.seq_lens, self.max_seqlen_k, self.seq_lens_dtype),
-            vector(self.extend_seq_lens, 1, self.extend_seq_lens_dtype),
-            vector(self.req_pool_indices, self.pool_size - 1, self.req_pool_indices_dtype),
-            self.req_to_token(device),
-        )
+        make = {
+            "seq_lens": lambda: vector(self.seq_lens, self.max_seqlen_k, self.seq_lens_dtype),
+            "extend_seq_lens": lambda: vector(self.extend_seq_lens, 1, self.extend_seq_lens_dtype),
+            "req_pool_indices": lambda: vector(self.req_pool_indices, self.pool_size - 1, self.req_pool_indices_dtype),
+            "req_to_token": lambda: self.req_to_token(device),
+        }
+        return tuple(make[name]() for name in self.input_names())
 
-    def buffers(self, device: torch.device | str = "cpu", sentinel: int | None = None) -> DraftExtendMetadataBuffers:
-        buffers = DraftExtendMetadataBuffers.allocate(
+    def named_inputs(self, inputs: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        return dict(zip(self.input_names(), inputs, strict=True))
+
+    def buffers(self, device: torch.device | str = "cpu", sentinel: int | None = None) -> MetadataBuffers:
+        buffers = MetadataBuffers.allocate(
             max_bs=self.bs + self.spare_requests,
             max_total_tokens=self.total_tokens + self.spare_tokens,
             max_seqlen_k=self.max_seqlen_k + self.spare_cols,
@@ -255,13 +317,15 @@ class DraftExtendCase:
             sentinel=self.sentinel if sentinel is None else sentinel,
             row_pad=self.row_pad,
             guard=self.guard,
+            names=self.buffer_names(),
+            next_n=self.next_n,
         )
         if self.cu_head_zero:
             buffers.cu_seqlens_k[0] = 0
             buffers.nsa_cu_seqlens_k[0] = 0
         return buffers
 
-    def tight(self) -> "DraftExtendCase":
+    def tight(self) -> "ReplayCase":
         """The same call on buffers and inputs with nothing around them: no spare requests, tokens or
         columns, no row padding, no guard cells, req_to_token exactly max_seqlen_k wide. A read or
         write past what the call may touch then leaves its allocation, for a memory checker to see."""
@@ -277,11 +341,9 @@ class DraftExtendCase:
         )
 
     def options(self) -> dict[str, int]:
-        return {
-            "nsa_index_topk": self.nsa_index_topk,
-            "page_size": self.page_size,
-            "max_seqlen_k": self.max_seqlen_k,
-        }
+        """The host ints a call of this case's mode takes, by keyword."""
+        values = {"nsa_index_topk": self.nsa_index_topk, "page_size": self.page_size, "max_seqlen_k": self.max_seqlen_k, "next_n": self.next_n}
+        return {name: values[name] for name in self.mode.options}
 
     def segments(self) -> list[tuple[int, int]]:
         """[start, end) of each request's tokens in the packed token axis."""
@@ -299,14 +361,7 @@ class DraftExtendCase:
         raise IndexError(f"token {token} is past the {self.total_tokens} tokens of this case")
 
     def written_region(self) -> dict[str, tuple[slice, ...]]:
-        """The cells of each buffer that the contract writes; every other cell must keep its contents."""
-        bs, total, msk = self.bs, self.total_tokens, self.max_seqlen_k
-        return {
-            "cache_seqlens_int32": (slice(0, bs),),
-            "cu_seqlens_k": (slice(1, bs + 1),),
-            "page_table_1": (slice(0, total), slice(0, msk)),
-            "real_page_table": (slice(0, total), slice(0, -(-msk // self.page_size))),
-            "nsa_seqlens_expanded": (slice(0, total),),
-            "nsa_cache_seqlens_int32": (slice(0, total),),
-            "nsa_cu_seqlens_k": (slice(1, total + 1),),
-        }
+        """The cells of each buffer that the contract writes (reference.buffers.AXES); every other cell
+        must keep its contents."""
+        sizes = extents(requests=self.bs, tokens=self.total_tokens, columns=self.max_seqlen_k, page_size=self.page_size, next_n=self.next_n)
+        return {name: written_region(name, sizes) for name in AXES}

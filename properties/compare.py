@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.cases import DraftExtendCase
-from reference.buffers import DraftExtendMetadataBuffers
+from properties.cases import ReplayCase
+from reference.buffers import MetadataBuffers
 
 SHOWN_CELLS = 6
 
@@ -33,12 +33,12 @@ class Mismatch:
         return "\n".join(lines)
 
 
-def _token(case: DraftExtendCase, token: int) -> str:
+def _token(case: ReplayCase, token: int) -> str:
     b, step = case.token_owner(token)
     return f"token {token} (request {b}, step {step})"
 
 
-def locate(case: DraftExtendCase, buffer: str, index: tuple[int, ...]) -> tuple[str, bool]:
+def locate(case: ReplayCase, buffer: str, index: tuple[int, ...]) -> tuple[str, bool]:
     """(where the cell sits in the contract's terms, whether the contract writes it)."""
     region = case.written_region()[buffer]
     writes = all(part.start <= i < part.stop for part, i in zip(region, index))
@@ -62,7 +62,7 @@ def locate(case: DraftExtendCase, buffer: str, index: tuple[int, ...]) -> tuple[
 
 
 def compare(
-    case: DraftExtendCase, expected: DraftExtendMetadataBuffers, got: DraftExtendMetadataBuffers
+    case: ReplayCase, expected: MetadataBuffers, got: MetadataBuffers
 ) -> list[Mismatch]:
     """Every buffer whose cells differ, padding included; empty when all are equal. Cells are counted
     with tensor ops and only the shown ones are located: a defect that shifts every row of a large

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.harness import Contract, on_host
+from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, MAX_NEXT_N, TARGET_VERIFY
 
 LIMIT = 4  # compilations per combination of input dtypes
 MAX_BS = 4096
@@ -63,9 +64,11 @@ class CompileCount:
         return text + (f"; {self.stopped}" if self.stopped else "")
 
 
-def _case(seq_lens, extend_seq_lens, dtype: str, max_seqlen_k: int, spare_tokens: int = 0) -> DraftExtendCase:
+def _case(seq_lens, extend_seq_lens, dtype: str, max_seqlen_k: int, spare_tokens: int = 0, *, mode_name: str, next_n: int = 1) -> ReplayCase:
     bs = len(seq_lens)
-    return DraftExtendCase(
+    return ReplayCase(
+        forward_mode=mode_name,
+        next_n=next_n,
         seq_lens=tuple(seq_lens),
         extend_seq_lens=tuple(extend_seq_lens),
         req_pool_indices=tuple(range(bs)),
@@ -95,45 +98,56 @@ def swept_batch_sizes() -> list[int]:
     return sorted(bs for bs in sizes if bs <= MAX_BS)
 
 
-def _sweeps(dtype: str):
+def _sweeps(dtype: str, mode_name: str):
     """(dimension, the case its buffers are allocated for, the steps), each step a case whose
-    tensors fit in that allocation's."""
-    seq = [2 + b % (CONTEXT - 1) for b in range(MAX_BS)]
+    tensors fit in that allocation's. Target-verify sweeps next_n 1..8 where draft-extend sweeps its
+    token total; decode's tokens are its requests."""
+    tv = mode_name == TARGET_VERIFY.name
+    # Target-verify's kv lengths are seq_lens + next_n: its columns leave room for the longest draft.
+    room = MAX_NEXT_N if tv else 0
+    seq = [2 + b % (CONTEXT - 1 - room) for b in range(MAX_BS)]
     ext = [b % 3 for b in range(MAX_BS)]
-    largest = _case(seq, ext, dtype, CONTEXT)
+    largest = _case(seq, ext, dtype, CONTEXT, mode_name=mode_name, next_n=2)
     yield "batch size", largest, (largest.with_changes(seq_lens=largest.seq_lens[:bs], extend_seq_lens=largest.extend_seq_lens[:bs],
                                                        req_pool_indices=largest.req_pool_indices[:bs]) for bs in swept_batch_sizes())
-    widest = _case([MAX_SEQLEN_K_SPREAD[-1]] * 8, [1] * 8, dtype, MAX_SEQLEN_K_SPREAD[-1])
-    yield "max_seqlen_k", widest, (widest.with_changes(seq_lens=(k,) * 8, max_seqlen_k=k) for k in MAX_SEQLEN_K_SPREAD)
-    most = _case([CONTEXT] * 64, [8] * 64, dtype, CONTEXT)
-    yield "token total", most, (most.with_changes(extend_seq_lens=tuple((b * e) % 9 for b in range(64))) for e in range(9))
+    widest = _case([MAX_SEQLEN_K_SPREAD[-1] - room] * 8, [1] * 8, dtype, MAX_SEQLEN_K_SPREAD[-1], mode_name=mode_name)
+    yield "max_seqlen_k", widest, (widest.with_changes(seq_lens=(max(k - room, 0),) * 8, max_seqlen_k=k) for k in MAX_SEQLEN_K_SPREAD)
+    if tv:
+        deepest = _case([CONTEXT - room] * 64, [1] * 64, dtype, CONTEXT, mode_name=mode_name, next_n=MAX_NEXT_N)
+        yield "next_n", deepest, (deepest.with_changes(next_n=n) for n in range(1, MAX_NEXT_N + 1))
+    elif mode_name == DRAFT_EXTEND.name:
+        most = _case([CONTEXT] * 64, [8] * 64, dtype, CONTEXT, mode_name=mode_name)
+        yield "token total", most, (most.with_changes(extend_seq_lens=tuple((b * e) % 9 for b in range(64))) for e in range(9))
 
 
 class SweepStepRaised(RuntimeError):
     """The variant raised on one step of the sweep; the step is the message, the error the cause."""
 
 
-def _step_inputs(inputs: tuple[torch.Tensor, ...], step: DraftExtendCase) -> tuple[torch.Tensor, ...]:
+def _step_inputs(inputs: tuple[torch.Tensor, ...], step: ReplayCase) -> tuple[torch.Tensor, ...]:
     """The step's per-request values written into the front of the allocation's tensors, as a
     serving engine rewrites its persistent ones: the device then holds what the step's host values
     (its total, its longest extension) say, which a convention that takes them from the host needs."""
-    view = tuple(t[: step.bs] for t in inputs[:3])
-    for tensor, values in zip(view, (step.seq_lens, step.extend_seq_lens, step.req_pool_indices)):
-        tensor.copy_(torch.tensor(values, dtype=tensor.dtype))
-    return (*view, inputs[3])
+    out = []
+    for name, tensor in step.named_inputs(inputs).items():
+        if name != "req_to_token":
+            tensor = tensor[: step.bs]
+            tensor.copy_(torch.tensor(getattr(step, name), dtype=tensor.dtype))
+        out.append(tensor)
+    return tuple(out)
 
 
-def count_compiles(fill: Contract, device: torch.device) -> CompileCount | None:
-    """Calls `fill` over bs 1..4096 (`swept_batch_sizes`), max_seqlen_k 1..163,840 and token totals
-    0..512, in each dtype combination, counting Triton compilations; None where they cannot be
-    counted."""
+def count_compiles(fill: Contract, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> CompileCount | None:
+    """Calls `fill` (of forward mode `mode_name`) over bs 1..4096 (`swept_batch_sizes`),
+    max_seqlen_k 1..163,840 and token totals 0..512 (target-verify: next_n 1..8), in each dtype
+    combination, counting Triton compilations; None where they cannot be counted."""
     functions = jit_functions()
     if functions is None:
         return None
     result = CompileCount()
     for dtype in DTYPE_COMBINATIONS:
         result.counts[dtype] = {}
-        for dimension, allocation, steps in _sweeps(dtype):
+        for dimension, allocation, steps in _sweeps(dtype, mode_name):
             inputs = allocation.inputs(device)
             buffers = allocation.buffers(device)
             start = compiled_kernels(functions)
@@ -157,5 +171,5 @@ def count_compiles(fill: Contract, device: torch.device) -> CompileCount | None:
     return result
 
 
-def _value(dimension: str, step: DraftExtendCase) -> int:
-    return {"batch size": step.bs, "max_seqlen_k": step.max_seqlen_k, "token total": step.total_tokens}[dimension]
+def _value(dimension: str, step: ReplayCase) -> int:
+    return {"batch size": step.bs, "max_seqlen_k": step.max_seqlen_k, "token total": step.total_tokens, "next_n": step.next_n}[dimension]

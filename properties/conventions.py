@@ -1,11 +1,12 @@
 """Calling conventions: how a variant with another kernel's signature is called as the contract.
 
-`contract` is the suite's own signature (reference.fill_draft_extend_metadata). Every other
+`contract` is the suite's own signature, per forward mode (reference.eager.FILLS). Every other
 convention wraps a callable of an existing kernel's signature into that one, feeding it the host
-values the serving engine holds on the host (`properties.harness.host_case`: the total, the longest
-extension), never values the harness would read back from the device, so that a no-sync or capture
-verdict speaks of the variant alone. What such a kernel leaves to its caller, the wrapper does the
-way the caller does, again without a sync.
+values the serving engine holds on the host (`properties.host.host_case`: bs, the total, the
+longest extension, next_n), never values the harness would read back from the device, so that a
+no-sync or capture verdict speaks of the variant alone. What such a kernel leaves to its caller, the
+wrapper does the way the caller does, again without a sync. A convention of one kernel implies its
+forward mode (IMPLIED_FORWARD_MODES).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Callable
 
 import torch
 
-from properties.harness import BadVariant, Contract, host_case
+from properties.host import BadVariant, Contract, host_case
 from reference import eager
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
+from reference.modes import forward_mode
 
 SGLANG_KEYWORDS = (
     "seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k",
@@ -104,7 +106,7 @@ def _callers_part(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *, 
     return cache_seqlens, cumulate, page_indices
 
 
-def _finish(buffers: DraftExtendMetadataBuffers, page_indices, *, total: int, page_size: int) -> None:
+def _finish(buffers: MetadataBuffers, page_indices, *, total: int, page_size: int) -> None:
     """The caller's copies after the seed's function: the NSA prefix sum and the real page table."""
     buffers.nsa_cu_seqlens_k[1 : 1 + total].copy_(torch.cumsum(buffers.nsa_cache_seqlens_int32[:total], dim=0, dtype=torch.int32))
     if page_size > 1:
@@ -175,14 +177,101 @@ def seed_fused(fill: Callable, spec: str) -> Contract:
     return _around_seed(middle)
 
 
-def contract(fill: Callable, spec: str) -> Contract:
-    """The suite's own signature, checked once against a dry bind."""
+SGLANG_DECODE_KEYWORDS = (
+    "seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k", "page_table_1",
+    "dsa_cache_seqlens", "dsa_cu_seqlens_k", "real_page_table", "bs", "max_len", "dsa_index_topk", "real_page_size",
+)
+
+
+def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
+    """SGLang's `fused_dsa_decode_metadata(...)` keyword form, as dsa_backend.py's decode replay calls
+    it: the buffers one by one, each cut to bs as the per-bs graph metadata holds them, host ints
+    for bs, `max_len` (the page table's width there; max_seqlen_k here), the top-k and the page size."""
+    accepted = _accepted(fill, spec, SGLANG_DECODE_KEYWORDS, SGLANG_DECODE_KEYWORDS)
+
+    def fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+        bs = seq_lens.shape[0]
+        offered = dict(
+            seq_lens=seq_lens,
+            req_pool_indices=req_pool_indices,
+            req_to_token=req_to_token,
+            cache_seqlens=buffers.cache_seqlens_int32[:bs],
+            cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
+            page_table_1=buffers.page_table_1[:bs],
+            dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:bs],
+            dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: bs + 1],
+            real_page_table=buffers.real_page_table[:bs],
+            bs=bs,
+            max_len=max_seqlen_k,
+            dsa_index_topk=nsa_index_topk,
+            real_page_size=page_size,
+        )
+        fill(**{name: value for name, value in offered.items() if name in accepted})
+
+    fill_decode_metadata.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
+    return fill_decode_metadata
+
+
+SGLANG_TARGET_VERIFY_KEYWORDS = (
+    "seq_lens", "req_pool_indices", "req_to_token", "cache_seqlens", "cu_seqlens_k", "page_table_1",
+    "seqlens_expanded", "dsa_cache_seqlens", "dsa_cu_seqlens_k", "real_page_table", "bs", "max_seqlen_k",
+    "dsa_index_topk", "real_page_size", "next_n", "paged_mqa_ctx_lens_2d",
+)
+
+
+def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
+    """SGLang's `fused_dsa_target_verify_metadata(...)` keyword form, as dsa_backend.py's
+    target-verify replay calls it: the buffers one by one, cut to bs requests and bs * next_n tokens
+    as the per-bs graph metadata holds them, host ints for bs, max_seqlen_k, the top-k, the page size
+    and next_n, and `paged_mqa_ctx_lens_2d` as a (bs, next_n) view where the case gives one, None
+    where it does not (SGLang gives it only on SM100 with next_n >= 2)."""
+    accepted = _accepted(fill, spec, SGLANG_TARGET_VERIFY_KEYWORDS, SGLANG_TARGET_VERIFY_KEYWORDS[:15])
+
+    def fill_target_verify_metadata(
+        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n
+    ):
+        bs = seq_lens.shape[0]
+        tokens = bs * next_n
+        ctx_lens = buffers.paged_mqa_ctx_lens_2d
+        offered = dict(
+            seq_lens=seq_lens,
+            req_pool_indices=req_pool_indices,
+            req_to_token=req_to_token,
+            cache_seqlens=buffers.cache_seqlens_int32[:bs],
+            cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
+            page_table_1=buffers.page_table_1[:tokens],
+            seqlens_expanded=buffers.nsa_seqlens_expanded[:tokens],
+            dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:tokens],
+            dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: tokens + 1],
+            real_page_table=buffers.real_page_table[:tokens],
+            bs=bs,
+            max_seqlen_k=max_seqlen_k,
+            dsa_index_topk=nsa_index_topk,
+            real_page_size=page_size,
+            next_n=next_n,
+            paged_mqa_ctx_lens_2d=None if ctx_lens is None else ctx_lens[:bs, :next_n],
+        )
+        if ctx_lens is not None and "paged_mqa_ctx_lens_2d" not in accepted:
+            raise BadVariant(f"{spec!r} takes no paged_mqa_ctx_lens_2d, and this case gives one to fill")
+        fill(**{name: value for name, value in offered.items() if name in accepted})
+
+    fill_target_verify_metadata.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
+    return fill_target_verify_metadata
+
+
+def _contract_signature(mode_name: str) -> str:
+    mode = forward_mode(mode_name)
+    return f"({', '.join(mode.inputs)}, buffers, *, {', '.join(mode.options)})"
+
+
+def contract(fill: Callable, spec: str, mode_name: str) -> Contract:
+    """The suite's own signature for the mode, checked once against a dry bind."""
+    mode = forward_mode(mode_name)
     try:
-        inspect.signature(fill).bind(*(None,) * 5, nsa_index_topk=1, page_size=1, max_seqlen_k=1)
+        inspect.signature(fill).bind(*(None,) * (len(mode.inputs) + 1), **{name: 1 for name in mode.options})
     except TypeError as error:
         raise BadVariant(
-            f"{spec!r} does not have the contract's signature (seq_lens, extend_seq_lens, req_pool_indices, "
-            f"req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k): {error}"
+            f"{spec!r} does not have the {mode_name} contract's signature {_contract_signature(mode_name)}: {error}"
         ) from error
     except ValueError:
         pass
@@ -191,13 +280,29 @@ def contract(fill: Callable, spec: str) -> Contract:
 
 CONVENTIONS: dict[str, Callable[[Callable, str], Contract]] = {
     "contract": contract,
+    "sglang-fused-decode": sglang_fused_decode,
+    "sglang-fused-target-verify": sglang_fused_target_verify,
     "sglang-fused-draft-extend": sglang_fused_draft_extend,
     "seed-simple": seed_simple,
     "seed-fused": seed_fused,
 }
+# A convention of one kernel judges it in that kernel's forward mode; `contract` in the one asked for.
+IMPLIED_FORWARD_MODES = {
+    "sglang-fused-decode": "decode",
+    "sglang-fused-target-verify": "target-verify",
+    "sglang-fused-draft-extend": "draft-extend",
+    "seed-simple": "draft-extend",
+    "seed-fused": "draft-extend",
+}
 
 
-def adapt(fill: Callable, convention: str, spec: str) -> Contract:
+def implied_forward_mode(convention: str) -> str | None:
+    return IMPLIED_FORWARD_MODES.get(convention)
+
+
+def adapt(fill: Callable, convention: str, spec: str, mode_name: str) -> Contract:
     if convention not in CONVENTIONS:
         raise BadVariant(f"unknown convention {convention!r}; known: {', '.join(CONVENTIONS)}")
+    if convention == "contract":
+        return contract(fill, spec, mode_name)
     return CONVENTIONS[convention](fill, spec)

@@ -1,15 +1,32 @@
-"""One explicit case per edge class, pinned with @example on every contract property so each class
-is checked on every run, before Hypothesis draws anything."""
+"""One explicit case per edge class of each forward mode, pinned with @example on every contract
+property so each class is checked on every run, before Hypothesis draws anything.
+
+Draft-extend's examples are written out; decode and target-verify take the same requests in their
+own mode (`in_forward_mode`), with next_n 3 for target-verify's, and add their own classes: the 2-D
+schedule lengths, the longest draft, and the extremes SGLang's own kernel test checks.
+"""
 
 from __future__ import annotations
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
+from properties.cases import (
+    HUGE_BATCH,
+    LARGE_BATCH,
+    LONG_CONTEXT,
+    MANY_TOKENS,
+    MILLION_COLUMNS,
+    TRIANGLE_LIMIT,
+    WIDE_BATCH,
+    WIDE_CONTEXT,
+    ReplayCase,
+    edge_classes_of,
+)
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY
 
 
-def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", **extra) -> DraftExtendCase:
+def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", **extra) -> ReplayCase:
     bs = len(seq_lens)
     max_seqlen_k = max(seq_lens, default=0) + slack
-    return DraftExtendCase(
+    return ReplayCase(
         seq_lens=tuple(seq_lens),
         extend_seq_lens=tuple(extend_seq_lens),
         req_pool_indices=extra.pop("req_pool_indices", tuple(reversed(range(bs)))),
@@ -52,7 +69,7 @@ def _ragged(bs: int, max_extend: int) -> tuple[list[int], list[int]]:
     return seq_lens, [(3 * b) % (max_extend + 1) for b in range(bs)]
 
 
-EDGE_EXAMPLES: dict[str, DraftExtendCase] = {
+EDGE_EXAMPLES: dict[str, ReplayCase] = {
     "decode_like": _case([9, 3, 17, 1], [1, 1, 1, 1]),
     "full_extend": _case([3, 5, 1], [3, 5, 1], topk=2),
     "zero_extend": _case([6, 4, 9], [0, 2, 0]),
@@ -81,3 +98,98 @@ EDGE_EXAMPLES: dict[str, DraftExtendCase] = {
         page_size=64,
     ),
 }
+
+
+def in_forward_mode(case: ReplayCase, mode_name: str, next_n: int = 3) -> ReplayCase:
+    """`case`'s requests in another forward mode: the same seq_lens, pool rows and buffers, each
+    request's tokens as the mode has them, the columns widened by what the mode adds to a kv length."""
+    moved = case.with_changes(forward_mode=mode_name, next_n=next_n if mode_name == TARGET_VERIFY.name else 1,
+                              padding=len(case.padding_requests()))
+    extra = moved.longest - case.longest if case.bs else 0
+    return moved.with_changes(max_seqlen_k=case.max_seqlen_k + extra, context_len=case.context_len + extra)
+
+
+def _huge_batch() -> ReplayCase:
+    """SGLang's large-batch test: 16,384 requests of lengths 1..257 over a page table one column wide."""
+    bs = HUGE_BATCH
+    return ReplayCase(
+        seq_lens=tuple(b % 257 + 1 for b in range(bs)),
+        extend_seq_lens=(1,) * bs,
+        req_pool_indices=tuple((7 * b) % 64 for b in range(bs)),
+        pool_size=64,
+        context_len=257 + 1,
+        nsa_index_topk=64,
+        page_size=1,
+        max_seqlen_k=1,
+        spare_requests=1,
+        spare_tokens=1,
+    )
+
+
+def _million_columns(seq_lens, extend_seq_lens) -> ReplayCase:
+    """SGLang's large-shape test: sequences near a million tokens over a 1,000,003-column page table."""
+    bs = len(seq_lens)
+    return ReplayCase(
+        seq_lens=tuple(seq_lens),
+        extend_seq_lens=tuple(extend_seq_lens),
+        req_pool_indices=tuple(reversed(range(bs))),
+        pool_size=bs + 1,
+        context_len=MILLION_COLUMNS + 8,
+        nsa_index_topk=4096,
+        page_size=64,
+        max_seqlen_k=MILLION_COLUMNS,
+        spare_tokens=1,
+    )
+
+
+def _own_examples(mode_name: str) -> dict[str, ReplayCase]:
+    """The classes of one mode that draft-extend's examples do not carry over: its own, the extremes,
+    and those whose lengths differ in it (a straddle of the top-k, the closed-form sum past int32,
+    a thousand tokens in one call)."""
+    # Decode and target-verify buckets padded with seq_len 0, as engines that pad with 0 do: a decode
+    # request then has no kv at all.
+    padded = in_forward_mode(_case(**_padded([9, 30, 4, 17, 6], [1] * 5, bucket=8, width=1, fill=0), topk=8, page_size=64), mode_name)
+    if mode_name == TARGET_VERIFY.name:
+        return {
+            "padded_bucket": padded,
+            "straddles_topk": in_forward_mode(_case([9, 30], [1, 1], topk=10), mode_name),
+            "triangle_past_int32": in_forward_mode(_case([TRIANGLE_LIMIT - 1, 9], [1, 1], topk=50_000, page_size=64), mode_name),
+            "ctx_lens_2d": in_forward_mode(_case([5, 63, 128], [1, 1, 1], topk=64, page_size=64, ctx_lens_2d=True), mode_name, 4),
+            "longest_draft": in_forward_mode(_case([40, 3, 17], [1, 1, 1], topk=20, page_size=16, ctx_lens_2d=True), mode_name, 8),
+            "million_columns": in_forward_mode(_million_columns([1_000_000], [1]), mode_name, 2).with_changes(
+                ctx_lens_2d=True, max_seqlen_k=MILLION_COLUMNS
+            ),
+            "huge_batch": in_forward_mode(_huge_batch(), mode_name, 1).with_changes(max_seqlen_k=1),
+        }
+    if mode_name == DEFAULT_FORWARD_MODE:
+        return {"million_columns": _million_columns([1_000_000], [4]), "huge_batch": _huge_batch()}
+    return {
+        "padded_bucket": padded,
+        "straddles_topk": in_forward_mode(_case([10, 11, 30], [1, 1, 1], topk=10), mode_name),
+        "triangle_past_int32": in_forward_mode(_case([TRIANGLE_LIMIT + 1, 9], [1, 1], topk=50_000, page_size=64), mode_name),
+        "many_tokens": in_forward_mode(_case(*_ragged(MANY_TOKENS + 2, 1), topk=12, page_size=16), mode_name),
+        "million_columns": in_forward_mode(_million_columns([1_000_000, 999_983], [1, 1]), mode_name),
+        "huge_batch": in_forward_mode(_huge_batch(), mode_name).with_changes(max_seqlen_k=1),
+    }
+
+
+def edge_examples(mode_name: str = DEFAULT_FORWARD_MODE) -> dict[str, ReplayCase]:
+    """One example per edge class of the forward mode, each exercising its class."""
+    own = _own_examples(mode_name)
+    if mode_name == DEFAULT_FORWARD_MODE:
+        return {**EDGE_EXAMPLES, **own}
+    carried = {name: in_forward_mode(case, mode_name) for name, case in EDGE_EXAMPLES.items()}
+    return {name: own.get(name, carried.get(name)) for name in edge_classes_of(mode_name)}
+
+
+EDGE_EXAMPLES_BY_MODE = {name: edge_examples(name) for name in FORWARD_MODES}
+# SGLang's own extremes cost the interpreter minutes a call (16,384 requests, a million columns), and a
+# GPU milliseconds: they are pinned on every law where a GPU runs the suite, and checked once per mode
+# on the CPU tier (tests/test_edge_coverage.py).
+EXTREMES = ("million_columns", "huge_batch")
+
+
+def pinned_examples(mode_name: str = DEFAULT_FORWARD_MODE, *, gpu: bool) -> dict[str, ReplayCase]:
+    """The edge examples pinned on every law in the mode: all of them on a GPU, all but the extremes
+    without one."""
+    return {name: case for name, case in EDGE_EXAMPLES_BY_MODE[mode_name].items() if gpu or name not in EXTREMES}

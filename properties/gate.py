@@ -15,12 +15,13 @@ from typing import Callable
 
 import torch
 
-from properties.cases import DraftExtendCase
-from properties.edges import EDGE_EXAMPLES
+from properties.cases import ReplayCase
+from properties.edges import pinned_examples
 from properties.harness import Variant, in_mode
 from properties.laws import (
     CONTRACT_LAWS,
     ORACLE_FREE_LAWS,
+    laws_of,
     Failure,
     differential,
     first_broken_law,
@@ -85,6 +86,7 @@ class Scorecard:
     domain: str
     device: str
     verdicts: list[Verdict] = field(default_factory=list)
+    forward_mode: str = "draft-extend"
 
     @property
     def passed(self) -> bool:
@@ -95,7 +97,7 @@ class Scorecard:
         for v in self.verdicts:
             rows.append((v.family, "yes" if v.required else "no", v.status.upper() if v.status == FAIL else v.status, v.detail.splitlines()[0] if v.detail else ""))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"gate: {self.variant} (convention {self.convention}, domain {self.domain}) on {self.device}", ""]
+        lines = [f"gate: {self.variant} ({self.forward_mode}, convention {self.convention}, domain {self.domain}) on {self.device}", ""]
         lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
         for v in self.verdicts:
             if "\n" in v.detail and (v.status == FAIL or v.family == "speed"):
@@ -108,7 +110,7 @@ class Scorecard:
         return json.dumps({**asdict(self), "passed": self.passed}, indent=1)
 
 
-def _case_line(case: DraftExtendCase) -> str:
+def _case_line(case: ReplayCase) -> str:
     return f"bs={case.bs} tokens={case.total_tokens} max_seqlen_k={case.max_seqlen_k} page_size={case.page_size}"
 
 
@@ -121,13 +123,13 @@ class Budget:
     max_examples: int
     deadline: float | None  # time.monotonic() past which searching stops
     shrink_seconds: float = 20.0
-    edges: tuple[DraftExtendCase, ...] = tuple(EDGE_EXAMPLES.values())  # checked before any generated case
+    edges: tuple[ReplayCase, ...] = ()  # checked before any generated case
 
 
 def _search(fill, adapt, laws, device, budget: Budget, strategy=None) -> Failure | None:
     """The first broken law over the edge examples, then generated cases (shrunk in a time box)."""
 
-    def check(case: DraftExtendCase) -> Failure | None:
+    def check(case: ReplayCase) -> Failure | None:
         if budget.deadline and time.monotonic() > budget.deadline:
             return None
         return first_broken_law(fill, adapt(case), device, laws)
@@ -138,7 +140,7 @@ def _search(fill, adapt, laws, device, budget: Budget, strategy=None) -> Failure
     return min(found, key=lambda failure: _size(failure.case)) if found else None
 
 
-def _size(case: DraftExtendCase) -> int:
+def _size(case: ReplayCase) -> int:
     return case.total_tokens * case.max_seqlen_k + case.bs
 
 
@@ -178,17 +180,21 @@ class Gate:
 
     def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
                  max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None):
+        from properties.strategies import set_session_forward_mode
+
         self.variant, self.device, self.domain, self.required = variant, device, domain, required
-        self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
-        if edges is not None:
-            self.budget.edges = tuple(EDGE_EXAMPLES[name] for name in edges)
-        self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
         self.gpu = device.type == "cuda"
+        # Generated cases are the variant's forward mode's, and so are the edge examples.
+        set_session_forward_mode(variant.forward_mode)
+        self.examples = pinned_examples(variant.forward_mode, gpu=self.gpu)
+        self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
+        self.budget.edges = tuple(self.examples[name] for name in edges) if edges is not None else tuple(self.examples.values())
+        self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
 
     def run(self, families: tuple[str, ...] = FAMILIES, on_verdict=None) -> Scorecard:
         """The scorecard of `families`; `on_verdict(verdict)` is called as each row is decided, so a
         run stopped by a time box has still said what it found."""
-        card = Scorecard(self.variant.spec, self.variant.convention, self.domain, _device_name(self.device))
+        card = Scorecard(self.variant.spec, self.variant.convention, self.domain, _device_name(self.device), forward_mode=self.variant.forward_mode)
         # Capture runs last among in-process rows: a failed capture can leave the CUDA context
         # unusable for what follows; memcheck runs in a process of its own.
         order = [f for f in FAMILIES if f in families]
@@ -220,7 +226,7 @@ class Gate:
 
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._mode("host_sized")
-        found = _search(fill, adapt, LAW_FAMILIES[family], self.device, self.budget)
+        found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget)
         return (FAIL, _failure_detail(found, "host_sized")) if found else (PASS, f"edge examples and up to {self.budget.max_examples} generated cases")
 
     def _needs_gpu(self) -> tuple[str, str] | None:
@@ -257,7 +263,7 @@ class Gate:
             return skip
         for mode, fill, adapt in self._declared():
             for name in ("padded_bucket", "page_size_64", "large_batch"):
-                failure = first_broken_law(fill, adapt(EDGE_EXAMPLES[name]), self.device, (runs_on_callers_stream,))
+                failure = first_broken_law(fill, adapt(self.examples[name]), self.device, (runs_on_callers_stream,))
                 if failure:
                     return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({mode}, edge example {name})"
         return PASS, "reads and writes in the caller's stream order behind a long device-side wait, and joins every stream it forks"
@@ -271,11 +277,13 @@ class Gate:
 
     def _mode_row(self, mode: str) -> tuple[str, str]:
         judged = self._mode(mode)
+        if judged is None and mode == "static_width" and self.variant.forward_mode != "draft-extend":
+            return NOT_APPLICABLE, f"static width is draft-extend's: every {self.variant.forward_mode} request has the same tokens"
         if judged is None:
             flag = "supports_graph_resident" if mode == "graph_resident" else "supports_static_extend_len"
             return NOT_APPLICABLE, f"not declared (fill.{flag})"
         fill, adapt = judged
-        found = _search(fill, adapt, CONTRACT_LAWS, self.device, self.budget)
+        found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget)
         if found:
             return FAIL, _failure_detail(found, mode)
         if not self.gpu:
@@ -294,7 +302,10 @@ class Gate:
         from properties.memcheck import check_memory
 
         examples = min(self.budget.max_examples, MEMCHECK_EXAMPLES)
-        result = check_memory(self.variant.spec, self.variant.convention, max_examples=examples, domain=self.domain, tool=family)
+        result = check_memory(
+            self.variant.spec, self.variant.convention, max_examples=examples, domain=self.domain, tool=family,
+            forward_mode=self.variant.forward_mode,
+        )
         if result.errors is None:
             return NOT_RUN, result.reason
         return (PASS if result.passed else FAIL), result.reason
@@ -306,7 +317,7 @@ class Gate:
 
         if not self.gpu:
             return NOT_RUN, "no CUDA device on this machine (the interpreter compiles nothing)"
-        result = count_compiles(self.variant.fill, self.device)
+        result = count_compiles(self.variant.fill, self.device, self.variant.forward_mode)
         if result is None:
             return NOT_RUN, "this Triton keeps no per-function kernel caches to count"
         return (PASS if result.passed else FAIL), result.describe()

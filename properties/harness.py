@@ -7,21 +7,30 @@ import importlib
 import importlib.util
 import os
 import sys
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from properties.cases import DraftExtendCase
-from reference.buffers import DraftExtendMetadataBuffers
+from properties.cases import ReplayCase
+from properties.conventions import adapt, implied_forward_mode
+from properties.host import BadVariant, Contract, host_case, on_host
+from reference.buffers import MetadataBuffers
+from reference.eager import FILLS
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
-SHIPPED_KERNEL = "kernel:fill_draft_extend_metadata"
-REFERENCE = "reference:fill_draft_extend_metadata"
+# The shipped kernel and the reference, per forward mode: what `--variant` judges by default.
+SHIPPED_KERNELS = {
+    "draft-extend": "kernel:fill_draft_extend_metadata",
+    "decode": "kernel:fill_decode_metadata",
+    "target-verify": "kernel:fill_target_verify_metadata",
+}
+REFERENCES = {name: f"reference:{fill.__name__}" for name, fill in FILLS.items()}
+SHIPPED_KERNEL = SHIPPED_KERNELS[DEFAULT_FORWARD_MODE]
+REFERENCE = REFERENCES[DEFAULT_FORWARD_MODE]
 
-Contract = Callable[..., None]
+__all__ = ["BadVariant", "Contract", "host_case", "on_host"]
 
 
 def prepare_runtime() -> torch.device:
@@ -33,18 +42,16 @@ def prepare_runtime() -> torch.device:
     return torch.device("cpu")
 
 
-class BadVariant(ValueError):
-    """A variant that cannot be loaded or called as named: one line a person can act on."""
-
-
 @dataclass(frozen=True)
 class Variant:
-    """An implementation under test, named as MODULE:CALLABLE or path/to/file.py:CALLABLE, and the
-    contract-shaped callable that its calling convention turns it into."""
+    """An implementation under test, named as MODULE:CALLABLE or path/to/file.py:CALLABLE, the
+    contract-shaped callable that its calling convention turns it into, and the forward mode whose
+    contract it is judged by."""
 
     spec: str
     fill: Contract
     convention: str = "contract"
+    forward_mode: str = DEFAULT_FORWARD_MODE
 
     @property
     def name(self) -> str:
@@ -74,17 +81,28 @@ def _import(target: str, spec: str):
         raise BadVariant(f"{spec!r}: cannot import {target} ({error})") from error
 
 
-def load_variant(spec: str, convention: str = "contract") -> Variant:
-    """The variant `spec` names, called through `convention` (properties.conventions)."""
-    from properties.conventions import adapt
+def variant_forward_mode(convention: str, forward_mode: str | None) -> str:
+    """The forward mode a variant is judged in: the one its convention implies, or the one asked
+    for (draft-extend by default); BadVariant where the two disagree."""
+    implied = implied_forward_mode(convention)
+    if forward_mode is not None and forward_mode not in FORWARD_MODES:
+        raise BadVariant(f"unknown forward mode {forward_mode!r}; known: {', '.join(FORWARD_MODES)}")
+    if implied and forward_mode and implied != forward_mode:
+        raise BadVariant(f"the {convention} convention is the {implied} mode's, not {forward_mode}")
+    return implied or forward_mode or DEFAULT_FORWARD_MODE
 
+
+def load_variant(spec: str, convention: str = "contract", forward_mode: str | None = None) -> Variant:
+    """The variant `spec` names, called through `convention` (properties.conventions), judged in
+    `forward_mode` (or the one the convention implies)."""
+    mode = variant_forward_mode(convention, forward_mode)
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise BadVariant(f"a variant is named MODULE:CALLABLE or path/to/file.py:CALLABLE, got {spec!r}")
     fill = getattr(_import(target, spec), attr, None)
     if not callable(fill):
         raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
-    return Variant(spec, adapt(fill, convention, spec), convention)
+    return Variant(spec, adapt(fill, convention, spec, mode), convention, mode)
 
 
 MODES = ("host_sized", "graph_resident", "static_width")
@@ -95,22 +113,25 @@ def graph_resident(fill: Contract) -> Contract:
     """The contract's signature over a variant's graph-resident mode (max_seqlen_k=None): the
     max_seqlen_k it is given is the one the reference takes, max(seq_lens), and is not passed on."""
 
-    def resident(*args, nsa_index_topk, page_size, max_seqlen_k):
-        fill(*args, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=None)
+    def resident(*args, max_seqlen_k, **options):
+        fill(*args, max_seqlen_k=None, **options)
 
     return resident
 
 
 def declares(variant: Variant, mode: str) -> bool:
     """Whether the variant declares `mode`: host-sized always; graph-resident with
-    `fill.supports_graph_resident = True`; static-width with `fill.supports_static_extend_len = True`."""
+    `fill.supports_graph_resident = True`; static-width, draft-extend's alone, with
+    `fill.supports_static_extend_len = True`."""
+    if mode == "static_width" and variant.forward_mode != "draft-extend":
+        return False
     flag = {"host_sized": None, "graph_resident": "supports_graph_resident", "static_width": "supports_static_extend_len"}[mode]
     return flag is None or bool(getattr(variant.fill, flag, False))
 
 
 def in_mode(
     variant: Variant, mode: str, domain: str = DEFAULT_DOMAIN
-) -> tuple[Contract, Callable[[DraftExtendCase], DraftExtendCase]] | None:
+) -> tuple[Contract, Callable[[ReplayCase], ReplayCase]] | None:
     """(the callable the laws judge, how a generated case reads in this mode and domain), or None
     where the variant does not declare the mode."""
     if not declares(variant, mode):
@@ -122,40 +143,21 @@ def in_mode(
     return variant.fill, lambda case: case.in_domain(domain)
 
 
-def _longest_as_max(case: DraftExtendCase) -> DraftExtendCase:
+def _longest_as_max(case: ReplayCase) -> ReplayCase:
     return case.with_changes(max_seqlen_k=case.longest)
-
-
-_ON_HOST: ContextVar[DraftExtendCase | None] = ContextVar("case_on_host", default=None)
-
-
-@contextmanager
-def on_host(case: DraftExtendCase):
-    """Makes `case`'s plain values what the host knows during a call (`host_case()`): a calling
-    convention whose kernel takes host ints (the total, the longest extension) reads them there, as
-    the serving engine holds them on the host, so the harness never syncs with the device for them."""
-    token = _ON_HOST.set(case)
-    try:
-        yield
-    finally:
-        _ON_HOST.reset(token)
-
-
-def host_case() -> DraftExtendCase | None:
-    return _ON_HOST.get()
 
 
 @dataclass
 class Run:
     """One call of an implementation: its inputs, and its buffers before and after."""
 
-    case: DraftExtendCase
+    case: ReplayCase
     inputs: tuple[torch.Tensor, ...]
-    before: DraftExtendMetadataBuffers
-    after: DraftExtendMetadataBuffers
+    before: MetadataBuffers
+    after: MetadataBuffers
 
 
-def run(fill: Contract, case: DraftExtendCase, device: torch.device, sentinel: int | None = None) -> Run:
+def run(fill: Contract, case: ReplayCase, device: torch.device, sentinel: int | None = None) -> Run:
     inputs = case.inputs(device)
     before = case.buffers(device, sentinel)
     after = before.clone()
@@ -164,7 +166,5 @@ def run(fill: Contract, case: DraftExtendCase, device: torch.device, sentinel: i
     return Run(case, inputs, before, after)
 
 
-def run_reference(case: DraftExtendCase, device: torch.device, sentinel: int | None = None) -> Run:
-    from reference import fill_draft_extend_metadata
-
-    return run(fill_draft_extend_metadata, case, device, sentinel)
+def run_reference(case: ReplayCase, device: torch.device, sentinel: int | None = None) -> Run:
+    return run(FILLS[case.forward_mode], case, device, sentinel)

@@ -13,10 +13,27 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.cases import INPUT_NAMES, DraftExtendCase
+from properties.cases import ReplayCase
 from properties.compare import compare, describe_outside_view, report
 from properties.harness import Contract, on_host, run, run_reference
-from reference.buffers import DraftExtendMetadataBuffers, outside_view_mask, whole_storage
+from reference.buffers import MetadataBuffers, outside_view_mask, whole_storage
+from reference.eager import FILLS
+from reference.modes import DRAFT_EXTEND, FORWARD_MODES
+
+
+def only_in(*modes: str):
+    """Marks a law as one of these forward modes alone; every other law holds in every mode."""
+
+    def mark(law):
+        law.forward_modes = modes
+        return law
+
+    return mark
+
+
+def laws_of(laws, mode_name: str) -> tuple:
+    """The laws of `laws` that hold in the forward mode."""
+    return tuple(law for law in laws if mode_name in getattr(law, "forward_modes", FORWARD_MODES))
 
 
 class LawBroken(AssertionError):
@@ -27,7 +44,7 @@ class LawBroken(AssertionError):
 class Failure:
     """A law that an implementation broke, on which case, and the law's account of it."""
 
-    case: DraftExtendCase
+    case: ReplayCase
     law: str
     message: str
 
@@ -38,7 +55,7 @@ class Failure:
         return (self.law, *sorted(re.sub(r"-?\d+", "#", line) for line in headlines))
 
 
-def first_broken_law(fill, case: DraftExtendCase, device: torch.device, laws) -> Failure | None:
+def first_broken_law(fill, case: ReplayCase, device: torch.device, laws) -> Failure | None:
     """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all."""
     for law in laws:
         try:
@@ -53,7 +70,7 @@ def _require(holds: bool, message: str) -> None:
         raise LawBroken(message)
 
 
-def differential(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def differential(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Every cell of every buffer, padding included, equals the reference's (torch.equal)."""
     expected = run_reference(case, device).after
     got = run(fill, case, device).after
@@ -61,7 +78,7 @@ def differential(fill: Contract, case: DraftExtendCase, device: torch.device) ->
     _require(not mismatches, "differs from the reference:\n" + report(mismatches))
 
 
-def padding_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def padding_untouched(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Cells outside what the contract writes keep their old contents: rows past the total, columns
     past max_seqlen_k (pages past ceil(max_seqlen_k/page_size)), entries past bs, element 0 of both
     cu buffers."""
@@ -74,14 +91,27 @@ def padding_untouched(fill: Contract, case: DraftExtendCase, device: torch.devic
         _require(changed == 0, f"{name}: {changed} cell(s) outside the written region changed")
 
 
-def cache_seqlens_are_seq_lens(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
-    """cache_seqlens_int32[b] == seq_lens[b] for every request."""
+def cache_seqlens_are_kv_lengths(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """cache_seqlens_int32[b] is request b's kv length: seq_lens[b], plus next_n for target-verify."""
     r = run(fill, case, device)
     got = r.after.cache_seqlens_int32[: case.bs].cpu().tolist()
-    _require(got == list(case.seq_lens), f"cache_seqlens_int32[:bs] = {got}, seq_lens = {list(case.seq_lens)}")
+    _require(got == list(case.kv_lens), f"cache_seqlens_int32[:bs] = {got}, kv lengths = {list(case.kv_lens)}")
 
 
-def cu_buffers_are_prefix_sums(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+@only_in("target-verify")
+def ctx_lens_are_kv_lengths(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """Where the caller gives paged_mqa_ctx_lens_2d, its row b holds request b's kv length at every
+    one of the next_n draft positions."""
+    if not case.ctx_lens_2d:
+        return
+    r = run(fill, case, device)
+    got = r.after.paged_mqa_ctx_lens_2d[: case.bs, : case.next_n].cpu()
+    want = torch.tensor(case.kv_lens, dtype=torch.int32).view(-1, 1).expand(-1, case.next_n)
+    bad = torch.nonzero(got != want).tolist()
+    _require(not bad, f"paged_mqa_ctx_lens_2d{bad[0] if bad else ''}: {len(bad)} cell(s) are not their request's kv length")
+
+
+def cu_buffers_are_prefix_sums(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """cu_seqlens_k[1:bs+1] is the running sum of cache_seqlens_int32[:bs], and nsa_cu_seqlens_k[1:1+total]
     the running sum of nsa_cache_seqlens_int32[:total], both as int32."""
     r = run(fill, case, device)
@@ -99,27 +129,32 @@ def cu_buffers_are_prefix_sums(fill: Contract, case: DraftExtendCase, device: to
         )
 
 
-def expanded_lengths_count_up_to_seq_len(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
-    """Within request b's tokens the expanded lengths rise by one and end at seq_lens[b]; a request
-    of qo <= kv tokens thus starts at seq_lens[b] - qo + 1. A graph-bucket padding request (qo > kv)
-    starts with qo - kv + 1 lengths of 1 (qo - kv of them for kv = 0) and ends at max(seq_lens[b], 1)."""
+def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """Within request b's tokens the expanded lengths rise by one and end at its kv length (seq_lens[b],
+    plus next_n for target-verify; decode's one token per request has cache_seqlens as its length);
+    a request of qo <= kv tokens thus starts at kv - qo + 1. A draft-extend graph-bucket padding
+    request (qo > kv) starts with qo - kv + 1 lengths of 1 (qo - kv of them for kv = 0) and ends at
+    max(seq_lens[b], 1)."""
     r = run(fill, case, device)
-    expanded = r.after.nsa_seqlens_expanded.cpu().tolist()
+    expanded = r.after.token_lengths().cpu().tolist()
+    floor = case.mode.length_floor
     for b, (start, end) in enumerate(case.segments()):
         seg = expanded[start:end]
         if not seg:
             continue
-        kv, qo = case.seq_lens[b], case.extend_seq_lens[b]
-        _require(seg[-1] == max(kv, 1), f"request {b}: last expanded length {seg[-1]} != max(seq_lens, 1) = {max(kv, 1)}")
-        ones = min(qo, qo - kv + 1) if qo > kv else 0
+        kv, qo = case.kv_lens[b], case.extend_seq_lens[b]
+        _require(seg[-1] == max(kv, floor), f"request {b}: last expanded length {seg[-1]} != its kv length {max(kv, floor)}")
+        ones = min(qo, qo - kv + 1) if qo > kv and floor == 1 else 0
         _require(all(v == 1 for v in seg[:ones]), f"request {b} (padding, qo={qo} > kv={kv}): expanded lengths {seg} do not start with {ones} ones")
         steps = {y - x for x, y in zip(seg[max(ones - 1, 0):], seg[max(ones, 1):])}
         _require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
 
 
-def no_length_below_one(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+@only_in("draft-extend", "target-verify")
+def no_length_below_one(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """No expanded and no clipped length is below 1, padding requests included: an attention kernel
-    given a causal length of 0 or less reads nothing or out of bounds."""
+    given a causal length of 0 or less reads nothing or out of bounds. (Decode keeps a seq_len of 0
+    as it is, as SGLang's decode branch does.)"""
     r = run(fill, case, device)
     total = case.total_tokens
     for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
@@ -128,23 +163,24 @@ def no_length_below_one(fill: Contract, case: DraftExtendCase, device: torch.dev
         _require(not bad, f"{name}: tokens {bad[:8]} hold lengths {values[bad[:8]].tolist()}, below 1")
 
 
-def clipped_is_min_of_expanded_and_topk(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
-    """nsa_cache_seqlens_int32[t] == min(nsa_seqlens_expanded[t], nsa_index_topk) for every token."""
+def clipped_is_min_of_expanded_and_topk(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """nsa_cache_seqlens_int32[t] == min(nsa_seqlens_expanded[t], nsa_index_topk) for every token
+    (decode: min(cache_seqlens_int32[b], nsa_index_topk))."""
     r = run(fill, case, device)
     total = case.total_tokens
-    expanded = r.after.nsa_seqlens_expanded[:total].cpu()
+    expanded = r.after.token_lengths()[:total].cpu()
     clipped = r.after.nsa_cache_seqlens_int32[:total].cpu()
     want = torch.clamp(expanded, max=case.nsa_index_topk)
     bad = torch.nonzero(clipped != want).flatten().tolist()
     _require(not bad, f"tokens {bad[:8]}: clipped {clipped[bad[:8]].tolist()} != min(expanded, topk) {want[bad[:8]].tolist()}")
 
 
-def page_rows_are_request_rows(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """page_table_1[t, :max_seqlen_k] is req_to_token[req_pool_indices[b], :max_seqlen_k] for every
     token t of request b; for page_size > 1, real_page_table[t, p] is that row's column p*page_size
     floor-divided by page_size, for every page p < ceil(max_seqlen_k / page_size)."""
     r = run(fill, case, device)
-    req_to_token = r.inputs[3].cpu()
+    req_to_token = case.named_inputs(r.inputs)["req_to_token"].cpu()
     msk, ps = case.max_seqlen_k, case.page_size
     pages = r.after.page_table_1.cpu()
     real = r.after.real_page_table.cpu()
@@ -160,7 +196,7 @@ def page_rows_are_request_rows(fill: Contract, case: DraftExtendCase, device: to
                 )
 
 
-def permuting_requests_permutes_segments(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def permuting_requests_permutes_segments(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Reversing the order of the requests reverses the order of their token segments: each request's
     expanded lengths, clipped lengths and page rows move with it, and cache_seqlens is permuted alike."""
     order = list(reversed(range(case.bs)))
@@ -176,6 +212,8 @@ def permuting_requests_permutes_segments(fill: Contract, case: DraftExtendCase, 
     if rows is None:
         return
     for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        if getattr(a, name) is None:
+            continue
         want = getattr(a, name)[:total].cpu()[rows]
         _require(torch.equal(getattr(b, name)[:total].cpu(), want), f"{name} segments did not follow the permutation")
     msk = case.max_seqlen_k
@@ -185,7 +223,7 @@ def permuting_requests_permutes_segments(fill: Contract, case: DraftExtendCase, 
     )
 
 
-def outputs_ignore_old_contents(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def outputs_ignore_old_contents(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """What the contract writes does not depend on what the buffers held before: runs from two
     different sentinels agree on every written cell."""
     first = run(fill, case, device, sentinel=case.sentinel)
@@ -196,7 +234,7 @@ def outputs_ignore_old_contents(fill: Contract, case: DraftExtendCase, device: t
         _require(torch.equal(a[written[name]], b[written[name]]), f"{name}: written cells depend on the old contents")
 
 
-def repeated_calls_agree(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def repeated_calls_agree(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Two calls on the same inputs and buffers leave identical buffers (no races, no hidden state)."""
     r = run(fill, case, device)
     again = r.after.clone()
@@ -210,11 +248,11 @@ def _layout(t: torch.Tensor) -> str:
     return f"{str(t.dtype).removeprefix('torch.')} shape {list(t.shape)} strides {list(t.stride())} offset {t.storage_offset()}"
 
 
-def inputs_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
-    """After the call every input is as it was: seq_lens, extend_seq_lens, req_pool_indices and
-    req_to_token keep their values, dtype, shape, strides and storage offset."""
+def inputs_untouched(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """After the call every input is as it was: seq_lens, extend_seq_lens (draft-extend's),
+    req_pool_indices and req_to_token keep their values, dtype, shape, strides and storage offset."""
     r = run(fill, case, device)
-    for name, got, want in zip(INPUT_NAMES, r.inputs, case.inputs(device)):
+    for name, got, want in zip(case.input_names(), r.inputs, case.inputs(device)):
         _require(_layout(got) == _layout(want), f"{name}: the call changed it from {_layout(want)} to {_layout(got)}")
         if torch.equal(got, want):
             continue
@@ -225,12 +263,12 @@ def inputs_untouched(fill: Contract, case: DraftExtendCase, device: torch.device
         raise LawBroken(f"{name}: the call wrote into an input: {changed.shape[0]} value(s) changed ({shown})")
 
 
-def memory_outside_views_untouched(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def memory_outside_views_untouched(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """No cell of a buffer's or an input's storage outside its view changes: the guard cells before
     and after it, and the row padding between a table's rows, keep their sentinel."""
     r = run(fill, case, device)
-    after = {**dict(zip(INPUT_NAMES, r.inputs)), **r.after.named()}
-    before = {**dict(zip(INPUT_NAMES, case.inputs(device))), **r.before.named()}
+    after = {**case.named_inputs(r.inputs), **r.after.named()}
+    before = {**case.named_inputs(case.inputs(device)), **r.before.named()}
     for name, t in after.items():
         changed = (whole_storage(t) != whole_storage(before[name])) & outside_view_mask(t)
         cells = torch.nonzero(changed.cpu()).flatten().tolist()
@@ -242,14 +280,13 @@ def memory_outside_views_untouched(fill: Contract, case: DraftExtendCase, device
 
 
 def _steps_match_reference(
-    steps, captured: tuple[torch.Tensor, ...], buffers: DraftExtendMetadataBuffers, mirror, launch, device, what: str
+    steps, captured: tuple[torch.Tensor, ...], buffers: MetadataBuffers, mirror, launch, device, what: str
 ) -> None:
     """For each step: write its values into the same input tensors, `launch(step)`, and run the
     reference on its own copy of the buffers (`mirror`); every buffer must then equal the
     reference's, padding included."""
-    from reference import fill_draft_extend_metadata as reference
-
     for index, step in enumerate(steps):
+        reference = FILLS[step.forward_mode]
         fresh = step.inputs(device)
         for static, value in zip(captured, fresh):
             static.copy_(value)
@@ -259,7 +296,7 @@ def _steps_match_reference(
         _require(not mismatches, f"{what} {index} differs from the reference:\n" + report(mismatches))
 
 
-def state_across_calls(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def state_across_calls(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Called again on the very same input tensors and buffers after new values are written into
     them (new lengths and totals, other pool rows, new req_to_token contents, a smaller and then a
     larger max(seq_lens)), every call equals the reference on its own inputs: nothing may be kept
@@ -270,7 +307,7 @@ def state_across_calls(fill: Contract, case: DraftExtendCase, device: torch.devi
 def _calls_match_reference(fill: Contract, steps, captured, buffers, device, what: str) -> None:
     """`_steps_match_reference` with each step a plain call of `fill` on the same tensors and buffers."""
 
-    def launch(step: DraftExtendCase) -> None:
+    def launch(step: ReplayCase) -> None:
         with on_host(step):
             fill(*captured, buffers, **step.options())
 
@@ -279,7 +316,8 @@ def _calls_match_reference(fill: Contract, steps, captured, buffers, device, wha
 
 ORACLE_FREE_LAWS = (
     padding_untouched,
-    cache_seqlens_are_seq_lens,
+    cache_seqlens_are_kv_lengths,
+    ctx_lens_are_kv_lengths,
     cu_buffers_are_prefix_sums,
     expanded_lengths_count_up_to_seq_len,
     no_length_below_one,
@@ -298,7 +336,8 @@ CONTRACT_LAWS = (
 )
 
 
-def simple_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.device) -> None:
+@only_in(DRAFT_EXTEND.name)
+def simple_api_agrees_with_contract(api, case: ReplayCase, device: torch.device) -> None:
     """expand_seqlens returns exactly nsa_seqlens_expanded[:total] and nsa_cache_seqlens_int32[:total]
     of the contract, with and without total_tokens."""
     expected = run_reference(case, device).after
@@ -318,7 +357,8 @@ def simple_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.de
         )
 
 
-def in_place_api_agrees_with_contract(api, case: DraftExtendCase, device: torch.device) -> None:
+@only_in(DRAFT_EXTEND.name)
+def in_place_api_agrees_with_contract(api, case: ReplayCase, device: torch.device) -> None:
     """expand_seqlens_into writes the contract's two per-token vectors into padded buffers, cell for
     cell, and leaves their padding as it was."""
     expected = run_reference(case, device).after
@@ -388,7 +428,7 @@ def capture_failure(error: BaseException) -> str:
     return f"capture failed: the variant raised {first_line(chain[0])}"
 
 
-def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def never_syncs_with_host(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Once warm (compiled, planned), a call makes no host sync: it runs clean under
     torch.cuda.set_sync_debug_mode("error"), whose check is shown live by a deliberate `.item()`."""
     inputs, buffers = case.inputs(device), case.buffers(device)
@@ -411,7 +451,7 @@ def never_syncs_with_host(fill: Contract, case: DraftExtendCase, device: torch.d
         torch.cuda.set_sync_debug_mode(0)
 
 
-def _capture(fill: Contract, case: DraftExtendCase, captured, buffers, stream=None) -> "torch.cuda.CUDAGraph":
+def _capture(fill: Contract, case: ReplayCase, captured, buffers, stream=None) -> "torch.cuda.CUDAGraph":
     """A graph of one call, captured on `stream` (a side stream by default) after a warm call there."""
     side = stream or torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -434,9 +474,8 @@ def graph_replays_match_reference(fill: Contract, session, device: torch.device)
     """Captured once in a CUDA graph, then replayed with each step's values written into the captured
     input tensors: after every replay every buffer equals the reference's on that step's inputs,
     padding included (the reference keeps its own copy of the buffers, step after step)."""
-    from reference import fill_draft_extend_metadata as reference
-
     first = session.steps[0]
+    reference = FILLS[first.forward_mode]
     captured = first.inputs(device)
     buffers = session.buffers(device)
     mirror = buffers.clone()
@@ -468,7 +507,7 @@ WRITES_TOO_LATE = (
 )
 
 
-def runs_on_callers_stream(fill: Contract, case: DraftExtendCase, device: torch.device) -> None:
+def runs_on_callers_stream(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """The variant runs on the caller's current stream, as a PyTorch op does. On a non-default caller
     stream, behind a long device-side wait, the inputs are written and the call made; what it reads
     must be those inputs, and a read enqueued on that stream right after it, with no synchronize

@@ -2,7 +2,7 @@
 (and, as optional gate rows, `racecheck`: shared-memory hazards; `synccheck`: barriers misused;
 `initcheck`: reads of device memory nothing wrote).
 
-Tight means nothing around what a call may touch (`DraftExtendCase.tight`): no spare rows, columns or
+Tight means nothing around what a call may touch (`ReplayCase.tight`): no spare rows, columns or
 requests, no row padding, no guard cells, req_to_token exactly max_seqlen_k wide, so a read or write
 past what the contract allows leaves its allocation. PyTorch's caching allocator would still hide it
 inside one of its larger blocks (pytorch/pytorch#45294), so the checked process runs with
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN
+from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = 200  # generated cases per mode, after the edge examples: "a few hundred" in all
@@ -58,7 +59,7 @@ def unavailable() -> str | None:
 
 def check_memory(
     spec: str, convention: str = "contract", *, max_examples: int = EXAMPLES, domain: str = DEFAULT_DOMAIN, timeout: float = 900,
-    tool: str = "memcheck",
+    tool: str = "memcheck", forward_mode: str | None = None,
 ) -> MemcheckResult:
     """Run `spec`'s calls on the edge examples and `max_examples` generated cases, tight, in every
     mode it declares, under compute-sanitizer's `tool`."""
@@ -73,6 +74,7 @@ def check_memory(
         "compute-sanitizer", "--tool", tool, "--error-exitcode", "99", "--print-limit", "8",
         sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
         "--max-examples", str(max_examples), "--domain", domain,
+        *(("--forward-mode", forward_mode) if forward_mode else ()),
     ]
     env = {**os.environ, "PYTORCH_NO_CUDA_MEMORY_CACHING": "1", "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
     try:
@@ -94,17 +96,18 @@ def check_memory(
     return MemcheckResult(errors, f"{tool}: {errors} error(s) on tight buffers:\n{detail}", calls)
 
 
-def _calls(spec: str, convention: str, max_examples: int, domain: str) -> int:
+def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_mode: str | None = None) -> int:
     """Inside the sanitizer: every call, tight, in every mode; returns how many calls were made."""
     import torch
     from hypothesis import HealthCheck, given, settings
 
-    from properties.edges import EDGE_EXAMPLES
+    from properties.edges import pinned_examples
     from properties.harness import MODES, in_mode, load_variant, prepare_runtime, run
-    from properties.strategies import draft_extend_cases
+    from properties.strategies import replay_cases, set_session_forward_mode
 
     device = prepare_runtime()
-    variant = load_variant(spec, convention)
+    variant = load_variant(spec, convention, forward_mode)
+    set_session_forward_mode(variant.forward_mode)
     calls = [0]
     for mode in MODES:
         judged = in_mode(variant, mode, domain)
@@ -117,11 +120,11 @@ def _calls(spec: str, convention: str, max_examples: int, domain: str) -> int:
             torch.cuda.synchronize()
             calls[0] += 1
 
-        for case in EDGE_EXAMPLES.values():
+        for case in pinned_examples(variant.forward_mode, gpu=True).values():
             call(case)
 
         @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=draft_extend_cases())
+        @given(case=replay_cases())
         def generated(case):
             call(case)
 
@@ -136,8 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--convention", default="contract")
     parser.add_argument("--max-examples", type=int, default=EXAMPLES)
     parser.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN)
+    parser.add_argument("--forward-mode", choices=FORWARD_MODES)
     args = parser.parse_args(argv)
-    _calls(args.variant, args.convention, args.max_examples, args.domain)
+    _calls(args.variant, args.convention, args.max_examples, args.domain, args.forward_mode)
     return 0
 
 

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.cases import DraftExtendCase
-from properties.edges import EDGE_EXAMPLES
+from properties.cases import ReplayCase
+from properties.edges import pinned_examples
 from properties.harness import MODES, in_mode, load_variant, prepare_runtime
-from properties.laws import CONTRACT_LAWS, first_broken_law
+from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
+from properties.strategies import replay_cases, set_session_forward_mode
+from reference.modes import DEFAULT_FORWARD_MODE
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Hunt:
     spec: str
     killed: bool
     law: str | None
-    case: DraftExtendCase | None
+    case: ReplayCase | None
     seconds: float
     message: str = ""
     mode: str | None = None
@@ -46,15 +48,19 @@ class Hunt:
         return f"bs={c.bs} tokens={c.total_tokens} max_seqlen_k={c.max_seqlen_k} page_size={c.page_size}"
 
 
-def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> Hunt:
-    """Try to kill the implementation `spec` (MODULE:CALLABLE) with the suite.
+def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0, forward_mode: str = DEFAULT_FORWARD_MODE) -> Hunt:
+    """Try to kill the implementation `spec` (MODULE:CALLABLE) of `forward_mode` with the suite.
 
     The pinned edge examples go first, in every mode, as they do in every test; a mutant they miss
     meets `max_examples` generated cases under every law, mode after mode. A kill is then shrunk,
     within `shrink_seconds`, by generating cases against the law that broke, in its mode.
     """
     device = prepare_runtime()
-    variant = load_variant(spec)
+    variant = load_variant(spec, forward_mode=forward_mode)
+    set_session_forward_mode(forward_mode)
+    contract_laws = laws_of(CONTRACT_LAWS, forward_mode)
+    examples = pinned_examples(forward_mode, gpu=device.type == "cuda").values()
+    strategy = replay_cases(mode_name=forward_mode)
     shows_in = getattr(variant.fill, "shows_in", None)
     if shows_in:
         return _hunt_on_gpu(spec, variant, shows_in, device)
@@ -63,27 +69,29 @@ def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0) -> 
     # untouched. Mutants whose defect breaks only them say so (`fill.domain = "strict"`).
     modes = {mode: adapted for mode in MODES if (adapted := in_mode(variant, mode, "strict")) is not None}
 
-    def check(mode: str, laws=CONTRACT_LAWS):
+    def check(mode: str, laws=contract_laws):
         fill, adapt = modes[mode]
         return lambda case: first_broken_law(fill, adapt(case), device, laws)
 
-    def edges(mode: str):
-        # Law by law over every edge example: most defects break the differential somewhere, and are
-        # found before any case pays for every law.
-        return next(
-            (failure for law in CONTRACT_LAWS for case in EDGE_EXAMPLES.values() if (failure := check(mode, (law,))(case))),
-            None,
-        )
+    # Law by law over every edge example in every mode: most defects break the differential somewhere
+    # (a graph-resident one in its own mode), and are found before any case pays for every law.
+    at_edges = (
+        (mode, failure)
+        for law in contract_laws
+        for mode in modes
+        for case in examples
+        if (failure := check(mode, (law,))(case))
+    )
 
     def generated(mode: str):
-        return find_failure(check(mode), max_examples=max_examples, shrink_seconds=None, shrink=False)[1]
+        return find_failure(check(mode), max_examples=max_examples, shrink_seconds=None, shrink=False, strategy=strategy)[1]
 
-    mode, found = next(
-        ((mode, failure) for search in (edges, generated) for mode in modes if (failure := search(mode))), (None, None)
-    )
+    mode, found = next(at_edges, (None, None))
+    if found is None:
+        mode, found = next(((mode, failure) for mode in modes if (failure := generated(mode))), (None, None))
     if found is not None and shrink_seconds > 0:
-        law = next(law for law in CONTRACT_LAWS if law.__name__ == found.law)
-        _, smaller = find_failure(check(mode, (law,)), max_examples=max_examples, shrink_seconds=shrink_seconds)
+        law = next(law for law in contract_laws if law.__name__ == found.law)
+        _, smaller = find_failure(check(mode, (law,)), max_examples=max_examples, shrink_seconds=shrink_seconds, strategy=strategy)
         if smaller is not None and _cells(smaller.case) < _cells(found.case):
             found = smaller
     seconds = time.monotonic() - start
@@ -100,34 +108,36 @@ def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
     if shows_in == "memcheck":
         from properties.memcheck import check_memory
 
-        result = check_memory(spec, max_examples=20)
+        result = check_memory(spec, max_examples=20, forward_mode=variant.forward_mode)
         if result.errors is None:
             return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"memcheck not run: {result.reason}")
         return Hunt(spec, not result.passed, "memcheck" if not result.passed else None, None, time.monotonic() - start,
                     result.reason, "tight buffers")
     from properties.compiles import count_compiles
 
-    counted = count_compiles(variant.fill, device)
+    counted = count_compiles(variant.fill, device, variant.forward_mode)
     if counted is None:
         return Hunt(spec, False, None, None, time.monotonic() - start, skipped="compile count not run on this Triton")
     return Hunt(spec, not counted.passed, "compile_count" if not counted.passed else None, None, time.monotonic() - start,
                 counted.describe(), "host_sized")
 
 
-def _cells(case: DraftExtendCase) -> int:
+def _cells(case: ReplayCase) -> int:
     return case.total_tokens * case.max_seqlen_k + case.bs
 
 
 def _hunt_args(args):
-    spec, max_examples, shrink_seconds = args
-    return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds)
+    spec, max_examples, shrink_seconds, forward_mode = args
+    return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds, forward_mode=forward_mode)
 
 
-def hunt_all(specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float) -> Iterator[Hunt]:
+def hunt_all(
+    specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float, forward_mode: str = DEFAULT_FORWARD_MODE
+) -> Iterator[Hunt]:
     """Hunt each spec, yielding the hunts in the order of `specs` as they end; on the CPU in
     `workers` processes, on a GPU in this one process (one GPU, one worker: two workers would share
     it by accident)."""
-    jobs = [(spec, max_examples, shrink_seconds) for spec in specs]
+    jobs = [(spec, max_examples, shrink_seconds, forward_mode) for spec in specs]
     if workers <= 1 or torch.cuda.is_available():
         yield from map(_hunt_args, jobs)
         return

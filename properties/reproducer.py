@@ -1,9 +1,10 @@
 """Self-contained JSON reproducers of failures, and replaying them.
 
-A reproducer holds every input tensor (values, dtype, shape, strides), every buffer (shape, strides,
-the sentinel it starts filled with, and whether real_page_table is page_table_1), the host ints,
-the variant and law that failed, and where it failed (torch and Triton versions, device). Replaying
-needs nothing else: not the strategies, not the seed.
+A reproducer holds the forward mode, every input tensor (values, dtype, shape, strides), every buffer
+(shape, strides, the sentinel it starts filled with, and whether real_page_table is page_table_1),
+the host ints, the variant and law that failed, and where it failed (torch and Triton versions,
+device). Replaying needs nothing else: not the strategies, not the seed. Reproducers written before
+the forward mode was recorded are draft-extend's.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import torch
 
-from properties.cases import INPUT_NAMES, DraftExtendCase
+from properties.cases import ReplayCase
 from properties.compare import compare, report
 from properties.harness import Contract, graph_resident, on_host
 from properties.laws import CONTRACT_LAWS, first_broken_law
-from reference.buffers import BUFFER_NAMES, DraftExtendMetadataBuffers, whole_storage
+from reference.buffers import MetadataBuffers, whole_storage
+from reference.eager import FILLS
+from reference.modes import DEFAULT_FORWARD_MODE, forward_mode
 
-FORMAT = "nsa-draft-extend-reproducer/1"
+FORMAT = "dsa-replay-reproducer/2"
+FORMATS = (FORMAT, "nsa-draft-extend-reproducer/1")
 LAWS_BY_NAME = {law.__name__: law for law in CONTRACT_LAWS}
 
 
@@ -46,13 +50,14 @@ def _buffer(t: torch.Tensor) -> dict:
 
 
 def to_json(
-    case: DraftExtendCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized",
+    case: ReplayCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized",
     convention: str = "contract",
 ) -> dict:
     inputs = case.inputs("cpu")
     buffers = case.buffers("cpu")
     return {
         "format": FORMAT,
+        "forward_mode": case.forward_mode,
         "variant": variant,
         "convention": convention,
         "mode": mode,
@@ -60,8 +65,8 @@ def to_json(
         "law": law,
         "message": message,
         "environment": environment(device),
-        "inputs": {name: _tensor(t) for name, t in zip(INPUT_NAMES, inputs)},
-        "buffers": {name: _buffer(getattr(buffers, name)) for name in BUFFER_NAMES},
+        "inputs": {name: _tensor(t) for name, t in case.named_inputs(inputs).items()},
+        "buffers": {name: _buffer(getattr(buffers, name)) for name in case.buffer_names()},
         "real_page_table_is_page_table_1": buffers.real_page_table is buffers.page_table_1,
         "sentinel": case.sentinel,
         "options": case.options(),
@@ -73,6 +78,8 @@ def write(directory: Path, record: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(record["case"], sort_keys=True).encode()).hexdigest()[:12]
     variant = record["variant"].split(":")[0].rsplit(".", 1)[-1]
+    mode = record.get("forward_mode", DEFAULT_FORWARD_MODE)
+    variant += "" if mode == DEFAULT_FORWARD_MODE else f"-{mode}"
     path = directory / f"{variant}-{record['law']}-{digest}.json"
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path
@@ -87,29 +94,31 @@ def _strided(spec: dict, fill: int, device: torch.device) -> torch.Tensor:
     return t
 
 
-def materialize(record: dict, device: torch.device) -> tuple[tuple[torch.Tensor, ...], DraftExtendMetadataBuffers]:
+def materialize(record: dict, device: torch.device) -> tuple[tuple[torch.Tensor, ...], MetadataBuffers]:
     """The recorded inputs and the buffers as they stood before the failing call."""
     sentinel = record["sentinel"]
-    inputs = tuple(_strided(record["inputs"][name], sentinel, device) for name in INPUT_NAMES)
-    tensors = {name: _strided(record["buffers"][name], sentinel, device) for name in BUFFER_NAMES}
+    mode = forward_mode(record.get("forward_mode", DEFAULT_FORWARD_MODE))
+    inputs = tuple(_strided(record["inputs"][name], sentinel, device) for name in mode.inputs)
+    tensors = {name: _strided(spec, sentinel, device) for name, spec in record["buffers"].items()}
+    tensors.setdefault("nsa_seqlens_expanded", None)
     if record["real_page_table_is_page_table_1"]:
         tensors["real_page_table"] = tensors["page_table_1"]
     if record.get("domain", "strict") == "sglang":
         # SGLang allocates its cu buffers zeroed.
         tensors["cu_seqlens_k"][0] = 0
         tensors["nsa_cu_seqlens_k"][0] = 0
-    return inputs, DraftExtendMetadataBuffers(**tensors)
+    return inputs, MetadataBuffers(**tensors)
 
 
 def load(path: Path) -> dict:
     record = json.loads(Path(path).read_text())
-    if record.get("format") != FORMAT:
+    if record.get("format") not in FORMATS:
         raise ValueError(f"{path}: not a reproducer of this suite (format {record.get('format')!r})")
     return record
 
 
-def recorded_case(record: dict) -> DraftExtendCase:
-    return DraftExtendCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
+def recorded_case(record: dict) -> ReplayCase:
+    return ReplayCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
 
 
 def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
@@ -117,11 +126,10 @@ def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
     else the account of what is still wrong. A differential failure replays from the recorded tensors
     alone (every cell where `fill` and the reference differ); any other law is rerun on the recorded
     case."""
-    from reference import fill_draft_extend_metadata as reference
-
     if record.get("mode", "host_sized") == "graph_resident":
         fill = graph_resident(fill)
     case = recorded_case(record)
+    reference = FILLS[case.forward_mode]
     if record["law"] != "differential" and record["law"] in LAWS_BY_NAME:
         failure = first_broken_law(fill, case, device, (LAWS_BY_NAME[record["law"]],))
         return failure.message if failure else None

@@ -12,13 +12,13 @@ from typing import Callable
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.laws import Failure
-from properties.strategies import draft_extend_cases
+from properties.strategies import replay_cases
 
 
 def find_failure(
-    check: Callable[[DraftExtendCase], Failure | None],
+    check: Callable[[ReplayCase], Failure | None],
     *,
     max_examples: int,
     shrink_seconds: float | None,
@@ -29,14 +29,14 @@ def find_failure(
     strategy=None,
 ) -> tuple[int, Failure | None]:
     """(cases tried, the smallest failure found) over generated cases; derandomized when no seed
-    is given; cases come from `strategy` (default: draft_extend_cases()). `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
+    is given; cases come from `strategy` (default: replay_cases()). `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
     Failures are saved to `database`; with `replay`, the failures stored there are tried first."""
     tried = [0]
-    known_failing: set[DraftExtendCase] = set()
+    known_failing: set[ReplayCase] = set()
     last: list[Failure] = []
     deadline: list[float] = []
 
-    @given(case=strategy if strategy is not None else draft_extend_cases())
+    @given(case=strategy if strategy is not None else replay_cases())
     def attempt(case):
         if deadline and time.monotonic() > deadline[0] and case not in known_failing:
             return

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for draft-extend cases: ragged batches, pool indices, padded buffers.
+"""Hypothesis strategies for the replay cases of every forward mode: ragged batches, pool indices,
+padded buckets, padded buffers.
 
 Four regimes share one case type. Small batches are drawn request by request, so Hypothesis shrinks
 them to the fewest, shortest requests; large batches (above every batch-axis block size), long
@@ -14,8 +15,22 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, DraftExtendCase
-from reference.lists import expanded_lengths
+from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, ReplayCase
+from reference.modes import DEFAULT_FORWARD_MODE, MAX_NEXT_N, TARGET_VERIFY, forward_mode
+
+
+_SESSION_FORWARD_MODE = [DEFAULT_FORWARD_MODE]
+
+
+def set_session_forward_mode(name: str) -> None:
+    """The forward mode that strategies drawn without one use: pytest's --forward-mode, set once at
+    collection (the strategies of a @given are built at import, their bodies run at draw time)."""
+    forward_mode(name)
+    _SESSION_FORWARD_MODE[0] = name
+
+
+def session_forward_mode() -> str:
+    return _SESSION_FORWARD_MODE[0]
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PAGE_SIZES = (1, 64, 2, 16, 128)
@@ -69,7 +84,8 @@ def _uniform(generator: torch.Generator, low: int, high: torch.Tensor | int, n: 
 
 @st.composite
 def large_batch(draw) -> tuple[list[int], list[int]]:
-    bs = draw(st.integers(LARGE_BATCH, 640))
+    # Past a thousand requests too: decode's tokens are its requests.
+    bs = draw(st.one_of(st.integers(LARGE_BATCH, 640), st.integers(MANY_TOKENS, MANY_TOKENS + 64)))
     max_kv = draw(st.integers(1, 96))
     max_extend = draw(st.integers(1, 8))
     idle_share = draw(st.sampled_from((0.0, 0.1, 0.5)))
@@ -98,8 +114,9 @@ def wide_batch(draw) -> tuple[list[int], list[int]]:
 @st.composite
 def long_context_batch(draw) -> tuple[list[int], list[int]]:
     bs = draw(st.integers(1, 3))
-    # Besides any length, the others may sit just past where n(n+1)/2 leaves int32.
-    other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT + 1, TRIANGLE_LIMIT + 8))
+    # Besides any length, the others may sit on either side of where n(n+1)/2 leaves int32: a kv
+    # length past it whose first token's is not (target-verify's seq_lens sit below it).
+    other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT - 7, TRIANGLE_LIMIT + 8))
     kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(st.lists(other, min_size=bs - 1, max_size=bs - 1))
     qo = [draw(st.integers(0, min(8, k))) for k in kv]
     return kv, qo
@@ -109,7 +126,7 @@ def long_context_batch(draw) -> tuple[list[int], list[int]]:
 def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
     """A replay as SGLang's draft-extend graph runner pads it: the live requests (any number, none
     included), then padding up to the first captured bucket that holds them, each with seq_len 1 (or
-    0), the draft width as extend length and pool row 0 (`draft_extend_cases` points them there).
+    0), the draft width as extend length and pool row 0 (`replay_cases` points them there).
     The live requests extend the width too (static width) or anything up to it (ragged)."""
     width = draw(st.integers(1, 8))
     live = draw(st.one_of(st.integers(0, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
@@ -123,13 +140,12 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
     else:
         qo = _uniform(generator, 0, width, live)
     pad = bucket - live
-    return kv.tolist() + [fill] * pad, qo.tolist() + [width] * pad
+    return kv.tolist() + [fill] * pad, qo.tolist() + [width] * pad, pad
 
 
 @st.composite
-def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int:
+def nsa_index_topk(draw, expanded: list[int], longest: int) -> int:
     """topk placed where clipping is interesting: below every length, exactly on one, or anywhere."""
-    expanded = [v for kv, qo in zip(seq_lens, extend_seq_lens) for v in expanded_lengths(kv, qo)]
     straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1]
     mode = draw(st.sampled_from(("any", "below_all", "straddle", "deepseek")))
     if mode == "below_all" and expanded and min(expanded) > 1:
@@ -138,7 +154,7 @@ def nsa_index_topk(draw, seq_lens: list[int], extend_seq_lens: list[int]) -> int
         return draw(st.sampled_from(straddles))
     if mode == "deepseek":
         return 2048
-    return draw(st.integers(1, max(seq_lens, default=0) + 2))
+    return draw(st.integers(1, longest + 2))
 
 
 @st.composite
@@ -151,9 +167,24 @@ def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
     return pool_size, torch.randint(pool_size, (bs,), generator=generator).tolist()
 
 
+def _next_n(draw, mode_name: str, regime: str, extend_seq_lens: list[int]) -> int:
+    """Target-verify's draft tokens per request: 1..8, few in the wide regime (hundreds of requests
+    over thousands of columns), at most the drawn extension where the batch was sized for it."""
+    if mode_name != TARGET_VERIFY.name:
+        return 1
+    if regime == "wide":
+        return draw(st.integers(1, 2))
+    if regime in ("whole_range", "padded_bucket"):
+        return draw(st.integers(1, max(1, max(extend_seq_lens, default=1))))
+    return draw(st.integers(1, MAX_NEXT_N))
+
+
 @st.composite
-def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendCase:
-    """Any valid case of the contract, padded buffers and strided tables included."""
+def replay_cases(draw, regimes: tuple[str, ...] = REGIMES, mode_name: str | None = None) -> ReplayCase:
+    """Any valid case of a forward mode's contract (by default the session's), padded buffers and
+    strided tables included. Decode and target-verify draw the same batches as draft-extend, whose
+    extend lengths they do not have (each request's tokens follow from the mode)."""
+    mode_name = mode_name or session_forward_mode()
     regime = draw(st.sampled_from(regimes))
     batch = {
         "small": small_batch,
@@ -163,25 +194,39 @@ def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendC
         "padded_bucket": padded_bucket_batch,
         "whole_range": whole_range_batch,
     }[regime]
-    seq_lens, extend_seq_lens = draw(batch())
+    seq_lens, extend_seq_lens, *padded = draw(batch())
+    padding = padded[0] if padded else 0
     bs = len(seq_lens)
-    max_seqlen_k = max(seq_lens, default=0) + draw(st.sampled_from((0, 1, 63, 300)))
+    shape = ReplayCase(
+        seq_lens=tuple(seq_lens),
+        extend_seq_lens=tuple(extend_seq_lens),
+        req_pool_indices=(0,) * bs,
+        pool_size=1,
+        context_len=0,
+        nsa_index_topk=1,
+        page_size=1,
+        max_seqlen_k=0,
+        forward_mode=mode_name,
+        next_n=_next_n(draw, mode_name, regime, extend_seq_lens),
+        padding=padding,
+    )
+    max_seqlen_k = shape.longest + draw(st.sampled_from((0, 1, 63, 300)))
     context_len = max_seqlen_k + draw(st.integers(0, 5))
     pool_size, pool_rows = draw(req_pool_indices(bs))
     # Padding requests point at the reserved pool row 0, as the runner's req_pool_indices.zero_().
-    pool_rows = [0 if qo > kv else row for row, kv, qo in zip(pool_rows, seq_lens, extend_seq_lens)]
+    padding_requests = set(shape.padding_requests())
+    pool_rows = [0 if b in padding_requests else row for b, row in enumerate(pool_rows)]
     cells = pool_size * context_len
     base = draw(st.sampled_from((0, -(cells // 2), INT32_MAX - cells, INT32_MIN)))
     dtype = st.sampled_from(("int32", "int64"))
-    return DraftExtendCase(
-        seq_lens=tuple(seq_lens),
-        extend_seq_lens=tuple(extend_seq_lens),
+    return shape.with_changes(
         req_pool_indices=tuple(pool_rows),
         pool_size=pool_size,
         context_len=context_len,
-        nsa_index_topk=draw(nsa_index_topk(seq_lens, extend_seq_lens)),
+        nsa_index_topk=draw(nsa_index_topk(shape.expanded(), shape.longest)),
         page_size=draw(st.sampled_from(PAGE_SIZES)),
         max_seqlen_k=max_seqlen_k,
+        ctx_lens_2d=mode_name == TARGET_VERIFY.name and draw(st.booleans()),
         seq_lens_dtype=draw(dtype),
         extend_seq_lens_dtype=draw(dtype),
         req_pool_indices_dtype=draw(dtype),
@@ -197,6 +242,11 @@ def draft_extend_cases(draw, regimes: tuple[str, ...] = REGIMES) -> DraftExtendC
     )
 
 
+def _kv_past_seq_len(case: ReplayCase) -> int:
+    """How far a request's kv length lies past its seq_len in the case's mode."""
+    return case.next_n if case.forward_mode == TARGET_VERIFY.name else 0
+
+
 @dataclass(frozen=True)
 class GraphSession:
     """Steps replayed through one captured graph: same batch size, dtypes and buffers, new values.
@@ -205,7 +255,7 @@ class GraphSession:
     as CUDA-graph buffers are; each step's lengths, pool rows and req_to_token contents differ.
     """
 
-    steps: tuple[DraftExtendCase, ...]
+    steps: tuple[ReplayCase, ...]
     max_extend: int
     columns: int  # the buffers' width for max_seqlen_k, whatever each step's is
 
@@ -231,7 +281,7 @@ class GraphSession:
 def graph_sessions(draw, max_bs: int = 64, steps: int = 6, whole_range: bool = False) -> GraphSession:
     """Steps of one captured graph. With `whole_range` the first step may be any case of
     `whole_range_cases` (bs to 4096, contexts to 128k), which only a GPU affords."""
-    first = draw(whole_range_cases() if whole_range and draw(st.booleans()) else draft_extend_cases(regimes=("small", "large_batch")))
+    first = draw(whole_range_cases() if whole_range and draw(st.booleans()) else replay_cases(regimes=("small", "large_batch")))
     max_bs = max(max_bs, first.bs) if whole_range else max_bs
     first = first.with_changes(
         seq_lens=first.seq_lens[:max_bs],
@@ -239,7 +289,8 @@ def graph_sessions(draw, max_bs: int = 64, steps: int = 6, whole_range: bool = F
         req_pool_indices=tuple(i % first.pool_size for i in first.req_pool_indices[:max_bs]),
     )
     max_extend = max(1, max(first.extend_seq_lens, default=1))
-    bs, limit = first.bs, first.max_seqlen_k
+    # Target-verify's kv lengths are seq_lens + next_n: the later steps' must fit the same columns.
+    bs, limit = first.bs, max(first.max_seqlen_k - _kv_past_seq_len(first), 0)
     later = []
     for _ in range(steps - 1):
         # A first step whose every request is empty (max_seqlen_k 0) leaves only empty ones after it.
@@ -275,21 +326,23 @@ def whole_range_batch(draw) -> tuple[list[int], list[int]]:
     max_extend = draw(st.integers(1, 8))
     max_kv = draw(st.integers(max_extend, max(max_extend, min(MAX_WHOLE_CONTEXT, WHOLE_RANGE_CELLS // (bs * max_extend)))))
     padding = draw(st.sampled_from((0, 0, 1, bs // 2)))
+    padding = padding if padding < bs else 0
     generator = _seeded(draw)
     kv = _uniform(generator, 1, max_kv, bs)
     kv[0] = max_kv
     qo = _uniform(generator, 0, kv.clamp(max=max_extend), bs)
-    if padding and padding < bs:
+    if padding:
         kv[bs - padding :] = draw(st.sampled_from(SEQ_LEN_FILLS))
         qo[bs - padding :] = max_extend
-    return kv.tolist(), qo.tolist()
+    qo[0] = max_extend  # so that target-verify may draw next_n up to it and stay within the cells
+    return kv.tolist(), qo.tolist(), padding
 
 
-def whole_range_cases() -> st.SearchStrategy[DraftExtendCase]:
+def whole_range_cases() -> st.SearchStrategy[ReplayCase]:
     """Cases over the whole range the engine sends: bs 1..4096, contexts to 128k, both index dtypes,
     every page size, padded buckets. For the GPU rows (no host sync, graph capture), whose defects
     may show only past some size."""
-    return draft_extend_cases(regimes=("whole_range",))
+    return replay_cases(regimes=("whole_range",))
 
 
 @st.composite
@@ -309,11 +362,14 @@ def engine_sessions(draw, steps: int = 5) -> GraphSession:
     fill = draw(st.sampled_from(SEQ_LEN_FILLS))
     columns = draw(st.sampled_from((width + 8, 300, 4096)))
     pool_size = bucket + draw(st.integers(1, 8))
-    template = draw(draft_extend_cases(regimes=("small",)))
+    template = draw(replay_cases(regimes=("small",)))
+    # Target-verify's draft is the bucket's width, and its kv lengths seq_lens + width fit the columns.
+    template = template.with_changes(next_n=width)
+    extra = _kv_past_seq_len(template)
     generator = _seeded(draw)
 
-    def step(live: int) -> DraftExtendCase:
-        kv = _uniform(generator, width, columns, live)
+    def step(live: int) -> ReplayCase:
+        kv = _uniform(generator, width, columns - extra, live)
         qo = torch.full((live,), width, dtype=torch.int64) if static else _uniform(generator, 0, width, live)
         rows = (1 + torch.randperm(pool_size - 1, generator=generator)[:live]).tolist()
         pad = bucket - live
@@ -325,6 +381,7 @@ def engine_sessions(draw, steps: int = 5) -> GraphSession:
             context_len=columns + 3,
             max_seqlen_k=columns,
             req_to_token_seed=int(torch.randint(2**31, (), generator=generator)),
+            padding=pad,
         )
 
     lives = [0] + [draw(st.sampled_from((0, 1, bucket, draw(st.integers(0, bucket))))) for _ in range(steps - 1)]

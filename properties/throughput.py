@@ -16,14 +16,15 @@ from hypothesis import HealthCheck, given, seed, settings
 
 from properties.compare import compare
 from properties.harness import Variant, on_host
-from properties.strategies import draft_extend_cases
+from properties.strategies import replay_cases
 
 PHASES = ("generate", "materialize", "reference", "variant", "compare")
 
 
 def measure(variant: Variant, device: torch.device, profile: str, examples: int, seed_value: int = 0) -> dict:
-    from reference import fill_draft_extend_metadata as reference
+    from reference.eager import FILLS
 
+    reference = FILLS[variant.forward_mode]
     spent: dict[str, float] = defaultdict(float)
     count = 0
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -39,7 +40,7 @@ def measure(variant: Variant, device: torch.device, profile: str, examples: int,
 
     @seed(seed_value)
     @settings(base, max_examples=examples, database=None, suppress_health_check=list(HealthCheck))
-    @given(case=draft_extend_cases())
+    @given(case=replay_cases(mode_name=variant.forward_mode))
     def differential_example(case):
         nonlocal count
         lap("generate")
@@ -61,6 +62,7 @@ def measure(variant: Variant, device: torch.device, profile: str, examples: int,
     differential_example()
     wall = time.perf_counter() - start
     return {
+        "forward_mode": variant.forward_mode,
         "profile": profile,
         "seed": seed_value,
         "examples": count,

@@ -11,18 +11,21 @@ import time
 
 import torch
 
-from properties.cases import DraftExtendCase
-from properties.harness import SHIPPED_KERNEL, Contract, Variant, load_variant, on_host
+from properties.cases import ReplayCase
+from properties.harness import SHIPPED_KERNELS, Contract, Variant, load_variant, on_host
+from reference.eager import FILLS
 
 SIZES = ((8, 8192), (64, 8192), (512, 8192))  # (bs, context)
 
 
-def speed_case(bs: int, context: int, *, page_size: int = 64, seed: int = 0) -> DraftExtendCase:
-    """A draft-extend step as serving sees it: extend lengths ragged in 1..4, sequences in
-    [context/2, context], topk 2048."""
+def speed_case(bs: int, context: int, *, page_size: int = 64, seed: int = 0, mode_name: str = "draft-extend") -> ReplayCase:
+    """A step of the forward mode as serving sees it: sequences in [context/2, context - 4], topk
+    2048; draft-extend's extend lengths ragged in 1..4, target-verify's next_n 4."""
     generator = torch.Generator().manual_seed(seed)
-    seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=generator)
-    return DraftExtendCase(
+    seq_lens = torch.randint(context // 2, context - 3, (bs,), generator=generator)
+    return ReplayCase(
+        forward_mode=mode_name,
+        next_n=4,
         seq_lens=tuple(seq_lens.tolist()),
         extend_seq_lens=tuple(torch.randint(1, 5, (bs,), generator=generator).tolist()),
         req_pool_indices=tuple(torch.randperm(bs, generator=generator).tolist()),
@@ -34,7 +37,7 @@ def speed_case(bs: int, context: int, *, page_size: int = 64, seed: int = 0) -> 
     )
 
 
-def gpu_time_us(fill: Contract, case: DraftExtendCase, device: torch.device, *, capturable: bool = True) -> tuple[float, str]:
+def gpu_time_us(fill: Contract, case: ReplayCase, device: torch.device, *, capturable: bool = True) -> tuple[float, str]:
     """(median microseconds per call, how it was measured)."""
     import triton.testing
 
@@ -62,12 +65,12 @@ def gpu_time_us(fill: Contract, case: DraftExtendCase, device: torch.device, *, 
 
 def compare_speed(variant: Variant, device: torch.device, domain: str) -> str:
     """One line per size: the variant's time, the shipped kernel's, the eager path's, and ratios."""
-    from reference import fill_draft_extend_metadata as eager
-
-    shipped = load_variant(SHIPPED_KERNEL).fill
+    mode_name = variant.forward_mode
+    eager = FILLS[mode_name]
+    shipped = load_variant(SHIPPED_KERNELS[mode_name], forward_mode=mode_name).fill
     lines = []
     for bs, context in SIZES:
-        case = speed_case(bs, context).in_domain(domain)
+        case = speed_case(bs, context, mode_name=mode_name).in_domain(domain)
         mine, how = gpu_time_us(variant.fill, case, device)
         ours, _ = gpu_time_us(shipped, case, device)
         slow, _ = gpu_time_us(eager, case, device, capturable=False)

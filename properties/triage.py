@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.compare import Mismatch, compare, report
 from properties.harness import Variant, run, run_reference
 from properties.laws import Failure
@@ -15,7 +15,7 @@ from properties.search import find_failure
 
 @dataclass
 class Disagreement:
-    case: DraftExtendCase
+    case: ReplayCase
     between: list[Mismatch]  # `against` taken as expected, `variant` as got
     variant_vs_reference: list[Mismatch]
     against_vs_reference: list[Mismatch]
@@ -53,15 +53,21 @@ def find_disagreement(
     shrink_seconds: float | None,
 ) -> tuple[int, Disagreement | None]:
     """Generate cases until the two variants write different buffers (or one raises); shrink the
-    first such case within `shrink_seconds`. Returns (cases tried, the disagreement or None)."""
+    first such case within `shrink_seconds`. Returns (cases tried, the disagreement or None). Both
+    variants must be of one forward mode, whose cases are generated."""
+    from properties.strategies import set_session_forward_mode
 
-    def outputs(v: Variant, case: DraftExtendCase):
+    if variant.forward_mode != against.forward_mode:
+        raise ValueError(f"{variant.name} is judged in {variant.forward_mode}, {against.name} in {against.forward_mode}: no common case")
+    set_session_forward_mode(variant.forward_mode)
+
+    def outputs(v: Variant, case: ReplayCase):
         try:
             return run(v.fill, case, device).after
         except Exception as error:  # a crash is a disagreement of its own kind
             return f"{type(error).__name__}: {error}"
 
-    def check(case: DraftExtendCase) -> Failure | None:
+    def check(case: ReplayCase) -> Failure | None:
         a, b = outputs(variant, case), outputs(against, case)
         if isinstance(a, str) or isinstance(b, str) or compare(case, b, a):
             return Failure(case, "variants_agree", "the variants disagree")

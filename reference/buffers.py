@@ -1,4 +1,4 @@
-"""The seven preallocated metadata buffers that one draft-extend step fills.
+"""The preallocated metadata buffers that one replay of the DSA backend fills.
 
 In CUDA-graph mode SGLang allocates these once, at their largest size, and every replay writes a
 prefix of them; everything past that prefix is padding that must keep its old contents.
@@ -62,24 +62,55 @@ BUFFER_NAMES = (
     "nsa_seqlens_expanded",
     "nsa_cache_seqlens_int32",
     "nsa_cu_seqlens_k",
+    "paged_mqa_ctx_lens_2d",
 )
+
+# Each buffer's axes: per request, per request with a leading 0 ("request+1": element 0 is the empty
+# prefix, which the contract never writes), per packed token (likewise "token+1"), page-table columns
+# (max_seqlen_k), real pages (ceil(max_seqlen_k / page_size)) and draft positions (next_n). Allocation,
+# the written region, mismatch locations and capacity checks all follow from this table.
+AXES: dict[str, tuple[str, ...]] = {
+    "cache_seqlens_int32": ("request",),
+    "cu_seqlens_k": ("request+1",),
+    "page_table_1": ("token", "column"),
+    "real_page_table": ("token", "page"),
+    "nsa_seqlens_expanded": ("token",),
+    "nsa_cache_seqlens_int32": ("token",),
+    "nsa_cu_seqlens_k": ("token+1",),
+    "paged_mqa_ctx_lens_2d": ("request", "draft"),
+}
+
+
+def extents(*, requests: int, tokens: int, columns: int, page_size: int, next_n: int) -> dict[str, int]:
+    """The size of each axis of AXES for a call (or, given capacities, for an allocation)."""
+    return {"request": requests, "token": tokens, "column": columns, "page": -(-columns // page_size), "draft": next_n}
+
+
+def written_region(name: str, sizes: dict[str, int]) -> tuple[slice, ...]:
+    """The cells of buffer `name` that a call of these axis sizes writes."""
+    return tuple(
+        slice(1, sizes[axis[:-2]] + 1) if axis.endswith("+1") else slice(0, sizes[axis]) for axis in AXES[name]
+    )
 
 
 @dataclass
-class DraftExtendMetadataBuffers:
+class MetadataBuffers:
     """int32 buffers, each at least as large as one call needs, in any row stride.
 
     `real_page_table` is the very tensor `page_table_1` when page_size == 1, as in SGLang, where
-    the token-granular table already is the real one.
+    the token-granular table already is the real one. A mode that does not write a buffer leaves it
+    None: decode has no `nsa_seqlens_expanded` (its tokens' lengths are `cache_seqlens_int32`), and
+    `paged_mqa_ctx_lens_2d` is target-verify's, and only where the caller gives it.
     """
 
     cache_seqlens_int32: torch.Tensor
     cu_seqlens_k: torch.Tensor
     page_table_1: torch.Tensor
     real_page_table: torch.Tensor
-    nsa_seqlens_expanded: torch.Tensor
+    nsa_seqlens_expanded: torch.Tensor | None
     nsa_cache_seqlens_int32: torch.Tensor
     nsa_cu_seqlens_k: torch.Tensor
+    paged_mqa_ctx_lens_2d: torch.Tensor | None = None
 
     @classmethod
     def allocate(
@@ -93,49 +124,46 @@ class DraftExtendMetadataBuffers:
         sentinel: int = -7,
         row_pad: int = 0,
         guard: int = 0,
-    ) -> "DraftExtendMetadataBuffers":
-        """Buffers sized for up to `max_bs` requests and `max_total_tokens` draft tokens.
+        names: tuple[str, ...] = BUFFER_NAMES[:7],
+        next_n: int = 1,
+    ) -> "MetadataBuffers":
+        """Buffers `names` sized for up to `max_bs` requests, `max_total_tokens` tokens and
+        `max_seqlen_k` columns (`next_n` draft positions); the others are None.
 
         Every cell starts as `sentinel`; `row_pad` extra columns are allocated past each table's
         row so that the tables are strided views, as padded graph buffers are, and each buffer
         lives `guard` cells into a storage that extends `guard` cells past it.
         """
+        sizes = extents(requests=max_bs, tokens=max_total_tokens, columns=max_seqlen_k, page_size=page_size, next_n=next_n)
 
-        def vector(n: int) -> torch.Tensor:
-            return guarded_full((n,), sentinel, device=device, guard=guard)
+        def allocated(name: str) -> torch.Tensor | None:
+            if name not in names:
+                return None
+            shape = tuple(sizes[axis[:-2]] + 1 if axis.endswith("+1") else sizes[axis] for axis in AXES[name])
+            return guarded_full(shape, sentinel, device=device, row_pad=row_pad if len(shape) == 2 else 0, guard=guard)
 
-        def table(rows: int, cols: int) -> torch.Tensor:
-            return guarded_full((rows, cols), sentinel, device=device, row_pad=row_pad, guard=guard)
+        out = {name: allocated(name) for name in BUFFER_NAMES if name != "real_page_table"}
+        out["real_page_table"] = out["page_table_1"] if page_size == 1 else allocated("real_page_table")
+        return cls(**out)
 
-        page_table_1 = table(max_total_tokens, max_seqlen_k)
-        if page_size == 1:
-            real_page_table = page_table_1
-        else:
-            real_page_table = table(max_total_tokens, -(-max_seqlen_k // page_size))
-        return cls(
-            cache_seqlens_int32=vector(max_bs),
-            cu_seqlens_k=vector(max_bs + 1),
-            page_table_1=page_table_1,
-            real_page_table=real_page_table,
-            nsa_seqlens_expanded=vector(max_total_tokens),
-            nsa_cache_seqlens_int32=vector(max_total_tokens),
-            nsa_cu_seqlens_k=vector(max_total_tokens + 1),
-        )
-
-    def clone(self) -> "DraftExtendMetadataBuffers":
+    def clone(self) -> "MetadataBuffers":
         """A deep copy that keeps each buffer's storage layout and the page_size == 1 aliasing."""
         return self.to(self.page_table_1.device)
 
     def named(self) -> dict[str, torch.Tensor]:
-        """Each distinct buffer by name (the aliased real_page_table is named once)."""
-        out = {name: getattr(self, name) for name in BUFFER_NAMES}
+        """Each distinct buffer that is there, by name (the aliased real_page_table is named once)."""
+        out = {name: t for name in BUFFER_NAMES if (t := getattr(self, name)) is not None}
         if self.real_page_table is self.page_table_1:
             del out["real_page_table"]
         return out
 
-    def to(self, device: torch.device | str) -> "DraftExtendMetadataBuffers":
+    def token_lengths(self) -> torch.Tensor:
+        """Each token's causal length: `nsa_seqlens_expanded`, or for decode, whose tokens are its
+        requests, `cache_seqlens_int32`, as SGLang's decode branch takes it."""
+        return self.cache_seqlens_int32 if self.nsa_seqlens_expanded is None else self.nsa_seqlens_expanded
+
+    def to(self, device: torch.device | str) -> "MetadataBuffers":
         """A copy on `device`, cell for cell, in the same storage layout (guards and row padding too)."""
-        moved = {name: same_layout_copy(getattr(self, name), device) for name in BUFFER_NAMES}
-        if self.real_page_table is self.page_table_1:
-            moved["real_page_table"] = moved["page_table_1"]
+        moved = {name: same_layout_copy(t, device) for name, t in self.named().items()}
+        moved["real_page_table"] = moved.get("real_page_table", moved["page_table_1"])
         return dataclasses.replace(self, **moved)

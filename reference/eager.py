@@ -1,19 +1,25 @@
-"""The oracle of record: SGLang's eager draft-extend metadata code, as it reads in the NSA backend.
+"""The oracle of record: SGLang's eager replay-metadata code, as it reads in the DSA (formerly NSA)
+backend, one function per forward mode.
 
-`init_forward_metadata_replay_cuda_graph`, branch `forward_mode.is_draft_extend(include_v2=True)`,
-together with the lines around it that build `cache_seqlens`, `page_indices` and the NSA cu buffer.
-It syncs with the host twice (`.tolist()`), loops over the batch in Python and issues a dozen small
-ops; that is what the kernel replaces, and this file is what it is judged against. Two later
-changes of SGLang's are in it: padded graph buckets (a request with extend_seq_lens > seq_lens has
-each causal length clamped to at least 1, as SGLang's DSA fix does) and idle batches (bs = 0 writes
-nothing).
+Draft-extend is the seed's: `init_forward_metadata_replay_cuda_graph`, branch
+`forward_mode.is_draft_extend(include_v2=True)`, together with the lines around it that build
+`cache_seqlens`, `page_indices` and the NSA cu buffer. It syncs with the host twice (`.tolist()`),
+loops over the batch in Python and issues a dozen small ops; that is what the kernel replaces. Two
+later changes of SGLang's are in it: padded graph buckets (a request with extend_seq_lens > seq_lens
+has each causal length clamped to at least 1, as SGLang's DSA fix does) and idle batches (bs = 0
+writes nothing). Decode and target-verify are the eager branches of the same replay path in
+dsa_backend.py (`_apply_cuda_graph_metadata`, `forward_mode.is_decode_or_idle()` and
+`forward_mode.is_target_verify()`, where the fused kernels are not used), with the lines after the
+branches that fill the sparse cu buffer and the real page table. SGLang's graph metadata there are
+per-bs slices of the captured buffers, so its whole-buffer copies are the [:bs] prefixes here.
 """
 
 from __future__ import annotations
 
 import torch
 
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
+from reference.modes import DRAFT_EXTEND
 
 
 def compute_nsa_seqlens(original_seq_lens: torch.Tensor, nsa_index_topk: int) -> torch.Tensor:
@@ -51,7 +57,7 @@ def expand_seqlens(
     )
     # Graph-bucket padding requests (extend_seq_lens > seq_lens: seq_len 1 or 0 with the draft width)
     # would see causal lengths of 0 and below; SGLang's DSA fix clamps them to 1.
-    seqlens_expanded = seqlens_expanded.clamp(min=1)
+    seqlens_expanded = seqlens_expanded.clamp(min=DRAFT_EXTEND.length_floor)
     nsa_cache_seqlens = compute_nsa_seqlens(seqlens_expanded, nsa_index_topk)
     return seqlens_expanded, nsa_cache_seqlens
 
@@ -68,12 +74,21 @@ def expand_seqlens_into(
     out_nsa_cache_seqlens[: seqlens_expanded.shape[0]].copy_(nsa_cache_seqlens)
 
 
+def _sparse_and_real_tables(buffers: MetadataBuffers, dsa_cache_seqlens, page_indices, page_size: int) -> None:
+    """What the replay path does after every mode's branch: the sparse prefix sum and, for
+    page_size > 1, the real page table."""
+    buffers.nsa_cu_seqlens_k[1 : 1 + dsa_cache_seqlens.shape[0]].copy_(torch.cumsum(dsa_cache_seqlens, dim=0, dtype=torch.int32))
+    if page_size > 1:
+        real_table = transform_table_1_to_real(page_indices, page_size)
+        buffers.real_page_table[: real_table.shape[0], : real_table.shape[1]].copy_(real_table)
+
+
 def fill_draft_extend_metadata(
     seq_lens: torch.Tensor,
     extend_seq_lens: torch.Tensor,
     req_pool_indices: torch.Tensor,
     req_to_token: torch.Tensor,
-    buffers: DraftExtendMetadataBuffers,
+    buffers: MetadataBuffers,
     *,
     nsa_index_topk: int,
     page_size: int,
@@ -95,12 +110,75 @@ def fill_draft_extend_metadata(
     metadata.page_table_1[: page_indices.shape[0], :max_seqlen_k].copy_(page_indices)
     metadata.nsa_seqlens_expanded[: seqlens_expanded.shape[0]].copy_(seqlens_expanded)
     metadata.nsa_cache_seqlens_int32[: seqlens_expanded.shape[0]].copy_(nsa_cache_seqlens)
-    metadata.nsa_cu_seqlens_k[1 : 1 + seqlens_expanded.shape[0]].copy_(
-        torch.cumsum(nsa_cache_seqlens, dim=0, dtype=torch.int32)
-    )
 
-    if page_size > 1:
-        real_page_table = transform_table_1_to_real(page_indices, page_size)
-        metadata.real_page_table[: real_page_table.shape[0], : real_page_table.shape[1]].copy_(
-            real_page_table
-        )
+    _sparse_and_real_tables(metadata, nsa_cache_seqlens, page_indices, page_size)
+
+
+def fill_decode_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int,
+) -> None:
+    """Branch `forward_mode.is_decode_or_idle()`: one token per request over its seq_len (SGLang
+    passes the page table's width as `max_len`, here `max_seqlen_k`)."""
+    bs = seq_lens.shape[0]
+    metadata = buffers
+
+    cache_seqlens = seq_lens.to(torch.int32)
+    metadata.cache_seqlens_int32[:bs].copy_(cache_seqlens)
+    metadata.cu_seqlens_k[1 : bs + 1].copy_(torch.cumsum(cache_seqlens, dim=0, dtype=torch.int32))
+    page_indices = req_to_token[req_pool_indices, :max_seqlen_k]
+    metadata.page_table_1[:bs, :max_seqlen_k].copy_(page_indices)
+    dsa_cache_seqlens = compute_nsa_seqlens(cache_seqlens, nsa_index_topk)
+    metadata.nsa_cache_seqlens_int32[:bs].copy_(dsa_cache_seqlens)
+
+    _sparse_and_real_tables(metadata, dsa_cache_seqlens, page_indices, page_size)
+
+
+def fill_target_verify_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int,
+    next_n: int,
+) -> None:
+    """Branch `forward_mode.is_target_verify()`: next_n tokens per request (next_n =
+    speculative_num_draft_tokens) over seq_len + next_n, whose causal lengths are seq_len + 1 ..
+    seq_len + next_n (SGLang's `seqlens_expand_triton` over constant extend lengths next_n).
+    `paged_mqa_ctx_lens_2d`, where given, is the kv length at every draft position, as the backend's
+    2-D schedule lengths (`cache_seqlens_int32.view(-1, 1).expand(-1, next_n)`) hold it."""
+    bs = seq_lens.shape[0]
+    metadata = buffers
+
+    cache_seqlens = (seq_lens + next_n).to(torch.int32)
+    metadata.cache_seqlens_int32[:bs].copy_(cache_seqlens)
+    metadata.cu_seqlens_k[1 : bs + 1].copy_(torch.cumsum(cache_seqlens, dim=0, dtype=torch.int32))
+    page_indices = req_to_token[req_pool_indices, :max_seqlen_k]
+    page_indices = torch.repeat_interleave(page_indices, repeats=next_n, dim=0)
+    metadata.page_table_1[: page_indices.shape[0], :max_seqlen_k].copy_(page_indices)
+
+    steps = torch.arange(1, next_n + 1, dtype=torch.int32, device=seq_lens.device)
+    seqlens_expanded = (seq_lens.to(torch.int32)[:, None] + steps[None, :]).reshape(-1)
+    metadata.nsa_seqlens_expanded[: seqlens_expanded.shape[0]].copy_(seqlens_expanded)
+    dsa_cache_seqlens = compute_nsa_seqlens(seqlens_expanded, nsa_index_topk)
+    metadata.nsa_cache_seqlens_int32[: seqlens_expanded.shape[0]].copy_(dsa_cache_seqlens)
+    if metadata.paged_mqa_ctx_lens_2d is not None:
+        metadata.paged_mqa_ctx_lens_2d[:bs, :next_n].copy_(cache_seqlens.view(-1, 1).expand(-1, next_n))
+
+    _sparse_and_real_tables(metadata, dsa_cache_seqlens, page_indices, page_size)
+
+
+FILLS = {
+    "decode": fill_decode_metadata,
+    "target-verify": fill_target_verify_metadata,
+    "draft-extend": fill_draft_extend_metadata,
+}

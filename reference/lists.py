@@ -1,34 +1,26 @@
-"""The same law stated a second time, in plain Python lists, token by token.
+"""The same law stated a second time, in plain Python lists, token by token, for every forward mode.
 
 It shares no code and no torch op with `reference.eager`: it exists only to cross-check that
-reference on small cases, so that the oracle of record is itself checked against something.
+reference on small cases, so that the oracle of record is itself checked against something. What it
+shares is the forward modes' plain description (`reference.modes`): which pair of lengths each
+request has, and the causal length of each of its tokens.
 """
 
 from __future__ import annotations
 
 import copy
 
+from reference.modes import ForwardMode
+
 
 def _int32(x: int) -> int:
     return (x + 2**31) % 2**32 - 2**31
 
 
-def expanded_lengths(kv_len: int, qo_len: int) -> list[int]:
-    """The kv length each of a request's qo_len draft tokens attends to, in order: kv-qo+1, ..., kv,
-    each clamped to at least 1.
-
-    The clamp matters only for a graph-bucket padding request (qo > kv): SGLang's CUDA-graph runners
-    pad a replay to its captured batch size with seq_len 1 (or 0), pool row 0 and the draft width as
-    extend length, and SGLang's DSA fix clamps those causal lengths to 1 instead of letting them go to
-    0 and below. For qo <= kv it changes nothing. This is the rule's one statement in plain Python;
-    cases, strategies and validation mode use it, the eager reference states it in torch.
-    """
-    return [max(kv_len - qo_len + 1 + step, 1) for step in range(qo_len)]
-
-
 def expected_buffers(
+    mode: ForwardMode,
     seq_lens: list[int],
-    extend_seq_lens: list[int],
+    extend_seq_lens: list[int] | None,
     req_pool_indices: list[int],
     req_to_token: list[list[int]],
     initial: dict[str, list],
@@ -36,27 +28,34 @@ def expected_buffers(
     nsa_index_topk: int,
     page_size: int,
     max_seqlen_k: int,
+    next_n: int = 1,
 ) -> dict[str, list]:
-    """Every buffer after one call, given every buffer's contents before it (as nested lists).
+    """Every buffer after one call of `mode`, given every buffer's contents before it (as nested
+    lists, one entry per buffer the call is given).
 
     With page_size == 1 there is no separate real page table: `initial` then has no
     "real_page_table" entry, and neither has the result.
     """
     out = copy.deepcopy(initial)
+    lengths = mode.request_lengths(seq_lens, extend_seq_lens, next_n)
 
     running_kv = 0
-    for b, kv_len in enumerate(seq_lens):
+    for b, (kv_len, _) in enumerate(lengths):
         out["cache_seqlens_int32"][b] = _int32(kv_len)
         running_kv = _int32(running_kv + _int32(kv_len))
         out["cu_seqlens_k"][b + 1] = running_kv
+        if "paged_mqa_ctx_lens_2d" in out:
+            for step in range(next_n):
+                out["paged_mqa_ctx_lens_2d"][b][step] = _int32(kv_len)
 
     token = 0
     running_nsa = 0
-    for b, (kv_len, qo_len) in enumerate(zip(seq_lens, extend_seq_lens)):
+    for b, (kv_len, qo_len) in enumerate(lengths):
         row = req_to_token[req_pool_indices[b]]
-        for visible in expanded_lengths(kv_len, qo_len):
+        for visible in mode.expanded_lengths(kv_len, qo_len):
             clipped = visible if visible < nsa_index_topk else nsa_index_topk
-            out["nsa_seqlens_expanded"][token] = _int32(visible)
+            if "nsa_seqlens_expanded" in out:
+                out["nsa_seqlens_expanded"][token] = _int32(visible)
             out["nsa_cache_seqlens_int32"][token] = _int32(clipped)
             running_nsa = _int32(running_nsa + clipped)
             out["nsa_cu_seqlens_k"][token + 1] = running_nsa

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from properties.compare import SHOWN_CELLS, compare, locate
 from properties.edges import EDGE_EXAMPLES
-from properties.strategies import draft_extend_cases
+from properties.strategies import replay_cases
 from reference import fill_draft_extend_metadata
 
 
@@ -40,7 +40,7 @@ def per_cell(case, expected, got):
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=draft_extend_cases(regimes=("small",)), data=st.data())
+@given(case=replay_cases(regimes=("small",)), data=st.data())
 def test_the_report_counts_and_locates_as_cell_by_cell(case, data):
     expected = filled(case)
     got = expected.clone()

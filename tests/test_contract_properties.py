@@ -1,40 +1,53 @@
-"""Every contract property, against the variant under test (`--variant`; the shipped kernel by default),
-in every mode it declares, under the chosen domain (`--domain`). Each test carries its property family
-(host-sized laws by law, the other modes by mode), so `--require` decides which may fail the run."""
+"""Every contract property of every forward mode, against the variants under test, in every launch
+mode each declares, under the chosen domain (`--domain`).
+
+By default each forward mode's shipped kernel is judged by its contract; `--variant`, `--forward-mode`
+or a convention that implies a mode judges that one variant in that one mode, and the other modes'
+tests skip saying so. Each test carries its property family (host-sized laws by law, the other launch
+modes by mode), so `--require` decides which may fail the run. One test function per forward mode,
+so that its pinned examples and generated cases are that mode's.
+"""
 
 from __future__ import annotations
 
 import pytest
+import torch
 from hypothesis import example, given
 
-from properties.edges import EDGE_EXAMPLES
+from properties.edges import pinned_examples
 from properties.gate import family_of_law
 from properties.harness import MODES, in_mode
-from properties.laws import CONTRACT_LAWS
-from properties.strategies import draft_extend_cases
-
-
-def pin_edge_examples(test):
-    for case in EDGE_EXAMPLES.values():
-        test = example(case=case)(test)
-    return test
+from properties.laws import CONTRACT_LAWS, laws_of
+from properties.strategies import replay_cases
 
 
 def _family(mode: str, law) -> str:
     return family_of_law(law.__name__) if mode == "host_sized" else mode
 
 
-CHECKS = [
-    pytest.param(mode, law, id=f"{mode}-{law.__name__}", marks=pytest.mark.family(_family(mode, law)))
-    for mode in MODES
-    for law in CONTRACT_LAWS
-]
+def contract_test(mode_name: str):
+    """The test of one forward mode's contract: every law of the mode, in every launch mode, on the
+    mode's pinned edge examples and generated cases."""
+    checks = [
+        pytest.param(mode, law, id=f"{mode}-{law.__name__}", marks=pytest.mark.family(_family(mode, law)))
+        for mode in MODES
+        for law in laws_of(CONTRACT_LAWS, mode_name)
+    ]
+
+    @pytest.mark.forward_mode(mode_name)
+    @pytest.mark.parametrize("mode, law", checks)
+    @given(case=replay_cases(mode_name=mode_name))
+    def test(mode, law, case, judged, domain, device):
+        # A launch mode the variant does not declare, or another forward mode's test, was skipped at
+        # collection (conftest.py).
+        fill, adapt = in_mode(judged[mode_name], mode, domain)
+        law(fill, adapt(case), device)
+
+    for case in pinned_examples(mode_name, gpu=torch.cuda.is_available()).values():
+        test = example(case=case)(test)
+    return test
 
 
-@pytest.mark.parametrize("mode, law", CHECKS)
-@pin_edge_examples
-@given(case=draft_extend_cases())
-def test_contract_law(mode, law, case, variant, domain, device):
-    # A mode the variant does not declare was skipped at collection (conftest.py).
-    fill, adapt = in_mode(variant, mode, domain)
-    law(fill, adapt(case), device)
+test_draft_extend_contract = contract_test("draft-extend")
+test_decode_contract = contract_test("decode")
+test_target_verify_contract = contract_test("target-verify")

@@ -15,6 +15,7 @@ import pytest
 from properties.compiles import MAX_BS, SweepStepRaised, _step_inputs, _sweeps, swept_batch_sizes
 from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate
 from properties.harness import load_variant
+from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ("values", "inputs", "outside_view", "state")
@@ -45,6 +46,56 @@ def test_sglang_like_kernel_passes_the_sglang_domain_and_fails_the_strict_one(de
     assert rows["values"].status == FAIL and not card.passed
     assert "element 0" in rows["values"].detail or "page" in rows["values"].detail, rows["values"].detail
     assert "domain strict" in card.table()
+
+
+# Cases that tell decode and target-verify stand-ins apart: a bucket padded with seq_len 0, negative
+# slots over pages of 64, int64 inputs, and (target-verify) the 2-D schedule lengths.
+FAMILY_EDGES = {
+    "decode": ("padded_bucket", "page_size_64", "int64_inputs"),
+    "target-verify": ("padded_bucket", "page_size_64", "int64_inputs", "ctx_lens_2d"),
+}
+SGLANG_CONVENTIONS = {"decode": "sglang-fused-decode", "target-verify": "sglang-fused-target-verify"}
+SGLANG_NAMES = {"decode": "fused_dsa_decode_metadata", "target-verify": "fused_dsa_target_verify_metadata"}
+
+
+def family_scorecard(device, spec, mode_name, domain="sglang", only=CORE):
+    variant = load_variant(spec, SGLANG_CONVENTIONS[mode_name])
+    assert variant.forward_mode == mode_name
+    judge = Gate(variant, device, domain=domain, required=CORE, max_examples=1, edges=FAMILY_EDGES[mode_name])
+    card = judge.run(only)
+    return {v.family: v for v in card.verdicts}, card
+
+
+@pytest.mark.parametrize("mode_name", FAMILY_EDGES)
+def test_shipped_drop_ins_pass_under_sglangs_decode_and_target_verify_conventions(device, mode_name):
+    spec = f"kernel.sglang:{SGLANG_NAMES[mode_name]}"
+    rows, card = family_scorecard(device, spec, mode_name, only=(*CORE, "laws", "engine_replay", "graph_resident", "static_width"))
+    assert rows["static_width"].status == NOT_APPLICABLE and "draft-extend's" in rows["static_width"].detail, card.table()
+    assert all(rows[f].status == PASS for f in rows if f != "static_width"), card.table()
+    assert f"({mode_name}, convention {SGLANG_CONVENTIONS[mode_name]}" in card.table()
+
+
+@pytest.mark.parametrize("mode_name", FAMILY_EDGES)
+def test_sglang_like_decode_and_target_verify_pass_the_sglang_domain_and_fail_the_strict_one(device, mode_name):
+    spec = f"tests/standins/sglang_like.py:{SGLANG_NAMES[mode_name]}"
+    rows, card = family_scorecard(device, spec, mode_name, only=("values", "laws", "graph_resident"))
+    assert rows["values"].status == PASS and rows["laws"].status == PASS, card.table()
+    assert rows["graph_resident"].status == NOT_APPLICABLE, card.table()
+    rows, card = family_scorecard(device, spec, mode_name, domain="strict", only=("values",))
+    assert rows["values"].status == FAIL, card.table()
+    assert "element 0" in rows["values"].detail or "page" in rows["values"].detail, rows["values"].detail
+
+
+def test_decode_lengths_kept_at_one_fail_values_on_a_bucket_padded_with_zero(device):
+    rows, card = family_scorecard(device, "tests/planted/decode_padding_clamped.py:fused_dsa_decode_metadata", "decode", only=("values", "laws"))
+    assert rows["values"].status == FAIL and "nsa_cache_seqlens_int32" in rows["values"].detail, card.table()
+    assert rows["laws"].status == FAIL, card.table()
+
+
+def test_ctx_lens_2d_left_unwritten_fails_values_and_its_law(device):
+    rows, card = family_scorecard(device, "tests/planted/ctx_lens_2d_skipped.py:fused_dsa_target_verify_metadata", "target-verify", only=("values", "laws"))
+    assert rows["values"].status == FAIL and "paged_mqa_ctx_lens_2d" in rows["values"].detail, card.table()
+    assert rows["laws"].status == FAIL and "ctx_lens_are_kv_lengths" in rows["laws"].detail, card.table()
 
 
 def test_seed_simple_path_passes_values(device):
@@ -122,15 +173,14 @@ def test_each_compile_count_step_puts_its_own_values_on_the_device(dtype):
     """A convention feeds the variant the step's host values (its total, its longest extension): the
     device tensors must hold the same step, or a variant that trusts the host total (as SGLang's and
     the seed's callers do) is judged on a case that never happens."""
-    for dimension, allocation, steps in _sweeps(dtype):
-        inputs = allocation.inputs("cpu")
-        for step in list(steps)[:80]:
-            seq_lens, extend_seq_lens, req_pool_indices, _ = _step_inputs(inputs, step)
-            assert seq_lens.tolist() == list(step.seq_lens), dimension
-            assert extend_seq_lens.tolist() == list(step.extend_seq_lens), dimension
-            assert req_pool_indices.tolist() == list(step.req_pool_indices), dimension
-            assert int(extend_seq_lens.sum()) == step.total_tokens
-            assert max(step.seq_lens) <= step.max_seqlen_k
+    for mode_name in FORWARD_MODES:
+        for dimension, allocation, steps in _sweeps(dtype, mode_name):
+            inputs = allocation.inputs("cpu")
+            for step in list(steps)[:80]:
+                written = step.named_inputs(_step_inputs(inputs, step))
+                for name in step.input_names()[:-1]:
+                    assert written[name].tolist() == list(getattr(step, name)), (mode_name, dimension, name)
+                assert step.longest <= step.max_seqlen_k, (mode_name, dimension)
 
 
 def gate_cli(*argv):
@@ -152,7 +202,9 @@ def gate_cli(*argv):
         (("--domain", "lenient"), "unknown domain 'lenient'"),
         (("--variant", "no/such/file.py:fill"), "no such file"),
         (("--variant", "reference:no_such_callable"), "has no callable 'no_such_callable'"),
-        (("--variant", "reference:expand_seqlens"), "does not have the contract's signature"),
+        (("--variant", "reference:expand_seqlens"), "does not have the draft-extend contract's signature"),
+        (("--variant", "reference:fill_draft_extend_metadata", "--forward-mode", "decode"), "does not have the decode contract's signature"),
+        (("--convention", "sglang-fused-decode", "--forward-mode", "target-verify"), "the sglang-fused-decode convention is the decode mode's"),
         (("--variant", "reference:fill_draft_extend_metadata", "--convention", "seed-fused"), "does not have the convention's signature"),
     ],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel.draft_extend_metadata import LATENCY_CELLS, SMALL_BATCH, launch_geometry
+from kernel.dsa_metadata import LATENCY_CELLS, SMALL_BATCH, launch_geometry
 from properties.compiles import LIMIT, MAX_SEQLEN_K_SPREAD
 
 DEVICES = [torch.device("cuda"), torch.device("cpu")]

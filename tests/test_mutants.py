@@ -15,32 +15,33 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.harness import MODES, in_mode, load_variant
 from properties.laws import differential
-from properties.mutants import MUTANTS
+from properties.mutants import MUTANTS, mutants_of
 from properties.mutants._kernel_patches import PATCHES, StalePatch, patched_source, shipped_source
 from properties.mutation import hunt
+from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 # The gate asks only whether each mutant dies; shrinking is for the mutants command's report.
 SHRINK_SECONDS = 0.0
 
 
-@pytest.mark.parametrize("name", MUTANTS)
-def test_mutant_is_killed(name):
-    result = hunt(MUTANTS[name], max_examples=settings.default.max_examples, shrink_seconds=SHRINK_SECONDS)
+@pytest.mark.parametrize("mode_name, name", [(mode, name) for mode in FORWARD_MODES for name in mutants_of(mode)])
+def test_mutant_is_killed(mode_name, name):
+    result = hunt(mutants_of(mode_name)[name], max_examples=settings.default.max_examples, shrink_seconds=SHRINK_SECONDS, forward_mode=mode_name)
     if result.skipped:
         pytest.skip(f"{name}: {result.skipped}")
-    assert result.killed, f"{name} survived the suite"
-    print(f"{name}: killed by {result.law} ({result.mode}) on {result.size} in {result.seconds:.1f}s")
+    assert result.killed, f"{name} survived the suite in the {mode_name} mode"
+    print(f"{name} ({mode_name}): killed by {result.law} ({result.mode}) on {result.size} in {result.seconds:.1f}s")
 
 
 @pytest.mark.parametrize("name", PATCHES)
 def test_kernel_patch_matches_the_shipped_source(name):
     assert shipped_source().count(PATCHES[name].snippet) == 1, f"{name}: its snippet is not in the shipped source once"
     assert patched_source(name) != shipped_source()
-    assert name in MUTANTS, f"{name} has a patch but no module properties/mutants/{name}.py"
+    assert any(name in mutants_of(mode) for mode in PATCHES[name].forward_modes), f"{name} has a patch but no module properties/mutants/{name}.py"
 
 
 def test_stale_kernel_patch_fails_naming_the_mutant():
@@ -54,7 +55,7 @@ def _pool_rows_with_room(seq_lens, extend_seq_lens, page_size):
     """A case whose pool rows are all followed by at least one more row of over 1024 columns, so that
     a page-row load unmasked in columns (one interpreter tile of 1024) stays inside req_to_token."""
     bs = len(seq_lens)
-    return DraftExtendCase(
+    return ReplayCase(
         seq_lens=tuple(seq_lens),
         extend_seq_lens=tuple(extend_seq_lens),
         req_pool_indices=tuple(reversed(range(bs))),

@@ -17,7 +17,7 @@ import torch
 
 import kernel
 from kernel import _triton_launch
-from kernel import draft_extend_metadata as launcher
+from kernel import dsa_metadata as launcher
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import run, run_reference
@@ -164,7 +164,7 @@ def test_a_compiled_kernel_without_the_private_api_falls_back(private_api_presen
 @pytest.mark.parametrize("missing", ["packed_metadata", "function"])
 def test_a_compiled_kernel_missing_an_attribute_falls_back(private_api_present, missing, device):
     private_api_present.setitem(
-        vars(launcher.draft_extend_metadata_kernel),
+        vars(launcher.dsa_metadata_kernel),
         "warmup",
         lambda *args, grid, **options: FakeCompiled(lambda *a: pytest.fail("launched without all it needs"), without=(missing,)),
     )
@@ -185,7 +185,7 @@ def test_a_changed_launcher_signature_falls_back(private_api_present, name, devi
         rejected.append(grid)
         return FakeCompiled(changed_launcher)
 
-    private_api_present.setitem(vars(launcher.draft_extend_metadata_kernel), "warmup", warmup)
+    private_api_present.setitem(vars(launcher.dsa_metadata_kernel), "warmup", warmup)
     assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
     assert len(rejected) == 1, "the changed layout must be detected once, then never tried again"
     assert _triton_launch._available is False
@@ -197,7 +197,7 @@ def test_a_changed_launcher_signature_falls_back(private_api_present, name, devi
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("path", ["direct", "probe_missing", "changed_signature"])
 def test_both_paths_on_the_gpu(fresh_launcher, name, path):
-    real_warmup = launcher.draft_extend_metadata_kernel.warmup
+    real_warmup = launcher.dsa_metadata_kernel.warmup
 
     def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
         pytest.fail("launched with an incomplete layout")
@@ -212,7 +212,7 @@ def test_both_paths_on_the_gpu(fresh_launcher, name, path):
     if path == "probe_missing":
         fresh_launcher.setattr(_triton_launch, "probe", lambda: False)
     if path == "changed_signature":
-        fresh_launcher.setitem(vars(launcher.draft_extend_metadata_kernel), "warmup", warmup)
+        fresh_launcher.setitem(vars(launcher.dsa_metadata_kernel), "warmup", warmup)
     assert_twice_equals_reference(EDGE_EXAMPLES[name], torch.device("cuda"))
     if path == "direct":
         assert _triton_launch._available is True

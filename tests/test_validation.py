@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import kernel
 from kernel.validation import check_values
 from properties.edges import EDGE_EXAMPLES
-from properties.strategies import draft_extend_cases, graph_sessions, large_batch, long_context_batch, small_batch, wide_batch
+from properties.strategies import replay_cases, graph_sessions, large_batch, long_context_batch, small_batch, wide_batch
 
 CASE = EDGE_EXAMPLES["page_size_64"]
 
@@ -36,7 +36,7 @@ def call(device, mutate, validate=None):
         **CASE.options(),
     }
     mutate(args)
-    before = args["buffers"].clone() if isinstance(args["buffers"], kernel.DraftExtendMetadataBuffers) else None
+    before = args["buffers"].clone() if isinstance(args["buffers"], kernel.MetadataBuffers) else None
     try:
         kernel.fill_draft_extend_metadata(**args, validate=validate)
     except (TypeError, ValueError):
@@ -188,7 +188,7 @@ def test_validation_mode_accepts_what_the_engine_sends(name, route, device):
         kernel.fill_draft_extend_metadata(*inputs, buffers, **case.options(), validate=True)
     initial = {name: t.cpu().tolist() for name, t in case.buffers(device).named().items()}
     want = expected_buffers(
-        list(case.seq_lens), list(case.extend_seq_lens), list(case.req_pool_indices), inputs[3].cpu().tolist(), initial,
+        case.mode, list(case.seq_lens), list(case.extend_seq_lens), list(case.req_pool_indices), inputs[3].cpu().tolist(), initial,
         **case.options(),
     )
     for buffer, t in buffers.named().items():
@@ -223,7 +223,7 @@ def test_every_regime_draws_lengths_inside_the_contract(batch):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(case=draft_extend_cases(), session=graph_sessions())
+@given(case=replay_cases(), session=graph_sessions())
 def test_every_generated_case_passes_validation_mode(case, session):
     """Whole cases and graph sessions: what validation mode checks of the device data holds for
     every case the suite draws."""

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 
 from properties.harness import Contract
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
 
 
 def contract(body: Callable[..., None]) -> Contract:
@@ -20,7 +20,7 @@ def contract(body: Callable[..., None]) -> Contract:
         extend_seq_lens: torch.Tensor,
         req_pool_indices: torch.Tensor,
         req_to_token: torch.Tensor,
-        buffers: DraftExtendMetadataBuffers,
+        buffers: MetadataBuffers,
         *,
         nsa_index_topk: int,
         page_size: int,

@@ -1,4 +1,4 @@
-"""The Triton mutants: the shipped module, kernel/draft_extend_metadata.py, with one defect patched in.
+"""The Triton mutants: the shipped module, kernel/dsa_metadata.py, with one defect patched in.
 
 A mutant is written as text edits of the shipped source (kernel and launcher alike), as Triton's own
 tests build kernel variants from one template, so that every mutant keeps pace with the kernel we
@@ -30,6 +30,8 @@ from types import ModuleType
 from properties.harness import Contract
 
 Edit = tuple[str, str]
+FORWARD_MODE_NAMES = ("draft-extend", "decode", "target-verify")
+FILL_NAMES = ("fill_draft_extend_metadata", "fill_decode_metadata", "fill_target_verify_metadata")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Patch:
     guards: tuple[Edit, ...] = ()
     shows_in: str | None = None
     domain: str = "sglang"  # "strict" where the defect is one only under the strict domain's rules
+    forward_modes: tuple[str, ...] = FORWARD_MODE_NAMES  # the modes whose code the defect is in
 
     def edits(self) -> tuple[Edit, ...]:
         return ((self.snippet, self.replacement), *self.also, *self.guards)
@@ -54,9 +57,9 @@ def _bound(param: str, value: str) -> tuple[Edit, ...]:
     """Edits that hand the launcher's `value` to the kernel as the runtime int `param`, kept out of
     specialisation so that it costs no compilation of its own."""
     return (
-        ('        "token_capacity",\n    ]', f'        "token_capacity",\n        "{param}",\n    ]'),
-        ("    token_capacity,\n    REQS: tl.constexpr,", f"    token_capacity,\n    {param},\n    REQS: tl.constexpr,"),
-        ("        shape.token_capacity,\n        geometry.reqs,", f"        shape.token_capacity,\n        {value},\n        geometry.reqs,"),
+        ('        "paged_mqa_ctx_lens_stride",\n    ]', f'        "paged_mqa_ctx_lens_stride",\n        "{param}",\n    ]'),
+        ("    next_n,\n    REQS: tl.constexpr,", f"    next_n,\n    {param},\n    REQS: tl.constexpr,"),
+        ("        next_n,\n        geometry.reqs,", f"        next_n,\n        {value},\n        geometry.reqs,"),
     )
 
 
@@ -183,7 +186,7 @@ PATCHES: dict[str, Patch] = {
         "request block read from program_id(1) and column program from program_id(0)",
         "    first_req = tl.program_id(0) * REQS\n    col_slice = tl.program_id(1)\n",
         "    first_req = tl.program_id(1) * REQS\n    col_slice = tl.program_id(0)\n",
-        guards=(("        m = offs < first_req\n", "        m = (offs < first_req) & (offs < bs)\n"),),
+        guards=(("offs, offs < first_req, next_n, FORWARD_MODE)", "offs, (offs < first_req) & (offs < bs), next_n, FORWARD_MODE)"),),
     ),
     "kv_prefix_restarts_per_program": Patch(
         "cu_seqlens_k's prefix sum restarts at every request block: earlier blocks' seq_lens not added",
@@ -197,8 +200,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "length_sums_off_column_zero": Patch(
         "the kv and clipped sums over earlier requests taken by every column program but the first, which is the one that stores them",
-        "        if col_slice == 0:\n            scan_kv = ",
-        "        if col_slice != 0:\n            scan_kv = ",
+        "        if col_slice == 0:\n            # One reduction of three sums",
+        "        if col_slice != 0:\n            # One reduction of three sums",
     ),
     "cu_seqlens_writes_element_zero": Patch(
         "the first request block stores 0 into cu_seqlens_k[0], which the contract leaves untouched",
@@ -232,8 +235,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "clipped_prefix_int32": Patch(
         "the closed-form clipped prefix evaluated in int32: n * (n + 1) overflows past n = 46340",
-        "def _clipped_prefix(n, topk):\n",
-        "def _clipped_prefix(n, topk):\n    n = n.to(tl.int32)\n    topk = topk.to(tl.int32)\n",
+        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr):\n",
+        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr):\n    n = n.to(tl.int32)\n    topk = topk.to(tl.int32)\n",
     ),
     "real_page_trunc_division": Patch(
         "real pages by truncating `//` instead of an arithmetic shift: negative slots round toward zero",
@@ -265,8 +268,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "device_max_seqlen_own_block": Patch(
         "graph-resident max(seq_lens) taken over the program's own requests (a small batch's: its one request), not the whole batch",
-        "tl.load(seq_lens_ptr + offs, mask=offs < bs, other=0)",
-        "tl.load(seq_lens_ptr + offs, mask=(offs >= first_req) & (offs < first_req + REQS) & (offs < bs), other=0)",
+        "offs, offs < bs, next_n, FORWARD_MODE)",
+        "offs, (offs >= first_req) & (offs < first_req + REQS) & (offs < bs), next_n, FORWARD_MODE)",
     ),
     "device_max_seqlen_ignored": Patch(
         "graph-resident columns bounded by the host argument (the buffers' capacity), not the device max(seq_lens)",
@@ -278,6 +281,36 @@ PATCHES: dict[str, Patch] = {
         "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None] & (cols < max_seqlen_k)[None, :])",
         "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None])",
         shows_in="memcheck",
+    ),
+    "decode_floor_one": Patch(
+        "decode's causal lengths kept at least 1, as draft-extend's padding requests are: a seq_len of 0 reads 1",
+        "        mode.length_floor,\n",
+        "        max(mode.length_floor, 1),\n",
+        forward_modes=("decode",),
+    ),
+    "target_verify_kv_without_next_n": Patch(
+        "target-verify's kv length taken as seq_lens, without the next_n draft tokens the verify pass attends to",
+        "        return seq + draft, draft\n",
+        "        return seq, draft\n",
+        forward_modes=("target-verify",),
+    ),
+    "ctx_lens_2d_first_column_only": Patch(
+        "paged_mqa_ctx_lens_2d written at draft position 0 only: the other next_n - 1 positions keep their old contents",
+        "                    mask=req_mask[:, None] & (step[None, :] < qo[:, None]),\n",
+        "                    mask=req_mask[:, None] & (step[None, :] < 1),\n",
+        forward_modes=("target-verify",),
+    ),
+    "ctx_lens_2d_stride_assumed": Patch(
+        "paged_mqa_ctx_lens_2d's row stride taken as next_n, as if the (bs, next_n) buffer were contiguous",
+        "paged_mqa_ctx_lens_ptr + (reqs * paged_mqa_ctx_lens_stride)[:, None]",
+        "paged_mqa_ctx_lens_ptr + (reqs * next_n)[:, None]",
+        forward_modes=("target-verify",),
+    ),
+    "target_verify_tokens_start_per_request": Patch(
+        "target-verify's request blocks start their tokens at first_req, as decode's do, not first_req * next_n",
+        "        tokens_before += first_req.to(tl.int64) * next_n\n",
+        "        tokens_before += first_req.to(tl.int64)\n",
+        forward_modes=("target-verify",),
     ),
     "bs_specialised": Patch(
         "bs a constexpr: one compilation per batch size, as SGLang's fused kernel has",
@@ -295,13 +328,13 @@ PATCHES: dict[str, Patch] = {
     ),
 }
 
-SHIPPED = "kernel/draft_extend_metadata.py"
+SHIPPED = "kernel/dsa_metadata.py"
 CACHE = Path(tempfile.gettempdir()) / "nsa-draft-extend-mutants"
 
 
 def shipped_source() -> str:
     kernel_package = importlib.util.find_spec("kernel")
-    return (Path(kernel_package.origin).parent / "draft_extend_metadata.py").read_text()
+    return (Path(kernel_package.origin).parent / "dsa_metadata.py").read_text()
 
 
 def patched_source(name: str, source: str | None = None) -> str:
@@ -343,11 +376,16 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def mutant(module_name: str) -> Contract:
-    """The `fill_draft_extend_metadata` of the mutant that module `module_name` is named after."""
+def mutant(module_name: str) -> tuple[Contract, Contract, Contract]:
+    """The fills of every forward mode (FILL_NAMES' order) of the mutant that module `module_name`
+    is named after; `properties.mutants.mutants_of` lists only those of the modes its defect is in."""
     name = module_name.rpartition(".")[2]
-    fill = load(name).fill_draft_extend_metadata
-    if PATCHES[name].shows_in:
-        fill.shows_in = PATCHES[name].shows_in
-    fill.domain = PATCHES[name].domain
-    return fill
+    patched = load(name)
+    fills = []
+    for fill_name in FILL_NAMES:
+        fill = getattr(patched, fill_name)
+        if PATCHES[name].shows_in:
+            fill.shows_in = PATCHES[name].shows_in
+        fill.domain = PATCHES[name].domain
+        fills.append(fill)
+    return tuple(fills)

@@ -12,7 +12,7 @@ from hypothesis import given
 
 import kernel
 import reference
-from properties.cases import DraftExtendCase
+from properties.cases import ReplayCase
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import MODES, in_mode, run_reference
@@ -106,7 +106,7 @@ def test_large_shapes_match_reference():
     generator = torch.Generator().manual_seed(4096)
     seq_lens = torch.randint(max_extend, context + 1, (bs,), generator=generator)
     extend_seq_lens = torch.randint(0, max_extend + 1, (bs,), generator=generator)
-    case = DraftExtendCase(
+    case = ReplayCase(
         seq_lens=tuple(seq_lens.tolist()),
         extend_seq_lens=tuple(extend_seq_lens.tolist()),
         req_pool_indices=tuple(torch.randperm(bs + 8, generator=generator)[:bs].tolist()),

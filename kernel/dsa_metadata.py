@@ -1,4 +1,9 @@
-"""One Triton launch that fills all draft-extend metadata buffers, with no host sync.
+"""One Triton launch that fills every replay-metadata buffer of a DSA forward mode, with no host sync.
+
+One body serves decode, target-verify and draft-extend, the forward mode a compile-time constant
+(`FORWARD_MODE`): each is one pair per request, a kv length and a number of tokens
+(reference.modes), read from seq_lens and extend_seq_lens for draft-extend, from seq_lens alone for
+decode (one token) and target-verify (next_n tokens over seq_lens + next_n).
 
 Program (i, j) owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the page-table columns.
 Each request's row of req_to_token is read once per column tile and stored to every token row of the
@@ -29,16 +34,38 @@ import triton.language as tl
 
 from kernel import _triton_launch
 from kernel.validation import CallShape, check_call, check_expand_call, check_values, validation_requested
-from reference.buffers import DraftExtendMetadataBuffers
+from reference.buffers import MetadataBuffers
+from reference.modes import DECODE as DECODE_MODE
+from reference.modes import DRAFT_EXTEND as DRAFT_EXTEND_MODE
+from reference.modes import TARGET_VERIFY as TARGET_VERIFY_MODE
+from reference.modes import ForwardMode
+
+
+DRAFT_EXTEND, DECODE, TARGET_VERIFY = 0, 1, 2
+_FORWARD_MODES = {"draft-extend": DRAFT_EXTEND, "decode": DECODE, "target-verify": TARGET_VERIFY}
 
 
 @triton.jit
-def _clipped_prefix(n, topk):
-    # F with F(0) = 0 and F(n) - F(n - 1) = min(max(n, 1), topk), in int64: the running sum of the
-    # clipped lengths up to a causal length n. For n >= 0 that is sum(min(x, topk) for x in 1..n);
-    # below 0 each length is clamped to 1 (reference.lists.expanded_lengths), so F(n) = n: a padding
-    # request's kv - qo is negative.
-    return tl.where(n < 0, n, tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk))
+def _clipped_prefix(n, topk, FLOOR: tl.constexpr):
+    # F with F(0) = 0 and F(n) - F(n - 1) = min(max(n, FLOOR), topk), in int64: the running sum of
+    # the clipped lengths up to a causal length n. For n >= 0 that is sum(min(x, topk) for x in 1..n);
+    # below 0 each length is kept at the mode's floor (ForwardMode.expanded_lengths), so F(n) =
+    # n * FLOOR: a draft-extend padding request's kv - qo is negative, and so is a decode request's
+    # of seq_len 0.
+    return tl.where(n < 0, n * FLOOR, tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk))
+
+
+@triton.jit
+def _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, reqs, mask, next_n, FORWARD_MODE: tl.constexpr):
+    # (kv length, number of tokens) of each request of `reqs`, 0 for those masked off.
+    seq = tl.load(seq_lens_ptr + reqs, mask=mask, other=0).to(tl.int64)
+    if FORWARD_MODE == DRAFT_EXTEND:
+        return seq, tl.load(extend_seq_lens_ptr + reqs, mask=mask, other=0).to(tl.int64)
+    elif FORWARD_MODE == DECODE:
+        return seq, mask.to(tl.int64)
+    else:
+        draft = tl.where(mask, next_n, 0).to(tl.int64)
+        return seq + draft, draft
 
 
 @triton.jit
@@ -49,17 +76,21 @@ def _add3(a0, a1, a2, b0, b1, b2):
 @triton.jit
 def _store_token_lengths(
     seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, causal, topk, cu_base,
-    FULL_METADATA: tl.constexpr,
+    FULL_METADATA: tl.constexpr, FORWARD_MODE: tl.constexpr, FLOOR: tl.constexpr,
 ):
     # A token's expanded and clipped lengths, and the NSA prefix sum through it: cu_base is the sum
     # through every earlier request, less the clipped prefix of its own request's first kv - qo. The
-    # causal length kv - qo + 1 + step is clamped to 1 (reference.lists.expanded_lengths); the prefix
-    # takes it unclamped, since _clipped_prefix already counts the clamp.
-    visible = tl.maximum(causal, 1)
-    tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
+    # causal length kv - qo + 1 + step is kept at the mode's floor (ForwardMode.expanded_lengths); the
+    # prefix takes it as it is, since _clipped_prefix already counts the floor. Decode has no
+    # expanded-lengths buffer: its tokens' lengths are cache_seqlens.
+    visible = tl.maximum(causal, FLOOR)
+    if FORWARD_MODE != DECODE:
+        tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
     tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
     if FULL_METADATA:
-        tl.store(nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(causal, topk)).to(tl.int32), mask=token_mask)
+        tl.store(
+            nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(causal, topk, FLOOR)).to(tl.int32), mask=token_mask
+        )
 
 
 @triton.jit
@@ -84,9 +115,11 @@ def _page_starts(c, COL_TILE: tl.constexpr, PAGE_SHIFT: tl.constexpr, PAGE_TILE:
         "max_seqlen_k",
         "nsa_index_topk",
         "token_capacity",
+        "next_n",
+        "paged_mqa_ctx_lens_stride",
     ]
 )
-def draft_extend_metadata_kernel(
+def dsa_metadata_kernel(
     seq_lens_ptr,
     extend_seq_lens_ptr,
     req_pool_indices_ptr,
@@ -101,10 +134,13 @@ def draft_extend_metadata_kernel(
     seqlens_expanded_ptr,
     nsa_cache_seqlens_ptr,
     nsa_cu_seqlens_k_ptr,
+    paged_mqa_ctx_lens_ptr,
+    paged_mqa_ctx_lens_stride,
     bs,
     max_seqlen_k,
     nsa_index_topk,
     token_capacity,
+    next_n,
     REQS: tl.constexpr,
     SCAN_BLOCK: tl.constexpr,
     STEP_TILE: tl.constexpr,
@@ -114,14 +150,16 @@ def draft_extend_metadata_kernel(
     FULL_METADATA: tl.constexpr,
     DEVICE_MAX_SEQLEN: tl.constexpr,
     ZERO_CU_HEADS: tl.constexpr,
+    FORWARD_MODE: tl.constexpr,
+    FLOOR: tl.constexpr,
+    HAS_CTX_LENS_2D: tl.constexpr,
 ):
     first_req = tl.program_id(0) * REQS
     col_slice = tl.program_id(1)
     topk = nsa_index_topk.to(tl.int64)
     reqs = first_req + tl.arange(0, REQS)
     req_mask = reqs < bs
-    qo = tl.load(extend_seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
-    kv = tl.load(seq_lens_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
+    kv, qo = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, reqs, req_mask, next_n, FORWARD_MODE)
     # A request with no rows to write reads nothing either.
     has_rows = req_mask & (qo > 0)
     # Column tiles are dealt round-robin to the column programs, so the work of each program follows
@@ -144,23 +182,35 @@ def draft_extend_metadata_kernel(
         longest = tl.zeros((), dtype=tl.int64)
         for start in range(0, bs, SCAN_BLOCK):
             offs = start + tl.arange(0, SCAN_BLOCK)
-            longest = tl.maximum(longest, tl.max(tl.load(seq_lens_ptr + offs, mask=offs < bs, other=0).to(tl.int64), axis=0))
+            scan_kv, _ = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, offs, offs < bs, next_n, FORWARD_MODE)
+            longest = tl.maximum(longest, tl.max(scan_kv, axis=0))
         max_seqlen_k = tl.minimum(longest, max_seqlen_k)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
+    # Decode and target-verify give every request the same number of tokens, so where a block's
+    # tokens start needs no scan, and only a request block's first column program scans the kv sums.
     tokens_before = tl.zeros((), dtype=tl.int64)
     kv_before = tl.zeros((), dtype=tl.int64)
     clipped_before = tl.zeros((), dtype=tl.int64)
-    for start in range(0, first_req, SCAN_BLOCK):
+    scan_end = first_req
+    if FORWARD_MODE == DECODE:
+        tokens_before += first_req
+    if FORWARD_MODE == TARGET_VERIFY:
+        tokens_before += first_req.to(tl.int64) * next_n
+    if FORWARD_MODE != DRAFT_EXTEND:
+        scan_end = tl.where(col_slice == 0, first_req, 0)
+    for start in range(0, scan_end, SCAN_BLOCK):
         offs = start + tl.arange(0, SCAN_BLOCK)
-        m = offs < first_req
-        scan_qo = tl.load(extend_seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
+        scan_kv, scan_qo = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, offs, offs < first_req, next_n, FORWARD_MODE)
         if col_slice == 0:
-            scan_kv = tl.load(seq_lens_ptr + offs, mask=m, other=0).to(tl.int64)
             # One reduction of three sums: a block's reduction waits on a barrier, and this one is
             # between the tile's arrival and its stores.
             tokens, kv_sum, clipped_sum = tl.reduce(
-                (scan_qo, scan_kv.to(tl.int32).to(tl.int64), _clipped_prefix(scan_kv, topk) - _clipped_prefix(scan_kv - scan_qo, topk)),
+                (
+                    scan_qo,
+                    scan_kv.to(tl.int32).to(tl.int64),
+                    _clipped_prefix(scan_kv, topk, FLOOR) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR),
+                ),
                 0,
                 _add3,
             )
@@ -170,7 +220,8 @@ def draft_extend_metadata_kernel(
             # Only a request's first column program stores the per-request and per-token lengths;
             # the others need only where its tokens start in the packed token axis.
             tokens = tl.sum(scan_qo, axis=0)
-        tokens_before += tokens
+        if FORWARD_MODE == DRAFT_EXTEND:
+            tokens_before += tokens
 
     token_start = tokens_before + tl.cumsum(qo, axis=0) - qo
     longest_extend = tl.max(qo, axis=0)
@@ -185,16 +236,23 @@ def draft_extend_metadata_kernel(
                 if first_req == 0:
                     tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
                     tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
-        clipped = _clipped_prefix(kv, topk) - _clipped_prefix(kv - qo, topk)
-        cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - _clipped_prefix(kv - qo, topk)
+        clipped = _clipped_prefix(kv, topk, FLOOR) - _clipped_prefix(kv - qo, topk, FLOOR)
+        cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - _clipped_prefix(kv - qo, topk, FLOOR)
         for s0 in range(0, longest_extend, STEP_TILE):
             step = s0 + tl.arange(0, STEP_TILE)
             token = token_start[:, None] + step[None, :]
             token_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)
             _store_token_lengths(
                 seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
-                (kv - qo + 1)[:, None] + step[None, :], topk, cu_base[:, None], FULL_METADATA,
+                (kv - qo + 1)[:, None] + step[None, :], topk, cu_base[:, None], FULL_METADATA, FORWARD_MODE, FLOOR,
             )
+            if HAS_CTX_LENS_2D:
+                # Target-verify's 2-D schedule lengths: the request's kv length at each draft position.
+                tl.store(
+                    paged_mqa_ctx_lens_ptr + (reqs * paged_mqa_ctx_lens_stride)[:, None] + step[None, :],
+                    kv.to(tl.int32)[:, None] + tl.zeros_like(step)[None, :],
+                    mask=req_mask[:, None] & (step[None, :] < qo[:, None]),
+                )
 
     if FULL_METADATA:
         for c in range(first_col, max_seqlen_k, col_stride):
@@ -340,9 +398,9 @@ def _launch(plan: LaunchPlan, signature: tuple | None) -> None:
         plan.direct()
         return
     if signature is None:
-        draft_extend_metadata_kernel[plan.grid](*plan.args, num_warps=plan.num_warps)
+        dsa_metadata_kernel[plan.grid](*plan.args, num_warps=plan.num_warps)
         return
-    plan.direct = _triton_launch.first_launch(draft_extend_metadata_kernel, plan.grid, plan.args, num_warps=plan.num_warps)
+    plan.direct = _triton_launch.first_launch(dsa_metadata_kernel, plan.grid, plan.args, num_warps=plan.num_warps)
     if plan.direct is not None:
         plan.args = ()
         if len(_PLANS) >= _MAX_PLANS:
@@ -364,15 +422,18 @@ def _build_plan(
     full_metadata: bool,
     device_max_seqlen: bool = False,
     zero_cu_heads: bool = False,
+    mode: ForwardMode = DRAFT_EXTEND_MODE,
+    next_n: int = 1,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
     # The page size is a compile-time constant, as it is for one deployment: the real page table is
     # then one lane per page, not a masked lane per column.
     page_shift = page_size.bit_length() - 1
-    cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k = outputs
+    cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k, ctx_lens = outputs
+    # A buffer the mode does not write is compiled out; any int32 tensor stands in for its pointer.
     args = (
         seq_lens,
-        extend_seq_lens,
+        seq_lens if extend_seq_lens is None else extend_seq_lens,
         req_pool_indices,
         req_to_token,
         req_to_token.stride(0),
@@ -382,13 +443,16 @@ def _build_plan(
         page_table_1.stride(0),
         real_page_table,
         real_page_table.stride(0),
-        expanded,
+        clipped if expanded is None else expanded,
         clipped,
         nsa_cu_seqlens_k,
+        clipped if ctx_lens is None else ctx_lens,
+        0 if ctx_lens is None else ctx_lens.stride(0),
         shape.bs,
         max_seqlen_k,
         nsa_index_topk,
         shape.token_capacity,
+        next_n,
         geometry.reqs,
         geometry.scan_block,
         geometry.step_tile,
@@ -398,32 +462,95 @@ def _build_plan(
         full_metadata,
         device_max_seqlen,
         zero_cu_heads,
+        _FORWARD_MODES[mode.name],
+        mode.length_floor,
+        ctx_lens is not None,
     )
     grid = (geometry.req_programs, geometry.col_programs)
     return LaunchPlan(grid, geometry.num_warps, args, shape.token_capacity, max_seqlen_k)
 
 
 def fill_signature(
-    seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, zero_cu_heads
-) -> tuple[tuple[torch.Tensor, ...], tuple | None]:
-    """The seven output buffers in the kernel's order, and the call's plan-cache key (None where no
-    plan may be cached). A function of its own so that benchmarks.host_breakdown times this very key."""
-    if not isinstance(buffers, DraftExtendMetadataBuffers):
-        raise TypeError(f"buffers must be a DraftExtendMetadataBuffers, got {type(buffers).__name__}")
+    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, zero_cu_heads
+) -> tuple[tuple[torch.Tensor | None, ...], tuple | None]:
+    """The output buffers in the kernel's order (None where the mode or the caller has none), and the
+    call's plan-cache key (None where no plan may be cached). A function of its own so that
+    benchmarks.host_breakdown times this very key."""
+    if not isinstance(buffers, MetadataBuffers):
+        raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
     outputs = (
         buffers.cache_seqlens_int32,
         buffers.cu_seqlens_k,
         buffers.page_table_1,
         buffers.real_page_table,
-        buffers.nsa_seqlens_expanded,
+        buffers.nsa_seqlens_expanded if "nsa_seqlens_expanded" in mode.writes else None,
         buffers.nsa_cache_seqlens_int32,
         buffers.nsa_cu_seqlens_k,
+        buffers.paged_mqa_ctx_lens_2d if "paged_mqa_ctx_lens_2d" in mode.writes else None,
     )
     signature = _signature(
-        (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *outputs),
-        (nsa_index_topk, page_size, max_seqlen_k, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
+        (*inputs, *(t for t in outputs if t is not None)),
+        (mode.name, nsa_index_topk, page_size, max_seqlen_k, next_n, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
     )
     return outputs, signature
+
+
+def _fill(
+    mode: ForwardMode,
+    inputs: tuple,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int | None,
+    next_n: int,
+    validate: bool | None,
+    zero_cu_heads: bool,
+) -> None:
+    """One forward mode's fill: `inputs` are the mode's tensors (reference.modes), in its order."""
+    outputs, signature = fill_signature(
+        mode, inputs, buffers, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k,
+        next_n=next_n, zero_cu_heads=zero_cu_heads,
+    )
+    plan = _PLANS.get(signature) if signature is not None else None
+    named = dict(zip(mode.inputs, inputs))
+    if plan is None:
+        # Every mode's inputs are draft-extend's, or some of them: the others are None.
+        checked = {name: named.get(name) for name in DRAFT_EXTEND_MODE.inputs}
+        options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "forward_mode": mode, "next_n": next_n}
+        device_max_seqlen = max_seqlen_k is None
+        if device_max_seqlen:
+            # Checked once with no columns to know the arguments are what they claim, then for
+            # every column the kernel may be asked to fill.
+            check_call(*checked.values(), buffers, max_seqlen_k=0, **options)
+            max_seqlen_k = min(checked["req_to_token"].shape[1], buffers.page_table_1.shape[1])
+        shape = check_call(*checked.values(), buffers, max_seqlen_k=max_seqlen_k, **options)
+        plan = _build_plan(
+            shape,
+            *checked.values(),
+            outputs,
+            nsa_index_topk=nsa_index_topk,
+            page_size=page_size,
+            max_seqlen_k=max_seqlen_k,
+            full_metadata=True,
+            device_max_seqlen=device_max_seqlen,
+            zero_cu_heads=zero_cu_heads,
+            mode=mode,
+            next_n=next_n,
+        )
+    if validation_requested(validate):
+        check_values(
+            named["seq_lens"],
+            named.get("extend_seq_lens"),
+            token_capacity=plan.token_capacity,
+            max_seqlen_k=plan.column_limit,
+            req_pool_indices=named["req_pool_indices"],
+            pool_size=named["req_to_token"].shape[0],
+            nsa_index_topk=nsa_index_topk,
+            forward_mode=mode,
+            next_n=next_n,
+        )
+    _launch(plan, signature)
 
 
 def fill_draft_extend_metadata(
@@ -431,7 +558,7 @@ def fill_draft_extend_metadata(
     extend_seq_lens: torch.Tensor,
     req_pool_indices: torch.Tensor,
     req_to_token: torch.Tensor,
-    buffers: DraftExtendMetadataBuffers,
+    buffers: MetadataBuffers,
     *,
     nsa_index_topk: int,
     page_size: int,
@@ -446,44 +573,59 @@ def fill_draft_extend_metadata(
     needs nothing from the host at replay, not even the longest sequence. zero_cu_heads=True also
     stores 0 into element 0 of both cu buffers, as SGLang's kernel does (`kernel.sglang`).
     """
-    outputs, signature = fill_signature(
-        seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
-        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, zero_cu_heads=zero_cu_heads,
+    _fill(
+        DRAFT_EXTEND_MODE, (seq_lens, extend_seq_lens, req_pool_indices, req_to_token), buffers,
+        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
+        validate=validate, zero_cu_heads=zero_cu_heads,
     )
-    plan = _PLANS.get(signature) if signature is not None else None
-    if plan is None:
-        inputs = (seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers)
-        device_max_seqlen = max_seqlen_k is None
-        if device_max_seqlen:
-            # Checked once with no columns to know the arguments are what they claim, then for
-            # every column the kernel may be asked to fill.
-            check_call(*inputs, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=0)
-            max_seqlen_k = min(req_to_token.shape[1], buffers.page_table_1.shape[1])
-        options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
-        shape = check_call(*inputs, **options)
-        plan = _build_plan(
-            shape,
-            *inputs[:4],
-            outputs,
-            **options,
-            full_metadata=True,
-            device_max_seqlen=device_max_seqlen,
-            zero_cu_heads=zero_cu_heads,
-        )
-    if validation_requested(validate):
-        check_values(
-            seq_lens,
-            extend_seq_lens,
-            token_capacity=plan.token_capacity,
-            max_seqlen_k=plan.column_limit,
-            req_pool_indices=req_pool_indices,
-            pool_size=req_to_token.shape[0],
-            nsa_index_topk=nsa_index_topk,
-        )
-    _launch(plan, signature)
 
 
-fill_draft_extend_metadata.supports_graph_resident = True
+def fill_decode_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int | None,
+    validate: bool | None = None,
+    zero_cu_heads: bool = False,
+) -> None:
+    """Fill the decode buffers (no nsa_seqlens_expanded: a decode token's length is its request's
+    cache_seqlens) for one step: one launch, no host sync; max_seqlen_k=None as for draft-extend."""
+    _fill(
+        DECODE_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
+        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
+        validate=validate, zero_cu_heads=zero_cu_heads,
+    )
+
+
+def fill_target_verify_metadata(
+    seq_lens: torch.Tensor,
+    req_pool_indices: torch.Tensor,
+    req_to_token: torch.Tensor,
+    buffers: MetadataBuffers,
+    *,
+    nsa_index_topk: int,
+    page_size: int,
+    max_seqlen_k: int | None,
+    next_n: int,
+    validate: bool | None = None,
+    zero_cu_heads: bool = False,
+) -> None:
+    """Fill the target-verify buffers for one step of next_n draft tokens per request, and
+    `buffers.paged_mqa_ctx_lens_2d` where given: one launch, no host sync; max_seqlen_k=None as for
+    draft-extend (the kernel then takes max(seq_lens) + next_n)."""
+    _fill(
+        TARGET_VERIFY_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
+        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=next_n,
+        validate=validate, zero_cu_heads=zero_cu_heads,
+    )
+
+
+for _fill_of_mode in (fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata):
+    _fill_of_mode.supports_graph_resident = True
 
 
 def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check) -> None:
@@ -497,7 +639,7 @@ def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out
         # The page-table and per-request outputs are compiled out; any int32 tensor stands in for them.
         unused = out_seqlens_expanded
         table = unused[None, :]
-        outputs = (unused, unused, table, table, out_seqlens_expanded, out_nsa_cache_seqlens, unused)
+        outputs = (unused, unused, table, table, out_seqlens_expanded, out_nsa_cache_seqlens, unused, None)
         plan = _build_plan(
             shape,
             seq_lens,
