@@ -32,6 +32,7 @@ import kernel
 from benchmarks.draft_extend import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
 from kernel import _triton_launch
 from kernel.validation import validation_requested
+from reference.modes import DRAFT_EXTEND
 
 WARMUP_CALLS = 200
 BLOCKS = 101
@@ -52,7 +53,8 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
     args = (case.seq_lens, case.extend_seq_lens, case.req_pool_indices, case.req_to_token, case.buffers)
     options = {"nsa_index_topk": TOPK, "page_size": page_size, "max_seqlen_k": context}
     kernel.fill_draft_extend_metadata(*args, **options)
-    _, key = path.fill_signature(*args, **options, zero_cu_heads=False)
+    mode, inputs, buffers = DRAFT_EXTEND, args[:4], args[4]
+    _, key = path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False)
     plan = path._PLANS.get(key) if key is not None else None
     if plan is None or plan.direct is None:
         raise RuntimeError(
@@ -66,8 +68,8 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
         WHOLE: lambda: kernel.fill_draft_extend_metadata(*args, **options),
         "Triton path alone (no env switch)": lambda: path.fill_draft_extend_metadata(*args, **options),
         "env switch (kernel.triton_enabled)": kernel.triton_enabled,
-        KEY: lambda: path.fill_signature(*args, **options, zero_cu_heads=False),
-        "key and lookup": lambda: path._PLANS.get(path.fill_signature(*args, **options, zero_cu_heads=False)[1]),
+        KEY: lambda: path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False),
+        "key and lookup": lambda: path._PLANS.get(path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False)[1]),
         "validation switch (env read)": lambda: validation_requested(None),
         "direct launch of the kernel": plan.direct,
         EMPTY: lambda: _empty_kernel[(1,)](empty_pointer),

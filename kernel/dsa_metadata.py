@@ -41,8 +41,9 @@ from reference.modes import TARGET_VERIFY as TARGET_VERIFY_MODE
 from reference.modes import ForwardMode
 
 
-DRAFT_EXTEND, DECODE, TARGET_VERIFY = 0, 1, 2
-_FORWARD_MODES = {"draft-extend": DRAFT_EXTEND, "decode": DECODE, "target-verify": TARGET_VERIFY}
+# The forward mode as the kernel's compile-time choice: globals a @triton.jit body reads must be constexpr.
+DRAFT_EXTEND, DECODE, TARGET_VERIFY = tl.constexpr(0), tl.constexpr(1), tl.constexpr(2)
+_FORWARD_MODES = {"draft-extend": DRAFT_EXTEND.value, "decode": DECODE.value, "target-verify": TARGET_VERIFY.value}
 
 
 @triton.jit

@@ -259,7 +259,8 @@ class ReplayCase:
             req_pool_indices=tuple(0 if b in padding else (row + 1) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 1,
         )
-        first = first.with_changes(max_seqlen_k=first.longest + slack)
+        # A case whose max_seqlen_k is below its longest kv length (SGLang's one-column test) keeps it.
+        first = first.with_changes(max_seqlen_k=first.longest + slack if slack >= 0 else self.max_seqlen_k)
         second = self.with_changes(
             req_pool_indices=tuple(0 if b in padding else (row + 2) % pool for b, row in enumerate(self.req_pool_indices)),
             req_to_token_seed=self.req_to_token_seed + 2,
