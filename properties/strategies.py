@@ -364,7 +364,8 @@ def engine_sessions(draw, steps: int = 5) -> GraphSession:
     pool_size = bucket + draw(st.integers(1, 8))
     template = draw(replay_cases(regimes=("small",)))
     # Target-verify's draft is the bucket's width, and its kv lengths seq_lens + width fit the columns.
-    template = template.with_changes(next_n=width)
+    if template.forward_mode == TARGET_VERIFY.name:
+        template = template.with_changes(next_n=width)
     extra = _kv_past_seq_len(template)
     generator = _seeded(draw)
 
