@@ -479,18 +479,19 @@ def fill_signature(
     benchmarks.host_breakdown times this very key."""
     if not isinstance(buffers, MetadataBuffers):
         raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
-    outputs = (
-        buffers.cache_seqlens_int32,
-        buffers.cu_seqlens_k,
-        buffers.page_table_1,
-        buffers.real_page_table,
-        buffers.nsa_seqlens_expanded if "nsa_seqlens_expanded" in mode.writes else None,
-        buffers.nsa_cache_seqlens_int32,
-        buffers.nsa_cu_seqlens_k,
-        buffers.paged_mqa_ctx_lens_2d if "paged_mqa_ctx_lens_2d" in mode.writes else None,
-    )
+    # Decode has no expanded lengths, and only target-verify has 2-D schedule lengths (where given).
+    expanded = None if mode is DECODE_MODE else buffers.nsa_seqlens_expanded
+    ctx_lens = buffers.paged_mqa_ctx_lens_2d if mode is TARGET_VERIFY_MODE else None
+    common = (buffers.cache_seqlens_int32, buffers.cu_seqlens_k, buffers.page_table_1, buffers.real_page_table)
+    sparse = (buffers.nsa_cache_seqlens_int32, buffers.nsa_cu_seqlens_k)
+    outputs = (*common, expanded, *sparse, ctx_lens)
+    tensors = inputs + common + sparse
+    if expanded is not None:
+        tensors += (expanded,)
+    if ctx_lens is not None:
+        tensors += (ctx_lens,)
     signature = _signature(
-        (*inputs, *(t for t in outputs if t is not None)),
+        tensors,
         (mode.name, nsa_index_topk, page_size, max_seqlen_k, next_n, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
     )
     return outputs, signature
@@ -514,7 +515,9 @@ def _fill(
         next_n=next_n, zero_cu_heads=zero_cu_heads,
     )
     plan = _PLANS.get(signature) if signature is not None else None
-    named = dict(zip(mode.inputs, inputs))
+    validating = validation_requested(validate)
+    if plan is None or validating:
+        named = dict(zip(mode.inputs, inputs))
     if plan is None:
         # Every mode's inputs are draft-extend's, or some of them: the others are None.
         checked = {name: named.get(name) for name in DRAFT_EXTEND_MODE.inputs}
@@ -539,7 +542,7 @@ def _fill(
             mode=mode,
             next_n=next_n,
         )
-    if validation_requested(validate):
+    if validating:
         check_values(
             named["seq_lens"],
             named.get("extend_seq_lens"),
