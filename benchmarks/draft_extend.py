@@ -1,10 +1,11 @@
-"""Benchmark of the draft-extend metadata fill on one GPU: the shipped kernel, host-sized and
-graph-resident, against the eager reference, an empty Triton launch (the floor) and, optionally, any
-other implementation of the contract.
+"""Benchmark of one forward mode's metadata fill on one GPU (draft-extend by default): the shipped
+kernel, host-sized and graph-resident, against the eager reference, an empty Triton launch, a device
+copy of the bytes the mode must move (the floor) and, optionally, any other implementation of the
+mode's contract.
 
-    python -m benchmarks.draft_extend --out DIR [--quick] [--batch-sizes 1,8,...] [--contexts 8192,131072]
-        [--page-sizes 1,64] [--extend ragged,equal] [--topk 2048] [--against SPEC [--convention NAME]]
-        [--capacity]
+    python -m benchmarks.draft_extend --out DIR [--forward-mode decode|target-verify|draft-extend] [--quick]
+        [--batch-sizes 1,8,...] [--contexts 8192,131072] [--page-sizes 1,64] [--extend ragged,equal]
+        [--topk 2048] [--against SPEC [--convention NAME]] [--capacity]
 
 Progress goes to stderr; the results go to stdout, the main table last, and to DIR/benchmark.txt,
 DIR/benchmark.json and DIR/benchmark.png. It asserts nothing about time. The method is in
@@ -31,8 +32,10 @@ import triton
 import kernel
 from properties.cases import ReplayCase
 from properties.harness import BadVariant, Variant, load_variant, on_host
+from properties.harness import SHIPPED_KERNELS
 from reference import eager
 from reference.buffers import MetadataBuffers
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY, forward_mode
 
 MAX_EXTEND = 4
 POOL_SPARE_ROWS = 16
@@ -69,7 +72,15 @@ CAPACITY_PAGE_SIZES = (1, 64)
 AGAINST_LIMIT_MS = 50.0
 
 EXTENDS = ("ragged", "equal")
-KERNEL, RESIDENT, EAGER, EMPTY, AGAINST = "kernel", "resident", "eager", "empty", "against"
+# Each forward mode's tokens per request: draft-extend's extend lengths ragged in 1..4 or all 4;
+# decode's one; target-verify's next_n.
+MODE_EXTENDS = {
+    "draft-extend": EXTENDS,
+    "decode": ("one",),
+    "target-verify": tuple(f"next_n={n}" for n in range(1, MAX_EXTEND + 1)),
+}
+QUICK_EXTENDS = {"draft-extend": ("ragged",), "decode": ("one",), "target-verify": (f"next_n={MAX_EXTEND}",)}
+KERNEL, RESIDENT, EAGER, EMPTY, COPY, AGAINST = "kernel", "resident", "eager", "empty", "copy", "against"
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Sweep:
     batch_sizes: tuple[int, ...]
     extends: tuple[str, ...]
     topk: int = 2048
+    forward_mode: str = DEFAULT_FORWARD_MODE
 
 
 FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
@@ -100,6 +112,8 @@ class Case:
     req_to_token: torch.Tensor
     buffers: MetadataBuffers
     host: ReplayCase
+    forward_mode: str = DEFAULT_FORWARD_MODE
+    next_n: int = 1
 
     def fill(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> None:
         """Call fn on this case; resident=True passes max_seqlen_k=None, the graph-resident mode. A
@@ -109,11 +123,17 @@ class Case:
             self._call(fn, resident, extra)
 
     def _call(self, fn: Callable[..., None], resident: bool, extra: dict) -> None:
+        tensors = {
+            "seq_lens": self.seq_lens,
+            "extend_seq_lens": self.extend_seq_lens,
+            "req_pool_indices": self.req_pool_indices,
+            "req_to_token": self.req_to_token,
+        }
+        mode = forward_mode(self.forward_mode)
+        if mode is TARGET_VERIFY:
+            extra = {"next_n": self.next_n, **extra}
         fn(
-            self.seq_lens,
-            self.extend_seq_lens,
-            self.req_pool_indices,
-            self.req_to_token,
+            *(tensors[name] for name in mode.inputs),
             self.buffers,
             nsa_index_topk=self.topk,
             page_size=self.page_size,
@@ -129,7 +149,7 @@ class Case:
             extend_seq_lens=self.extend_seq_lens.clone(),
             req_pool_indices=self.req_pool_indices.clone(),
             req_to_token=self.req_to_token.clone(),
-            buffers=make_buffers(self.bs, self.capacity, self.page_size, self.seq_lens.device),
+            buffers=make_buffers(self.bs, self.capacity, self.page_size, self.seq_lens.device, self.forward_mode),
         )
 
 
@@ -142,24 +162,33 @@ def make_req_to_token(rows: int, columns: int, page_size: int, device: torch.dev
     return slots.view(rows, pages_per_row * page_size)[:, :columns].contiguous()
 
 
-def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device) -> MetadataBuffers:
+def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> MetadataBuffers:
+    """The mode's buffers (target-verify's without the optional 2-D schedule lengths)."""
+    names = tuple(name for name in forward_mode(mode_name).writes if name != "paged_mqa_ctx_lens_2d")
     return MetadataBuffers.allocate(
-        max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device
+        max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device, names=names
     )
 
 
 def make_case(
-    page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None
+    page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None,
+    mode_name: str = DEFAULT_FORWARD_MODE,
 ) -> Case:
-    """Extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal), seq_lens in [context // 2,
-    context]; req_to_token and the buffers hold `capacity` columns (default: context)."""
+    """Draft-extend's extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal); decode's one
+    token and target-verify's next_n (`next_n=N`) per request; kv lengths in [context // 2, context];
+    req_to_token and the buffers hold `capacity` columns (default: context)."""
     capacity = capacity or context
     gen = torch.Generator().manual_seed(SEED)
+    next_n = int(extend.removeprefix("next_n=")) if extend.startswith("next_n=") else 1
     if extend == "ragged":
         extend_seq_lens = torch.randint(1, MAX_EXTEND + 1, (bs,), generator=gen, dtype=torch.int32)
-    else:
+    elif extend == "equal":
         extend_seq_lens = torch.full((bs,), MAX_EXTEND, dtype=torch.int32)
-    seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=gen, dtype=torch.int32)
+    else:
+        extend_seq_lens = torch.full((bs,), next_n, dtype=torch.int32)
+    # Target-verify's kv length is seq_len + next_n: its seq_lens leave room for the draft.
+    room = next_n if mode_name == TARGET_VERIFY.name else 0
+    seq_lens = torch.randint(context // 2, context + 1 - room, (bs,), generator=gen, dtype=torch.int32)
     pool_rows = bs + POOL_SPARE_ROWS
     req_pool_indices = torch.randperm(pool_rows, generator=gen)[:bs]
     return Case(
@@ -169,13 +198,17 @@ def make_case(
         extend=extend,
         bs=bs,
         topk=topk,
-        total_tokens=int(extend_seq_lens.sum()),
+        total_tokens=int(extend_seq_lens.sum()) if mode_name != "decode" else bs,
         seq_lens=seq_lens.to(device),
         extend_seq_lens=extend_seq_lens.to(device),
         req_pool_indices=req_pool_indices.to(device),
         req_to_token=make_req_to_token(pool_rows, capacity, page_size, device),
-        buffers=make_buffers(bs, capacity, page_size, device),
+        buffers=make_buffers(bs, capacity, page_size, device, mode_name),
+        forward_mode=mode_name,
+        next_n=next_n,
         host=ReplayCase(
+            forward_mode=mode_name,
+            next_n=next_n,
             seq_lens=tuple(seq_lens.tolist()),
             extend_seq_lens=tuple(extend_seq_lens.tolist()),
             req_pool_indices=tuple(req_pool_indices.tolist()),
@@ -214,15 +247,32 @@ def _empty_kernel(ptr):
     pass
 
 
+def shipped(mode_name: str) -> Callable[..., None]:
+    """The shipped kernel's fill of the forward mode."""
+    return getattr(kernel, SHIPPED_KERNELS[mode_name].partition(":")[2])
+
+
+def copies(sets: list[Case]) -> list[Callable[[], None]]:
+    """The floor: a device copy reading and writing as many bytes as the mode must move (its page
+    tables' reads and writes), one source and destination per input set."""
+    calls = []
+    for case in sets:
+        src = torch.randint(0, 2**31 - 1, (max(page_table_bytes(case) // 8, 1),), dtype=torch.int32, device=case.seq_lens.device)
+        calls.append(lambda src=src, dst=torch.empty_like(src): dst.copy_(src))
+    return calls
+
+
 def implementations(sets: list[Case], against: Variant | None) -> dict[str, list[Callable[[], None]]]:
     """Each implementation's calls, one per input set for those a graph cycles through; the eager
     code is never captured, and the empty kernel reads nothing."""
+    fill = shipped(sets[0].forward_mode)
     calls = {
         # validate=False: a syncing validation mode set in the environment must not reach the kernel.
-        KERNEL: [lambda c=c: c.fill(kernel.fill_draft_extend_metadata, validate=False) for c in sets],
-        RESIDENT: [lambda c=c: c.fill(kernel.fill_draft_extend_metadata, resident=True, validate=False) for c in sets],
-        EAGER: [lambda: sets[0].fill(eager.fill_draft_extend_metadata)],
+        KERNEL: [lambda c=c: c.fill(fill, validate=False) for c in sets],
+        RESIDENT: [lambda c=c: c.fill(fill, resident=True, validate=False) for c in sets],
+        EAGER: [lambda: sets[0].fill(eager.FILLS[sets[0].forward_mode])],
         EMPTY: [lambda: _empty_kernel[(1,)](sets[0].seq_lens)],
+        COPY: copies(sets),
     }
     if against is not None:
         calls[AGAINST] = [lambda c=c: c.fill(against.fill) for c in sets]
@@ -374,6 +424,7 @@ def measure_case(case: Case, against: Variant | None, *, against_skipped: str | 
     if slow:
         host[AGAINST] = gpu[AGAINST] = figure
     return {
+        "forward_mode": case.forward_mode,
         "against_slow": slow,
         "against_skipped": against_skipped,
         "page_size": case.page_size,
@@ -387,12 +438,13 @@ def measure_case(case: Case, against: Variant | None, *, against_skipped: str | 
     }
 
 
-def measure_bandwidth(page_size: int, topk: int, device: torch.device) -> dict:
+def measure_bandwidth(page_size: int, topk: int, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> dict:
     """The kernel's page-table traffic against a device copy that reads and writes as many bytes."""
-    case = make_case(page_size, BANDWIDTH_CONTEXT, BANDWIDTH_BS, "ragged", topk, device)
+    case = make_case(page_size, BANDWIDTH_CONTEXT, BANDWIDTH_BS, QUICK_EXTENDS[mode_name][0], topk, device, mode_name=mode_name)
     sets = input_sets(case)
     nbytes = page_table_bytes(case)
-    ours = in_graph_us([lambda c=c: c.fill(kernel.fill_draft_extend_metadata, validate=False) for c in sets])
+    fill = shipped(mode_name)
+    ours = in_graph_us([lambda c=c: c.fill(fill, validate=False) for c in sets])
     pairs = []
     for _ in sets:
         src = torch.randint(0, 2**31 - 1, (nbytes // 8,), dtype=torch.int32, device=device)
@@ -414,21 +466,20 @@ def measure_bandwidth(page_size: int, topk: int, device: torch.device) -> dict:
     }
 
 
-def measure_capacity(page_size: int, bs: int, topk: int, device: torch.device) -> dict:
+def measure_capacity(page_size: int, bs: int, topk: int, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> dict:
     """The same real inputs (context 8192) in buffers of 8192 and of 163840 columns: what the
     graph-resident mode pays for a grid sized from the capacity."""
+    fill = shipped(mode_name)
+    extend = QUICK_EXTENDS[mode_name][0]
 
     def in_graph(case: Case, resident: bool) -> float:
-        fns = [
-            lambda c=c: c.fill(kernel.fill_draft_extend_metadata, resident=resident, validate=False)
-            for c in input_sets(case)
-        ]
+        fns = [lambda c=c: c.fill(fill, resident=resident, validate=False) for c in input_sets(case)]
         return in_graph_us(fns)["us"]
 
-    narrow = make_case(page_size, CAPACITY_CONTEXT, bs, "ragged", topk, device)
+    narrow = make_case(page_size, CAPACITY_CONTEXT, bs, extend, topk, device, mode_name=mode_name)
     resident_narrow = in_graph(narrow, resident=True)
     del narrow
-    wide = make_case(page_size, CAPACITY_CONTEXT, bs, "ragged", topk, device, capacity=CAPACITY_WIDE)
+    wide = make_case(page_size, CAPACITY_CONTEXT, bs, extend, topk, device, capacity=CAPACITY_WIDE, mode_name=mode_name)
     resident_wide, kernel_wide = in_graph(wide, resident=True), in_graph(wide, resident=False)
     return {
         "page_size": page_size,
@@ -461,12 +512,12 @@ def ratio(a: dict | None, b: dict | None) -> str:
 
 
 def format_table(rows: list[dict], against: Variant | None) -> str:
-    names = [KERNEL, RESIDENT, EAGER, EMPTY] + ([AGAINST] if against else [])
-    gpu_names = {EMPTY: "floor"}
+    names = [KERNEL, RESIDENT, EAGER, EMPTY, COPY] + ([AGAINST] if against else [])
+    gpu_names = {COPY: "floor"}
     header = (
         ["page", "context", "extend", "bs", "tokens"]
         + [f"gpu:{gpu_names.get(n, n)}" for n in names]
-        + [f"host:{n}" for n in names]
+        + [f"host:{n}" for n in names if n != COPY]
         + ["kernel/floor", "resident/kernel"]
         + (["kernel/against", "host kernel/against"] if against else [])
         + ["host kernel/empty", "host eager/kernel"]
@@ -475,8 +526,8 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
     for r in rows:
         gpu, host = r["gpu"], r["host"]
         line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r["total_tokens"])]
-        line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names]
-        line += [ratio(gpu[KERNEL], gpu[EMPTY]), ratio(gpu[RESIDENT], gpu[KERNEL])]
+        line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names if n != COPY]
+        line += [ratio(gpu[KERNEL], gpu.get(COPY)), ratio(gpu[RESIDENT], gpu[KERNEL])]
         if against:
             line += [ratio(gpu[KERNEL], gpu.get(AGAINST)), ratio(host[KERNEL], host.get(AGAINST))]
         line += [ratio(host[KERNEL], host[EMPTY]), ratio(host[EAGER], host[KERNEL])]
@@ -484,7 +535,8 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
     legend = [
         "us per call. gpu: calls captured 20-100 to a CUDA graph, median over replays of replay time / calls;",
         "  'w': host wall per call with the device synced (the call syncs with the host, so no graph can hold it);",
-        "  floor: the empty kernel, timed the same way. host: median over blocks of block wall time / calls.",
+        "  floor: a device copy reading and writing the bytes the mode must move, timed the same way;",
+        "  empty: an empty Triton kernel. host: median over blocks of block wall time / calls.",
         f"  against = {against.name}" if against else "  against: none (--against SPEC)",
     ]
     if against:
@@ -549,7 +601,7 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
                 for name in panel[0][kind]:
                     points = [(r["bs"], r[kind][name]) for r in panel if name in r[kind]]
                     wall = points[0][1].get("method") == "wall"
-                    label = ("floor" if kind == "gpu" and name == EMPTY else name) + (" (host wall)" if wall else "")
+                    label = ("floor" if kind == "gpu" and name == COPY else name) + (" (host wall)" if wall else "")
                     ax.plot([b for b, _ in points], [f["us"] for _, f in points], marker="o",
                             linestyle="--" if wall else "-", label=label)
                 ax.set_xscale("log", base=2)
@@ -580,8 +632,9 @@ def int_list(text: str) -> tuple[int, ...]:
 
 def extend_list(text: str) -> tuple[str, ...]:
     values = tuple(x.strip() for x in text.split(",") if x.strip())
-    if not values or not set(values) <= set(EXTENDS):
-        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(EXTENDS)}, got {text!r}")
+    known = {value for extends in MODE_EXTENDS.values() for value in extends}
+    if not values or not set(values) <= known:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(sorted(known))}, got {text!r}")
     return values
 
 
@@ -600,7 +653,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-sizes", type=int_list, help="comma-separated batch sizes")
     parser.add_argument("--contexts", type=int_list, help="comma-separated context lengths (max_seqlen_k)")
     parser.add_argument("--page-sizes", type=int_list, help="comma-separated page sizes (powers of two)")
-    parser.add_argument("--extend", type=extend_list, help="extend lengths: ragged (1..4), equal (all 4), or both")
+    parser.add_argument(
+        "--forward-mode", choices=FORWARD_MODES, default=DEFAULT_FORWARD_MODE,
+        help="the forward mode whose fill is timed (default draft-extend)",
+    )
+    parser.add_argument(
+        "--extend", type=extend_list,
+        help="tokens per request: draft-extend's ragged (1..4), equal (all 4), or both; target-verify's next_n=1..4; decode's one",
+    )
     parser.add_argument("--topk", type=int, help=f"nsa_index_topk (default {FULL_SWEEP.topk})")
     parser.add_argument(
         "--against",
@@ -629,6 +689,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--topk must be >= 1")
     if args.convention != "contract" and not args.against:
         parser.error("--convention applies to --against")
+    if args.extend and not set(args.extend) <= set(MODE_EXTENDS[args.forward_mode]):
+        parser.error(f"--extend for {args.forward_mode}: a subset of {','.join(MODE_EXTENDS[args.forward_mode])}")
     return args
 
 
@@ -642,6 +704,8 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         "topk": args.topk,
     }
     base = QUICK_SWEEP if args.quick else FULL_SWEEP
+    mode = args.forward_mode
+    base = dataclasses.replace(base, forward_mode=mode, extends=(QUICK_EXTENDS if args.quick else MODE_EXTENDS)[mode])
     return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -658,7 +722,7 @@ def run_sweep(sweep: Sweep, against: Variant | None, device: torch.device) -> li
                         file=sys.stderr,
                         flush=True,
                     )
-                    case = make_case(page_size, context, bs, extend, sweep.topk, device)
+                    case = make_case(page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode)
                     rows.append(measure_case(case, against, against_skipped=skipped))
                     if rows[-1]["against_slow"] and skipped is None:
                         skipped = f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}"
@@ -671,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
     against = None
     if args.against:
         try:
-            against = load_variant(args.against, convention=args.convention)
+            against = load_variant(args.against, convention=args.convention, forward_mode=args.forward_mode)
         except BadVariant as error:
             print(f"--against: {error}", file=sys.stderr)
             return 2
@@ -680,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not kernel.triton_enabled():
         print(
-            "the Triton path is off (SGLANG_NSA_USE_TRITON_METADATA=0, or no Triton): nothing to benchmark",
+            "the Triton path is off (SGLANG_DSA_USE_TRITON_METADATA=0, or no Triton): nothing to benchmark",
             file=sys.stderr,
         )
         return 2
@@ -689,17 +753,17 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     rows = run_sweep(sweep, against, device)
     print("measuring page-table bandwidth", file=sys.stderr, flush=True)
-    bandwidth = [measure_bandwidth(p, sweep.topk, device) for p in BANDWIDTH_PAGE_SIZES]
+    bandwidth = [measure_bandwidth(p, sweep.topk, device, sweep.forward_mode) for p in BANDWIDTH_PAGE_SIZES]
     capacity = None
     if args.capacity:
         print("measuring capacity", file=sys.stderr, flush=True)
         capacity = [
-            measure_capacity(p, bs, sweep.topk, device) for p in CAPACITY_PAGE_SIZES for bs in CAPACITY_BATCH_SIZES
+            measure_capacity(p, bs, sweep.topk, device, sweep.forward_mode) for p in CAPACITY_PAGE_SIZES for bs in CAPACITY_BATCH_SIZES
         ]
 
     heading = (
-        f"device: {torch.cuda.get_device_name()}; torch {torch.__version__}, triton {triton.__version__}; "
-        f"topk {sweep.topk}"
+        f"{sweep.forward_mode}; device: {torch.cuda.get_device_name()}; torch {torch.__version__}, "
+        f"triton {triton.__version__}; topk {sweep.topk}"
     )
     sections = [heading, format_bandwidth(bandwidth)]
     if capacity:
@@ -708,7 +772,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(sections)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmark.txt").write_text(text + "\n")
+    stem = "benchmark" if sweep.forward_mode == DEFAULT_FORWARD_MODE else f"benchmark-{sweep.forward_mode}"
+    (args.out / f"{stem}.txt").write_text(text + "\n")
     report = {
         "device": torch.cuda.get_device_name(),
         "torch": torch.__version__,
@@ -727,12 +792,12 @@ def main(argv: list[str] | None = None) -> int:
         "page_table_bandwidth": bandwidth,
         "capacity": capacity,
     }
-    (args.out / "benchmark.json").write_text(json.dumps(report, indent=2))
-    title = f"draft-extend metadata fill, topk {sweep.topk}\n{torch.cuda.get_device_name()}"
-    plotted = plot(rows, args.out / "benchmark.png", title)
-    wrote = ", benchmark.png" if plotted else " (no matplotlib: no plot)"
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    title = f"{sweep.forward_mode} metadata fill, topk {sweep.topk}\n{torch.cuda.get_device_name()}"
+    plotted = plot(rows, args.out / f"{stem}.png", title)
+    wrote = f", {stem}.png" if plotted else " (no matplotlib: no plot)"
     print(
-        f"wrote {args.out}/benchmark.txt, benchmark.json{wrote} in {time.perf_counter() - began:.0f}s",
+        f"wrote {args.out}/{stem}.txt, {stem}.json{wrote} in {time.perf_counter() - began:.0f}s",
         file=sys.stderr,
         flush=True,
     )
