@@ -54,7 +54,23 @@ def test_the_full_sweep_is_the_documented_one():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--contexts", "4"], ["--page-sizes", "3"], ["--extend", "long"], ["--convention", "contract2"]]
+    "argv, extends",
+    [
+        (["--forward-mode", "decode"], ("one",)),
+        (["--forward-mode", "target-verify"], ("next_n=1", "next_n=2", "next_n=3", "next_n=4")),
+        (["--forward-mode", "target-verify", "--quick"], ("next_n=4",)),
+        (["--forward-mode", "target-verify", "--extend", "next_n=2"], ("next_n=2",)),
+    ],
+)
+def test_each_forward_mode_sweeps_its_own_tokens_per_request(argv, extends):
+    sweep = draft_extend.resolve_sweep(draft_extend.parse_args(argv))
+    assert sweep.forward_mode == argv[1] and sweep.extends == extends
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--contexts", "4"], ["--page-sizes", "3"], ["--extend", "long"], ["--convention", "contract2"],
+     ["--forward-mode", "decode", "--extend", "ragged"], ["--extend", "next_n=2"], ["--forward-mode", "prefill"]],
 )
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit) as exit:
