@@ -81,3 +81,16 @@ def test_the_kernel_switches_follow_the_environment(monkeypatch):
     assert validation_requested(None) and not validation_requested(False)
     monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "0")
     assert not validation_requested(None) and validation_requested(True)
+
+
+def test_the_dsa_spelling_answers_first_and_the_nsa_one_while_it_is_unset(monkeypatch):
+    """SGLang's DSA name switches the Triton path; the seed's NSA name is its alias, as SGLang keeps
+    its NSA names beside the DSA ones."""
+    monkeypatch.delenv("SGLANG_DSA_USE_TRITON_METADATA", raising=False)
+    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "0")
+    assert not kernel.triton_enabled()
+    monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "1")
+    assert kernel.triton_enabled() == kernel.TRITON_AVAILABLE
+    monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "false")
+    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "1")
+    assert not kernel.triton_enabled()
