@@ -85,6 +85,7 @@ def describe(result: dict) -> str:
     total = sum(phases.values()) or 1.0
     split = "  ".join(f"{p} {100 * phases[p] / total:.0f}%" for p in PHASES)
     return (
-        f"{result['profile']:<5} {result.get('pass', ''):<5} {result['examples']:>5} examples in {result['wall_s']:.1f}s: "
+        f"{result.get('forward_mode', 'draft-extend'):<13} {result['profile']:<5} {result.get('pass', ''):<5} "
+        f"{result['examples']:>5} examples in {result['wall_s']:.1f}s: "
         f"{result['examples_per_s']:.1f} differential examples/s   ({split})"
     )
