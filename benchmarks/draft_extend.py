@@ -91,6 +91,7 @@ class Sweep:
     extends: tuple[str, ...]
     topk: int = 2048
     forward_mode: str = DEFAULT_FORWARD_MODE
+    padded: bool = False  # each batch a captured bucket whose last quarter is padding requests
 
 
 FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
@@ -170,13 +171,20 @@ def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device, m
     )
 
 
+def padding_of(bs: int, padded: bool) -> int:
+    """How many of a bucket's bs requests pad it: a quarter, at least one past bs 1."""
+    return max(1, bs // 4) if padded and bs > 1 else 0
+
+
 def make_case(
     page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None,
-    mode_name: str = DEFAULT_FORWARD_MODE,
+    mode_name: str = DEFAULT_FORWARD_MODE, padded: bool = False,
 ) -> Case:
     """Draft-extend's extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal); decode's one
     token and target-verify's next_n (`next_n=N`) per request; kv lengths in [context // 2, context];
-    req_to_token and the buffers hold `capacity` columns (default: context)."""
+    req_to_token and the buffers hold `capacity` columns (default: context). With `padded`, the last
+    `padding_of(bs)` requests pad a captured bucket as SGLang's runners do: seq_len 1, pool row 0 and,
+    for draft-extend, the draft width MAX_EXTEND."""
     capacity = capacity or context
     gen = torch.Generator().manual_seed(SEED)
     next_n = int(extend.removeprefix("next_n=")) if extend.startswith("next_n=") else 1
@@ -190,7 +198,14 @@ def make_case(
     room = next_n if mode_name == TARGET_VERIFY.name else 0
     seq_lens = torch.randint(context // 2, context + 1 - room, (bs,), generator=gen, dtype=torch.int32)
     pool_rows = bs + POOL_SPARE_ROWS
-    req_pool_indices = torch.randperm(pool_rows, generator=gen)[:bs]
+    # Pool row 0 is the runners' reserved row, which only padding requests point at.
+    req_pool_indices = 1 + torch.randperm(pool_rows - 1, generator=gen)[:bs]
+    pad = padding_of(bs, padded)
+    if pad:
+        seq_lens[bs - pad :] = 1
+        req_pool_indices[bs - pad :] = 0
+        if mode_name == "draft-extend":
+            extend_seq_lens[bs - pad :] = MAX_EXTEND
     return Case(
         page_size=page_size,
         context=context,
@@ -218,6 +233,7 @@ def make_case(
             page_size=page_size,
             max_seqlen_k=context,
             static_extend_len=extend == "equal",
+            padding=pad,
         ),
     )
 
@@ -430,6 +446,7 @@ def measure_case(case: Case, against: Variant | None, *, against_skipped: str | 
         "page_size": case.page_size,
         "context": case.context,
         "extend": case.extend,
+        "padding": case.host.padding,
         "bs": case.bs,
         "total_tokens": case.total_tokens,
         "page_table_bytes": page_table_bytes(case),
@@ -515,7 +532,7 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
     names = [KERNEL, RESIDENT, EAGER, EMPTY, COPY] + ([AGAINST] if against else [])
     gpu_names = {COPY: "floor"}
     header = (
-        ["page", "context", "extend", "bs", "tokens"]
+        ["page", "context", "extend", "bs", "padding", "tokens"]
         + [f"gpu:{gpu_names.get(n, n)}" for n in names]
         + [f"host:{n}" for n in names if n != COPY]
         + ["kernel/floor", "resident/kernel"]
@@ -525,7 +542,7 @@ def format_table(rows: list[dict], against: Variant | None) -> str:
     lines = []
     for r in rows:
         gpu, host = r["gpu"], r["host"]
-        line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r["total_tokens"])]
+        line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r.get("padding", 0)), str(r["total_tokens"])]
         line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names if n != COPY]
         line += [ratio(gpu[KERNEL], gpu.get(COPY)), ratio(gpu[RESIDENT], gpu[KERNEL])]
         if against:
@@ -663,6 +680,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--topk", type=int, help=f"nsa_index_topk (default {FULL_SWEEP.topk})")
     parser.add_argument(
+        "--padded", action="store_true",
+        help="each batch a captured bucket whose last quarter pads it (seq_len 1, pool row 0), as SGLang's graph runners pad a replay",
+    )
+    parser.add_argument(
         "--against",
         metavar="SPEC",
         help="also time this implementation: MODULE:CALLABLE or path/to/file.py:CALLABLE",
@@ -702,6 +723,7 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         "batch_sizes": args.batch_sizes,
         "extends": args.extend,
         "topk": args.topk,
+        "padded": args.padded or None,
     }
     base = QUICK_SWEEP if args.quick else FULL_SWEEP
     mode = args.forward_mode
@@ -722,7 +744,7 @@ def run_sweep(sweep: Sweep, against: Variant | None, device: torch.device) -> li
                         file=sys.stderr,
                         flush=True,
                     )
-                    case = make_case(page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode)
+                    case = make_case(page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded)
                     rows.append(measure_case(case, against, against_skipped=skipped))
                     if rows[-1]["against_slow"] and skipped is None:
                         skipped = f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}"

@@ -53,6 +53,18 @@ def test_the_full_sweep_is_the_documented_one():
     )
 
 
+def test_padded_buckets_pad_the_last_quarter_as_the_runners_do():
+    assert draft_extend.resolve_sweep(draft_extend.parse_args(["--padded"])).padded
+    for mode_name, extend in (("draft-extend", "ragged"), ("decode", "one"), ("target-verify", "next_n=2")):
+        case = draft_extend.make_case(64, 300, 8, extend, 32, torch.device("cpu"), mode_name=mode_name, padded=True)
+        assert case.host.padding_requests() == [6, 7], mode_name
+        assert case.seq_lens[6:].tolist() == [1, 1] and case.req_pool_indices[6:].tolist() == [0, 0]
+        assert 0 not in case.req_pool_indices[:6].tolist()
+        if mode_name == "draft-extend":
+            assert case.extend_seq_lens[6:].tolist() == [draft_extend.MAX_EXTEND] * 2
+        assert case.total_tokens == case.host.total_tokens
+
+
 @pytest.mark.parametrize(
     "argv, extends",
     [
