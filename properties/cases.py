@@ -71,6 +71,10 @@ def edge_classes_of(mode_name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ReplayCase:
+    """One call of a forward mode's fill, in plain values: the requests, the pool, the host ints and
+    how the buffers and inputs are laid out. `extend_seq_lens` holds each request's tokens (set from
+    the mode for decode and target-verify), so every token-axis computation reads one field."""
+
     seq_lens: tuple[int, ...]
     extend_seq_lens: tuple[int, ...]
     req_pool_indices: tuple[int, ...]
