@@ -17,11 +17,12 @@ constant, as it is for a deployment, and each page's first slot is read with the
 
 The first tile's load is issued before the sums: it needs only the program's own pool rows, so the
 sums' loads and reductions hide under it and a small batch waits on two loads in a row, as a plain
-copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes max(seq_lens)
-itself, while that load is in flight, and the grid is sized from the buffers, so a captured launch
+copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes the longest kv
+length (max(seq_lens), plus next_n for target-verify) itself, while that load is in flight, and the grid is sized from the buffers, so a captured launch
 needs nothing from the host at replay. The batch size, max_seqlen_k and the grid are runtime values, so one compiled
-kernel serves every batch size of a bucket (`launch_geometry`); only the input dtypes, the page-size
-case and which outputs are wanted select a variant.
+kernel serves every batch size of a bucket (`launch_geometry`), and next_n is a runtime value too;
+only the forward mode, the input dtypes, the page-size case and which outputs are wanted select a
+variant.
 """
 
 from __future__ import annotations
