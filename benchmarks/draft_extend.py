@@ -131,16 +131,10 @@ class Case:
             "req_to_token": self.req_to_token,
         }
         mode = forward_mode(self.forward_mode)
-        if mode is TARGET_VERIFY:
-            extra = {"next_n": self.next_n, **extra}
-        fn(
-            *(tensors[name] for name in mode.inputs),
-            self.buffers,
-            nsa_index_topk=self.topk,
-            page_size=self.page_size,
-            max_seqlen_k=None if resident else self.context,
-            **extra,
+        options = mode.call_options(
+            nsa_index_topk=self.topk, page_size=self.page_size, max_seqlen_k=None if resident else self.context, next_n=self.next_n
         )
+        fn(*(tensors[name] for name in mode.inputs), self.buffers, **options, **extra)
 
     def copy(self) -> Case:
         """The same inputs and buffers in tensors of their own, at other addresses."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from kernel._environ import Switch
-from kernel.validation import check_call, check_expand_call, check_values, validation_requested
+from kernel.validation import check_expand_call, check_mode_call, check_mode_values, check_values, validation_requested
 from reference import eager
 from reference.buffers import MetadataBuffers
 from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
@@ -37,31 +37,19 @@ def _reference_fill(
     mode: ForwardMode, inputs: tuple, buffers: MetadataBuffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, validate, zero_cu_heads
 ) -> None:
     """The reference path of one forward mode, after the Triton path's own checks."""
-    named = dict(zip(mode.inputs, inputs))
-    checked = tuple(named.get(name) for name in DRAFT_EXTEND.inputs)
-    options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "forward_mode": mode, "next_n": next_n}
+    checks = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n}
     if max_seqlen_k is None:
         # The reference path has no graph-resident form: it reads the longest kv length from the
         # device (a sync, as the eager path always makes).
-        check_call(*checked, buffers, max_seqlen_k=0, **options)
-        seq_lens = named["seq_lens"]
+        check_mode_call(mode, inputs, buffers, max_seqlen_k=0, **checks)
+        seq_lens = dict(zip(mode.inputs, inputs))["seq_lens"]
         max_seqlen_k = int(seq_lens.max()) + (next_n if mode is TARGET_VERIFY else 0) if seq_lens.numel() else 0
-    shape = check_call(*checked, buffers, max_seqlen_k=max_seqlen_k, **options)
+    shape = check_mode_call(mode, inputs, buffers, max_seqlen_k=max_seqlen_k, **checks)
     if validation_requested(validate):
-        check_values(
-            named["seq_lens"],
-            named.get("extend_seq_lens"),
-            token_capacity=shape.token_capacity,
-            max_seqlen_k=max_seqlen_k,
-            req_pool_indices=named["req_pool_indices"],
-            pool_size=named["req_to_token"].shape[0],
-            nsa_index_topk=nsa_index_topk,
-            forward_mode=mode,
-            next_n=next_n,
+        check_mode_values(
+            mode, inputs, token_capacity=shape.token_capacity, max_seqlen_k=max_seqlen_k, nsa_index_topk=nsa_index_topk, next_n=next_n
         )
-    fill_options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "max_seqlen_k": max_seqlen_k}
-    if mode is TARGET_VERIFY:
-        fill_options["next_n"] = next_n
+    fill_options = mode.call_options(nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=next_n)
     eager.FILLS[mode.name](*inputs, buffers, **fill_options)
     if zero_cu_heads:
         buffers.cu_seqlens_k[:1].zero_()

@@ -34,7 +34,7 @@ import triton
 import triton.language as tl
 
 from kernel import _triton_launch
-from kernel.validation import CallShape, check_call, check_expand_call, check_values, validation_requested
+from kernel.validation import CallShape, check_expand_call, check_mode_call, check_mode_values, check_values, validation_requested
 from reference.buffers import MetadataBuffers
 from reference.modes import DECODE as DECODE_MODE
 from reference.modes import DRAFT_EXTEND as DRAFT_EXTEND_MODE
@@ -516,23 +516,19 @@ def _fill(
         next_n=next_n, zero_cu_heads=zero_cu_heads,
     )
     plan = _PLANS.get(signature) if signature is not None else None
-    validating = validation_requested(validate)
-    if plan is None or validating:
-        named = dict(zip(mode.inputs, inputs))
     if plan is None:
-        # Every mode's inputs are draft-extend's, or some of them: the others are None.
-        checked = {name: named.get(name) for name in DRAFT_EXTEND_MODE.inputs}
-        options = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "forward_mode": mode, "next_n": next_n}
+        named = dict(zip(mode.inputs, inputs))
+        checks = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n}
         device_max_seqlen = max_seqlen_k is None
         if device_max_seqlen:
             # Checked once with no columns to know the arguments are what they claim, then for
             # every column the kernel may be asked to fill.
-            check_call(*checked.values(), buffers, max_seqlen_k=0, **options)
-            max_seqlen_k = min(checked["req_to_token"].shape[1], buffers.page_table_1.shape[1])
-        shape = check_call(*checked.values(), buffers, max_seqlen_k=max_seqlen_k, **options)
+            check_mode_call(mode, inputs, buffers, max_seqlen_k=0, **checks)
+            max_seqlen_k = min(named["req_to_token"].shape[1], buffers.page_table_1.shape[1])
+        shape = check_mode_call(mode, inputs, buffers, max_seqlen_k=max_seqlen_k, **checks)
         plan = _build_plan(
             shape,
-            *checked.values(),
+            *(named.get(name) for name in DRAFT_EXTEND_MODE.inputs),
             outputs,
             nsa_index_topk=nsa_index_topk,
             page_size=page_size,
@@ -543,17 +539,10 @@ def _fill(
             mode=mode,
             next_n=next_n,
         )
-    if validating:
-        check_values(
-            named["seq_lens"],
-            named.get("extend_seq_lens"),
-            token_capacity=plan.token_capacity,
-            max_seqlen_k=plan.column_limit,
-            req_pool_indices=named["req_pool_indices"],
-            pool_size=named["req_to_token"].shape[0],
-            nsa_index_topk=nsa_index_topk,
-            forward_mode=mode,
-            next_n=next_n,
+    if validation_requested(validate):
+        check_mode_values(
+            mode, inputs, token_capacity=plan.token_capacity, max_seqlen_k=plan.column_limit,
+            nsa_index_topk=nsa_index_topk, next_n=next_n,
         )
     _launch(plan, signature)
 

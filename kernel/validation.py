@@ -262,3 +262,32 @@ def check_values(
         if bool(bad.any()):
             b = int(torch.nonzero(bad)[0])
             raise ValueError(f"req_pool_indices[{b}]={int(pool[b])} is outside req_to_token's {pool_size} rows")
+
+
+def check_mode_call(
+    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n
+) -> CallShape:
+    """`check_call` on one forward mode's inputs, given in the mode's order (ForwardMode.inputs)."""
+    named = dict(zip(mode.inputs, inputs))
+    return check_call(
+        *(named.get(name) for name in DRAFT_EXTEND.inputs), buffers,
+        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, forward_mode=mode, next_n=next_n,
+    )
+
+
+def check_mode_values(
+    mode: ForwardMode, inputs: tuple, *, token_capacity: int, max_seqlen_k: int, nsa_index_topk: int, next_n: int
+) -> None:
+    """`check_values` (validation mode: one host sync) on one forward mode's inputs, in its order."""
+    named = dict(zip(mode.inputs, inputs))
+    check_values(
+        named["seq_lens"],
+        named.get("extend_seq_lens"),
+        token_capacity=token_capacity,
+        max_seqlen_k=max_seqlen_k,
+        req_pool_indices=named["req_pool_indices"],
+        pool_size=named["req_to_token"].shape[0],
+        nsa_index_topk=nsa_index_topk,
+        forward_mode=mode,
+        next_n=next_n,
+    )

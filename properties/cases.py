@@ -347,8 +347,9 @@ class ReplayCase:
 
     def options(self) -> dict[str, int]:
         """The host ints a call of this case's mode takes, by keyword."""
-        values = {"nsa_index_topk": self.nsa_index_topk, "page_size": self.page_size, "max_seqlen_k": self.max_seqlen_k, "next_n": self.next_n}
-        return {name: values[name] for name in self.mode.options}
+        return self.mode.call_options(
+            nsa_index_topk=self.nsa_index_topk, page_size=self.page_size, max_seqlen_k=self.max_seqlen_k, next_n=self.next_n
+        )
 
     def segments(self) -> list[tuple[int, int]]:
         """[start, end) of each request's tokens in the packed token axis."""

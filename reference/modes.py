@@ -35,6 +35,10 @@ class ForwardMode:
             return [(kv + next_n, next_n) for kv in seq_lens]
         return list(zip(seq_lens, extend_seq_lens, strict=True))
 
+    def call_options(self, **values) -> dict:
+        """Of the host ints `values`, those a call of this mode takes, by keyword."""
+        return {name: values[name] for name in self.options}
+
     def expanded_lengths(self, kv_len: int, qo_len: int) -> list[int]:
         """The causal length of each of a request's tokens, in order: kv-qo+1, ..., kv, each kept at
         least `length_floor`. This is the rule's one statement in plain Python; cases, strategies and
