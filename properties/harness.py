@@ -28,8 +28,6 @@ SHIPPED_KERNELS = {
     "target-verify": "kernel:fill_target_verify_metadata",
 }
 REFERENCES = {name: f"reference:{fill.__name__}" for name, fill in FILLS.items()}
-SHIPPED_KERNEL = SHIPPED_KERNELS[DEFAULT_FORWARD_MODE]
-REFERENCE = REFERENCES[DEFAULT_FORWARD_MODE]
 
 
 def prepare_runtime() -> torch.device:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ForwardMode:
     name: str  # as the suite's command lines spell it: --forward-mode decode|target-verify|draft-extend
-    sglang_check: str  # the ForwardMode predicate of SGLang's replay branch that fills it
     inputs: tuple[str, ...]  # the tensors a call takes, in order, before the buffers
     options: tuple[str, ...]  # the host ints it takes, by keyword
     writes: tuple[str, ...]  # the buffers it fills (reference.buffers.AXES), the optional ones included
@@ -57,7 +56,6 @@ _SPARSE = ("nsa_cache_seqlens_int32", "nsa_cu_seqlens_k")
 
 DECODE = ForwardMode(
     name="decode",
-    sglang_check="forward_mode.is_decode_or_idle()",
     inputs=("seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k"),
     writes=_PER_REQUEST + _PAGES + _SPARSE,
@@ -65,7 +63,6 @@ DECODE = ForwardMode(
 )
 TARGET_VERIFY = ForwardMode(
     name="target-verify",
-    sglang_check="forward_mode.is_target_verify()",
     inputs=("seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k", "next_n"),
     writes=_PER_REQUEST + _PAGES + ("nsa_seqlens_expanded",) + _SPARSE + ("paged_mqa_ctx_lens_2d",),
@@ -73,7 +70,6 @@ TARGET_VERIFY = ForwardMode(
 )
 DRAFT_EXTEND = ForwardMode(
     name="draft-extend",
-    sglang_check="forward_mode.is_draft_extend(include_v2=True)",
     inputs=("seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k"),
     writes=_PER_REQUEST + _PAGES + ("nsa_seqlens_expanded",) + _SPARSE,
