@@ -183,6 +183,19 @@ SGLANG_DECODE_KEYWORDS = (
 )
 
 
+def _per_bs_buffers(buffers: MetadataBuffers, bs: int, tokens: int) -> dict:
+    """The buffers decode and target-verify share, by SGLang's names, cut to bs requests and
+    `tokens` tokens as dsa_backend.py's per-bs graph metadata holds them."""
+    return dict(
+        cache_seqlens=buffers.cache_seqlens_int32[:bs],
+        cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
+        page_table_1=buffers.page_table_1[:tokens],
+        dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:tokens],
+        dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: tokens + 1],
+        real_page_table=buffers.real_page_table[:tokens],
+    )
+
+
 def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
     """SGLang's `fused_dsa_decode_metadata(...)` keyword form, as dsa_backend.py's decode replay calls
     it: the buffers one by one, each cut to bs as the per-bs graph metadata holds them, host ints
@@ -195,12 +208,7 @@ def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
-            cache_seqlens=buffers.cache_seqlens_int32[:bs],
-            cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
-            page_table_1=buffers.page_table_1[:bs],
-            dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:bs],
-            dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: bs + 1],
-            real_page_table=buffers.real_page_table[:bs],
+            **_per_bs_buffers(buffers, bs, tokens=bs),
             bs=bs,
             max_len=max_seqlen_k,
             dsa_index_topk=nsa_index_topk,
@@ -237,13 +245,8 @@ def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
-            cache_seqlens=buffers.cache_seqlens_int32[:bs],
-            cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
-            page_table_1=buffers.page_table_1[:tokens],
+            **_per_bs_buffers(buffers, bs, tokens),
             seqlens_expanded=buffers.nsa_seqlens_expanded[:tokens],
-            dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:tokens],
-            dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: tokens + 1],
-            real_page_table=buffers.real_page_table[:tokens],
             bs=bs,
             max_seqlen_k=max_seqlen_k,
             dsa_index_topk=nsa_index_topk,
