@@ -132,9 +132,10 @@ def cu_buffers_are_prefix_sums(fill: Contract, case: ReplayCase, device: torch.d
 def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """Within request b's tokens the expanded lengths rise by one and end at its kv length (seq_lens[b],
     plus next_n for target-verify; decode's one token per request has cache_seqlens as its length);
-    a request of qo <= kv tokens thus starts at kv - qo + 1. A draft-extend graph-bucket padding
-    request (qo > kv) starts with qo - kv + 1 lengths of 1 (qo - kv of them for kv = 0) and ends at
-    max(seq_lens[b], 1)."""
+    a request of qo <= kv tokens thus starts at kv - qo + 1. Every length at or below the mode's floor
+    is the floor: a draft-extend graph-bucket padding request (qo > kv) starts with qo - kv + 1
+    lengths of 1 (qo - kv of them for kv = 0) and ends at max(seq_lens[b], 1); a decode request of
+    seq_len 0 has the one length 0."""
     r = run(fill, case, device)
     expanded = r.after.token_lengths().cpu().tolist()
     floor = case.mode.length_floor
@@ -144,9 +145,13 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
             continue
         kv, qo = case.kv_lens[b], case.extend_seq_lens[b]
         _require(seg[-1] == max(kv, floor), f"request {b}: last expanded length {seg[-1]} != its kv length {max(kv, floor)}")
-        ones = min(qo, qo - kv + 1) if qo > kv and floor == 1 else 0
-        _require(all(v == 1 for v in seg[:ones]), f"request {b} (padding, qo={qo} > kv={kv}): expanded lengths {seg} do not start with {ones} ones")
-        steps = {y - x for x, y in zip(seg[max(ones - 1, 0):], seg[max(ones, 1):])}
+        # Steps s with kv - qo + 1 + s <= floor: their lengths are the floor.
+        at_floor = max(0, min(qo, floor - kv + qo))
+        _require(
+            all(v == floor for v in seg[:at_floor]),
+            f"request {b} (qo={qo}, kv={kv}): expanded lengths {seg} do not start with {at_floor} lengths of {floor}",
+        )
+        steps = {y - x for x, y in zip(seg[max(at_floor - 1, 0):], seg[max(at_floor, 1):])}
         _require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
 
 
