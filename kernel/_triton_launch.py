@@ -60,22 +60,20 @@ class DirectLaunch:
 
     __slots__ = ("_run", "_function", "_metadata", "_grid", "_args")
 
-    def __init__(self, compiled: Any, grid: tuple[int, int], args: Sequence):
+    def __init__(self, compiled: Any, grid: tuple[int, ...], args: Sequence):
         # Reading `run` first: it loads the binary, which is what sets `function`.
         self._run = compiled.run
         self._function = compiled.function
         self._metadata = compiled.packed_metadata
-        self._grid = grid
+        self._grid = (*grid, 1, 1)[:3]
         self._args = tuple(a.data_ptr() if hasattr(a, "data_ptr") else a for a in args)
 
     def __call__(self) -> None:
         stream = _driver.active.get_current_stream(_driver.active.get_current_device())
-        self._run(
-            self._grid[0], self._grid[1], 1, stream, self._function, self._metadata, None, None, None, *self._args
-        )
+        self._run(*self._grid, stream, self._function, self._metadata, None, None, None, *self._args)
 
 
-def first_launch(kernel: Any, grid: tuple[int, int], args: Sequence, **options: Any) -> Callable[[], None] | None:
+def first_launch(kernel: Any, grid: tuple[int, ...], args: Sequence, **options: Any) -> Callable[[], None] | None:
     """Launch `kernel` on `grid` and `args` once, with launch `options` (num_warps), and return how to
     launch it again without Triton's JIT; None, after the same launch through the public path, where
     the private API is missing or laid out otherwise, and then no later plan tries it again."""

@@ -5,9 +5,10 @@ One body serves decode, target-verify and draft-extend, the forward mode a compi
 (reference.modes), read from seq_lens and extend_seq_lens for draft-extend, from seq_lens alone for
 decode (one token) and target-verify (next_n tokens over seq_lens + next_n).
 
-Program (i, j) owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the page-table columns.
-Each request's row of req_to_token is read once per column tile and stored to every token row of the
-request, one extend step at a time, so the reads are what a copy of the rows would read. Where the
+Program i * col_programs + j owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the
+page-table columns. Each request's row of req_to_token is read once per column tile and stored to
+every token row of the request, one extend step at a time and streaming past L2, so the reads are
+what a copy of the rows would read. Where the
 program's tokens start in the packed token axis (and its cu buffers) is the sum of the extend
 lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads those as
 whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and no
@@ -18,8 +19,9 @@ constant, as it is for a deployment, and each page's first slot is read with the
 The first tile's load is issued before the sums: it needs only the program's own pool rows, so the
 sums' loads and reductions hide under it and a small batch waits on two loads in a row, as a plain
 copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes the longest kv
-length (max(seq_lens), plus next_n for target-verify) itself, while that load is in flight, and the grid is sized from the buffers, so a captured launch
-needs nothing from the host at replay. The batch size, max_seqlen_k and the grid are runtime values, so one compiled
+length (max(seq_lens), plus next_n for target-verify) itself, while that load is in flight, and the
+grid is sized from the buffers, so a captured launch needs nothing from the host at replay. The
+batch size, max_seqlen_k and the grid are runtime values, so one compiled
 kernel serves every batch size of a bucket (`launch_geometry`), and next_n is a runtime value too;
 only the forward mode, the input dtypes, the page-size case and which outputs are wanted select a
 variant.
@@ -118,7 +120,9 @@ def _page_starts(c, COL_TILE: tl.constexpr, PAGE_SHIFT: tl.constexpr, PAGE_TILE:
         "nsa_index_topk",
         "token_capacity",
         "next_n",
+        "col_programs",
         "paged_mqa_ctx_lens_stride",
+        "real_page_table_stride",
     ]
 )
 def dsa_metadata_kernel(
@@ -143,9 +147,9 @@ def dsa_metadata_kernel(
     nsa_index_topk,
     token_capacity,
     next_n,
+    col_programs,
     REQS: tl.constexpr,
     SCAN_BLOCK: tl.constexpr,
-    STEP_TILE: tl.constexpr,
     COL_TILE: tl.constexpr,
     PAGE_SHIFT: tl.constexpr,
     PAGE_TILE: tl.constexpr,
@@ -156,8 +160,11 @@ def dsa_metadata_kernel(
     FLOOR: tl.constexpr,
     HAS_CTX_LENS_2D: tl.constexpr,
 ):
-    first_req = tl.program_id(0) * REQS
-    col_slice = tl.program_id(1)
+    # Column programs vary fastest: the programs resident at once copy neighbouring tiles of one
+    # request's row, as a plain copy walks memory, rather than the same tile of rows a stride apart,
+    # which lands every store on the same DRAM channels.
+    first_req = (tl.program_id(0) // col_programs) * REQS
+    col_slice = tl.program_id(0) % col_programs
     topk = nsa_index_topk.to(tl.int64)
     reqs = first_req + tl.arange(0, REQS)
     req_mask = reqs < bs
@@ -168,7 +175,7 @@ def dsa_metadata_kernel(
     # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
     # a program whose first tile is already past max_seqlen_k has nothing to copy.
     first_col = col_slice * COL_TILE
-    col_stride = tl.num_programs(1) * COL_TILE
+    col_stride = col_programs * COL_TILE
     if FULL_METADATA:
         pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
         src_rows = req_to_token_ptr + pool_rows * req_to_token_stride
@@ -240,21 +247,16 @@ def dsa_metadata_kernel(
                     tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
         clipped = _clipped_prefix(kv, topk, FLOOR) - _clipped_prefix(kv - qo, topk, FLOOR)
         cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - _clipped_prefix(kv - qo, topk, FLOOR)
-        for s0 in range(0, longest_extend, STEP_TILE):
-            step = s0 + tl.arange(0, STEP_TILE)
-            token = token_start[:, None] + step[None, :]
-            token_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)
+        for step in range(0, longest_extend):
+            token = token_start + step
+            token_mask = req_mask & (step < qo) & (token < token_capacity)
             _store_token_lengths(
                 seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
-                (kv - qo + 1)[:, None] + step[None, :], topk, cu_base[:, None], FULL_METADATA, FORWARD_MODE, FLOOR,
+                kv - qo + 1 + step, topk, cu_base, FULL_METADATA, FORWARD_MODE, FLOOR,
             )
             if HAS_CTX_LENS_2D:
                 # Target-verify's 2-D schedule lengths: the request's kv length at each draft position.
-                tl.store(
-                    paged_mqa_ctx_lens_ptr + (reqs * paged_mqa_ctx_lens_stride)[:, None] + step[None, :],
-                    kv.to(tl.int32)[:, None] + tl.zeros_like(step)[None, :],
-                    mask=req_mask[:, None] & (step[None, :] < qo[:, None]),
-                )
+                tl.store(paged_mqa_ctx_lens_ptr + reqs * paged_mqa_ctx_lens_stride + step, kv.to(tl.int32), mask=req_mask & (step < qo))
 
     if FULL_METADATA:
         for c in range(first_col, max_seqlen_k, col_stride):
@@ -268,94 +270,108 @@ def dsa_metadata_kernel(
                 next_page_slots = _load_columns(
                     src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k
                 )
-            for s0 in range(0, longest_extend, STEP_TILE):
-                if STEP_TILE == 1:
-                    # A block of requests stores one step at a time as [REQS, columns]: a
-                    # [REQS, 1, columns] tile would lose the stores' vector width.
-                    token = token_start + s0
-                    row_mask = req_mask & (s0 < qo) & (token < token_capacity)
+            for step in range(0, longest_extend):
+                # A request block stores one step at a time as [REQS, columns], streaming: no row
+                # written here is read again by this launch, and it should not evict the rows still to be read.
+                token = token_start + step
+                row_mask = req_mask & (step < qo) & (token < token_capacity)
+                tl.store(
+                    page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
+                    slots,
+                    mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
+                    cache_modifier=".cs",
+                )
+                if PAGE_SHIFT > 0:
+                    # An arithmetic shift is floor division by the page size, negatives included.
                     tl.store(
-                        page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
-                        slots,
-                        mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
+                        real_page_table_ptr + (token * real_page_table_stride)[:, None] + (page_cols >> PAGE_SHIFT)[None, :],
+                        page_slots >> PAGE_SHIFT,
+                        mask=row_mask[:, None] & page_mask[None, :],
+                        cache_modifier=".cs",
                     )
-                    if PAGE_SHIFT > 0:
-                        # An arithmetic shift is floor division by the page size, negatives included.
-                        tl.store(
-                            real_page_table_ptr + (token * real_page_table_stride)[:, None] + (page_cols >> PAGE_SHIFT)[None, :],
-                            page_slots >> PAGE_SHIFT,
-                            mask=row_mask[:, None] & page_mask[None, :],
-                        )
-                else:
-                    # A single request stores STEP_TILE steps at once as [1, STEP_TILE, columns], so a
-                    # small batch's few programs do not walk their steps one by one.
-                    step = s0 + tl.arange(0, STEP_TILE)
-                    token = token_start[:, None] + step[None, :]
-                    row_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)
-                    tl.store(
-                        page_table_1_ptr + (token * page_table_1_stride)[:, :, None] + cols[None, None, :],
-                        slots[:, None, :],
-                        mask=row_mask[:, :, None] & (cols < max_seqlen_k)[None, None, :],
-                    )
-                    if PAGE_SHIFT > 0:
-                        tl.store(
-                            real_page_table_ptr + (token * real_page_table_stride)[:, :, None] + (page_cols >> PAGE_SHIFT)[None, None, :],
-                            (page_slots >> PAGE_SHIFT)[:, None, :],
-                            mask=row_mask[:, :, None] & page_mask[None, None, :],
-                        )
             slots = next_slots
             if PAGE_SHIFT > 0:
                 page_slots = next_page_slots
 
 
 @dataclass(frozen=True)
-class LaunchGeometry:
+class Tiles:
+    """A compiled variant's tile shape: requests per program, the prefix-sum block, the columns per
+    tile, warps per program, and how many programs the grid aims for."""
+
     reqs: int
     scan_block: int
-    step_tile: int
     col_tile: int
     num_warps: int
+    target: int
+
+
+@dataclass(frozen=True)
+class LaunchGeometry:
+    tiles: Tiles
     req_programs: int
     col_programs: int
 
+    @property
+    def grid(self) -> tuple[int]:
+        return (self.req_programs * self.col_programs,)
 
-# Per device kind and batch-size bucket: (REQS, SCAN_BLOCK, STEP_TILE, COL_TILE, num_warps, programs
-# to aim for). Up to SMALL_BATCH requests a program is one request and stores four extend steps at
-# once: one load of the batch's lengths gives every program its prefix sums. Where such a call
-# copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) it is latency-bound: one-warp
-# programs of 256 columns spread it over more SMs, and their sums reduce within one warp. Past
-# that, four-warp programs of 1024 columns keep more bytes in flight per SM. Larger batches take
-# blocks of 16 requests, whose scan over the earlier requests is shared by 16 rows, a step at a
-# time. The interpreter pays per program and per reduction rather than per element, so it runs few,
-# wide programs, several requests each in both buckets (which also puts the in-block prefix sums
-# under the CPU tier's checks), and scans in short blocks so that the CPU tier walks the scan's loop.
+
+# Tiles per device kind, bucket and forward mode, each the fastest of those timed on an H200 over
+# that bucket's cells (benchmarks/README.md). A small call that copies at most LATENCY_CELLS
+# page-table cells (bs * max_seqlen_k) is latency-bound: one-warp programs of 256 columns spread it
+# over the most SMs. Past that, one request per program and four-warp programs of wide tiles keep
+# bytes in flight, the prefix sums a vector load of the earlier lengths at a time. Target-verify
+# past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to 1.5x slower
+# there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
+# element, so it runs few, wide programs, several requests each (which also puts the in-block
+# prefix sums under the CPU tier's checks), and scans in short blocks so that the CPU tier walks
+# the scan's loop.
 SMALL_BATCH = 64
+MID_BATCH = 512
 LATENCY_CELLS = 1 << 19
-_GPU_LATENCY = (1, 64, 4, 256, 1, 8192)
-_GPU_SMALL = (1, 64, 4, 1024, 4, 4096)
-_GPU_LARGE = (16, 1024, 1, 256, 4, 1024)
-_INTERPRETER_SMALL = (8, 64, 4, 1024, 1, 8)
-_INTERPRETER_LARGE = (64, 64, 1, 1024, 1, 4)
+_GPU_TILES = {
+    "latency": {mode: Tiles(1, 64, 256, 1, 8192) for mode in _FORWARD_MODES},
+    "small": {
+        "draft-extend": Tiles(1, 64, 512, 4, 16384),
+        "decode": Tiles(1, 64, 1024, 4, 16384),
+        "target-verify": Tiles(1, 64, 1024, 4, 16384),
+    },
+    "mid": {
+        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "decode": Tiles(1, 1024, 1024, 4, 8192),
+        "target-verify": Tiles(1, 1024, 2048, 8, 8192),
+    },
+    "large": {
+        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "decode": Tiles(1, 1024, 1024, 4, 8192),
+        "target-verify": Tiles(32, 1024, 128, 4, 2048),
+    },
+}
+_INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(64, 64, 1024, 1, 4)}
 
 
-def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device) -> LaunchGeometry:
-    """The grid and tile sizes for a call. Tile sizes are fixed per device kind and per bucket (on a
-    GPU: small and latency-bound, small, large), so batch size and context length change only the
-    grid within a bucket: three tile shapes, to which Triton's own specialisation on the alignment of
-    strides may add variants (`properties.compiles` counts them all). Column programs
-    never outnumber what the target leaves per request block, however wide max_seqlen_k (or, in
-    graph-resident mode, the buffers) may be."""
-    gpu = device.type == "cuda"
-    if gpu and bs <= SMALL_BATCH and bs * max_seqlen_k <= LATENCY_CELLS:
-        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_LATENCY
-    elif bs <= SMALL_BATCH:
-        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_SMALL if gpu else _INTERPRETER_SMALL
-    else:
-        reqs, scan_block, step_tile, col_tile, num_warps, target = _GPU_LARGE if gpu else _INTERPRETER_LARGE
-    req_programs = max(1, -(-bs // reqs))
-    col_tiles = max(1, -(-max_seqlen_k // col_tile))
-    col_programs = max(1, min(col_tiles, target // req_programs))
-    return LaunchGeometry(reqs, scan_block, step_tile, col_tile, num_warps, req_programs, col_programs)
+def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
+    """Which tiles a call takes: on a GPU latency, small, mid or large; in the interpreter small or large."""
+    if device.type != "cuda":
+        return "small" if bs <= SMALL_BATCH else "large"
+    if bs <= SMALL_BATCH:
+        return "latency" if bs * max_seqlen_k <= LATENCY_CELLS else "small"
+    return "mid" if bs <= MID_BATCH else "large"
+
+
+def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str = DRAFT_EXTEND_MODE.name) -> LaunchGeometry:
+    """The grid and tile sizes for a call. Tile sizes are fixed per device kind, bucket and forward
+    mode, so batch size and context length change only the grid within a bucket: at most four tile
+    shapes per mode, each a compiled variant (`properties.compiles` counts them all). Column
+    programs never outnumber what the target leaves per request block, however wide max_seqlen_k
+    (or, in graph-resident mode, the buffers) may be."""
+    bucket = bucket_of(bs, max_seqlen_k, device)
+    tiles = _GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket]
+    req_programs = max(1, -(-bs // tiles.reqs))
+    col_tiles = max(1, -(-max_seqlen_k // tiles.col_tile))
+    col_programs = max(1, min(col_tiles, tiles.target // req_programs))
+    return LaunchGeometry(tiles, req_programs, col_programs)
 
 
 class LaunchPlan:
@@ -369,7 +385,7 @@ class LaunchPlan:
     no tensor alive.
     """
 
-    def __init__(self, grid: tuple[int, int], num_warps: int, args: tuple, token_capacity: int, column_limit: int):
+    def __init__(self, grid: tuple[int], num_warps: int, args: tuple, token_capacity: int, column_limit: int):
         self.grid = grid
         self.num_warps = num_warps
         self.args = args
@@ -427,7 +443,8 @@ def _build_plan(
     mode: ForwardMode = DRAFT_EXTEND_MODE,
     next_n: int = 1,
 ) -> LaunchPlan:
-    geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device)
+    geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name)
+    tiles = geometry.tiles
     # The page size is a compile-time constant, as it is for one deployment: the real page table is
     # then one lane per page, not a masked lane per column.
     page_shift = page_size.bit_length() - 1
@@ -455,12 +472,12 @@ def _build_plan(
         nsa_index_topk,
         shape.token_capacity,
         next_n,
-        geometry.reqs,
-        geometry.scan_block,
-        geometry.step_tile,
-        geometry.col_tile,
+        geometry.col_programs,
+        tiles.reqs,
+        tiles.scan_block,
+        tiles.col_tile,
         page_shift,
-        max(1, geometry.col_tile >> page_shift),
+        max(1, tiles.col_tile >> page_shift),
         full_metadata,
         device_max_seqlen,
         zero_cu_heads,
@@ -468,8 +485,7 @@ def _build_plan(
         mode.length_floor,
         ctx_lens is not None,
     )
-    grid = (geometry.req_programs, geometry.col_programs)
-    return LaunchPlan(grid, geometry.num_warps, args, shape.token_capacity, max_seqlen_k)
+    return LaunchPlan(geometry.grid, tiles.num_warps, args, shape.token_capacity, max_seqlen_k)
 
 
 def fill_signature(
