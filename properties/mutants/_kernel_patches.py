@@ -57,9 +57,9 @@ def _bound(param: str, value: str) -> tuple[Edit, ...]:
     """Edits that hand the launcher's `value` to the kernel as the runtime int `param`, kept out of
     specialisation so that it costs no compilation of its own."""
     return (
-        ('        "paged_mqa_ctx_lens_stride",\n    ]', f'        "paged_mqa_ctx_lens_stride",\n        "{param}",\n    ]'),
-        ("    next_n,\n    REQS: tl.constexpr,", f"    next_n,\n    {param},\n    REQS: tl.constexpr,"),
-        ("        next_n,\n        geometry.reqs,", f"        next_n,\n        {value},\n        geometry.reqs,"),
+        ('        "real_page_table_stride",\n    ]', f'        "real_page_table_stride",\n        "{param}",\n    ]'),
+        ("    col_programs,\n    REQS: tl.constexpr,", f"    col_programs,\n    {param},\n    REQS: tl.constexpr,"),
+        ("        geometry.col_programs,\n        tiles.reqs,", f"        geometry.col_programs,\n        {value},\n        tiles.reqs,"),
     )
 
 
@@ -76,13 +76,13 @@ PATCHES: dict[str, Patch] = {
     ),
     "pool_indices_int64_as_int32": Patch(
         "req_pool_indices read through an int32 pointer: int64 indices read as (low, high) word pairs",
-        "):\n    first_req = tl.program_id(0) * REQS\n",
-        "):\n    req_pool_indices_ptr = req_pool_indices_ptr.to(tl.pointer_type(tl.int32))\n    first_req = tl.program_id(0) * REQS\n",
+        "):\n    # Column programs vary fastest",
+        "):\n    req_pool_indices_ptr = req_pool_indices_ptr.to(tl.pointer_type(tl.int32))\n    # Column programs vary fastest",
     ),
     "seq_lens_int64_as_int32": Patch(
         "seq_lens read through an int32 pointer: int64 lengths read as (low, high) word pairs",
-        "):\n    first_req = tl.program_id(0) * REQS\n",
-        "):\n    seq_lens_ptr = seq_lens_ptr.to(tl.pointer_type(tl.int32))\n    first_req = tl.program_id(0) * REQS\n",
+        "):\n    # Column programs vary fastest",
+        "):\n    seq_lens_ptr = seq_lens_ptr.to(tl.pointer_type(tl.int32))\n    # Column programs vary fastest",
     ),
     "req_to_token_stride_assumed": Patch(
         "req_to_token's row stride taken as max_seqlen_k, as if the pool were exactly as wide as the call",
@@ -90,25 +90,14 @@ PATCHES: dict[str, Patch] = {
         "src_rows = req_to_token_ptr + pool_rows * max_seqlen_k",
     ),
     "page_table_1_stride_assumed": Patch(
-        "large batches: page_table_1's row stride taken as max_seqlen_k, as if the padded graph buffer were contiguous",
+        "page_table_1's row stride taken as max_seqlen_k, as if the padded graph buffer were contiguous",
         "page_table_1_ptr + (token * page_table_1_stride)[:, None]",
         "page_table_1_ptr + (token * max_seqlen_k)[:, None]",
-    ),
-    "small_batch_page_table_stride_assumed": Patch(
-        "small batches: page_table_1's row stride taken as max_seqlen_k",
-        "page_table_1_ptr + (token * page_table_1_stride)[:, :, None]",
-        "page_table_1_ptr + (token * max_seqlen_k)[:, :, None]",
     ),
     "real_page_table_stride_assumed": Patch(
         "real_page_table's row stride taken as its page count, as if the padded graph buffer were contiguous",
         "real_page_table_ptr + (token * real_page_table_stride)[:, None]",
         "real_page_table_ptr + (token * ((max_seqlen_k + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT))[:, None]",
-        also=(
-            (
-                "real_page_table_ptr + (token * real_page_table_stride)[:, :, None]",
-                "real_page_table_ptr + (token * ((max_seqlen_k + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT))[:, :, None]",
-            ),
-        ),
     ),
     "column_one_past_end": Patch(
         "column mask `cols <= max_seqlen_k`: page_table_1 (and the real table) get one column past the call's",
@@ -116,17 +105,12 @@ PATCHES: dict[str, Patch] = {
         "mask=row_mask[:, None] & (cols <= max_seqlen_k)[None, :],",
         also=(
             (
-                "mask=row_mask[:, :, None] & (cols < max_seqlen_k)[None, None, :],",
-                "mask=row_mask[:, :, None] & (cols <= max_seqlen_k)[None, None, :],",
-            ),
-            (
                 "page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)",
                 "page_mask = (page_cols < c + COL_TILE) & (page_cols <= max_seqlen_k)",
             ),
         ),
         guards=(
             ("(cols <= max_seqlen_k)[None, :]", "((cols <= max_seqlen_k) & (cols < page_table_1_stride))[None, :]"),
-            ("(cols <= max_seqlen_k)[None, None, :]", "((cols <= max_seqlen_k) & (cols < page_table_1_stride))[None, None, :]"),
             ("(page_cols <= max_seqlen_k)", "(page_cols <= max_seqlen_k) & ((page_cols >> PAGE_SHIFT) < real_page_table_stride)"),
         ),
     ),
@@ -146,31 +130,23 @@ PATCHES: dict[str, Patch] = {
         "                page_slots = page_slots",
     ),
     "token_row_one_past_total": Patch(
-        "large batches: step mask `step <= qo`: each request's row past its tokens is written (the last one's is row `total`, padding)",
-        "row_mask = req_mask & (s0 < qo) & (token < token_capacity)",
-        "row_mask = req_mask & (s0 <= qo) & (token < token_capacity)",
+        "step loops and masks one step too far (`step <= qo`): each request's row past its tokens is written (the last one's is row `total`, padding)",
+        "row_mask = req_mask & (step < qo) & (token < token_capacity)",
+        "row_mask = req_mask & (step <= qo) & (token < token_capacity)",
         also=(
             (
-                "token_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)",
-                "token_mask = req_mask[:, None] & (step[None, :] <= qo[:, None]) & (token < token_capacity)",
+                "token_mask = req_mask & (step < qo) & (token < token_capacity)",
+                "token_mask = req_mask & (step <= qo) & (token < token_capacity)",
             ),
+            ("            for step in range(0, longest_extend):\n                # A request block", "            for step in range(0, longest_extend + 1):\n                # A request block"),
+            ("        for step in range(0, longest_extend):\n            token = token_start + step\n            token_mask", "        for step in range(0, longest_extend + 1):\n            token = token_start + step\n            token_mask"),
         ),
     ),
-    "small_batch_step_one_past": Patch(
-        "small batches: step mask `step <= qo` on the page-table stores: each request's row past its tokens is written",
-        "row_mask = req_mask[:, None] & (step[None, :] < qo[:, None]) & (token < token_capacity)",
-        "row_mask = req_mask[:, None] & (step[None, :] <= qo[:, None]) & (token < token_capacity)",
-    ),
-    "step_tile_drops_partial": Patch(
-        "step-tile loop bound that covers whole tiles only: a request's last steps past a multiple of STEP_TILE are dropped",
-        "            for s0 in range(0, longest_extend, STEP_TILE):\n",
-        "            for s0 in range(0, longest_extend - STEP_TILE + 1, STEP_TILE):\n",
-        also=(
-            (
-                "        for s0 in range(0, longest_extend, STEP_TILE):\n",
-                "        for s0 in range(0, longest_extend - STEP_TILE + 1, STEP_TILE):\n",
-            ),
-        ),
+    "last_step_dropped": Patch(
+        "step loops that stop one short: each request's last token is never written",
+        "            for step in range(0, longest_extend):\n                # A request block",
+        "            for step in range(0, longest_extend - 1):\n                # A request block",
+        also=(("        for step in range(0, longest_extend):\n            token = token_start + step\n            token_mask", "        for step in range(0, longest_extend - 1):\n            token = token_start + step\n            token_mask"),),
     ),
     "token_start_inclusive": Patch(
         "a request's tokens start after its own extend length too (an inclusive in-block prefix sum)",
@@ -179,13 +155,13 @@ PATCHES: dict[str, Patch] = {
     ),
     "single_request_block": Patch(
         "grid of one request block: only the first REQS requests and their tokens are written",
-        "grid = (geometry.req_programs, geometry.col_programs)",
-        "grid = (1, geometry.col_programs)",
+        "return (self.req_programs * self.col_programs,)",
+        "return (self.col_programs,)",
     ),
     "grid_axes_swapped": Patch(
-        "request block read from program_id(1) and column program from program_id(0)",
-        "    first_req = tl.program_id(0) * REQS\n    col_slice = tl.program_id(1)\n",
-        "    first_req = tl.program_id(1) * REQS\n    col_slice = tl.program_id(0)\n",
+        "program id decoded the other way round: the request block from the low part, the column program from the high",
+        "    first_req = (tl.program_id(0) // col_programs) * REQS\n    col_slice = tl.program_id(0) % col_programs\n",
+        "    first_req = (tl.program_id(0) % col_programs) * REQS\n    col_slice = tl.program_id(0) // col_programs\n",
         guards=(("offs, offs < first_req, next_n, FORWARD_MODE)", "offs, (offs < first_req) & (offs < bs), next_n, FORWARD_MODE)"),),
     ),
     "kv_prefix_restarts_per_program": Patch(
@@ -225,8 +201,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "expanded_start_off_by_one": Patch(
         "expanded lengths start at kv - qo instead of kv - qo + 1",
-        "(kv - qo + 1)[:, None] + step[None, :]",
-        "(kv - qo)[:, None] + step[None, :]",
+        "kv - qo + 1 + step, topk",
+        "kv - qo + step, topk",
     ),
     "nsa_clip_topk_minus_one": Patch(
         "nsa_cache_seqlens_int32 clipped at nsa_index_topk - 1",
@@ -240,9 +216,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "real_page_trunc_division": Patch(
         "real pages by truncating `//` instead of an arithmetic shift: negative slots round toward zero",
-        "                            page_slots >> PAGE_SHIFT,\n",
-        "                            page_slots // (1 << PAGE_SHIFT),\n",
-        also=(("(page_slots >> PAGE_SHIFT)[:, None, :],", "(page_slots // (1 << PAGE_SHIFT))[:, None, :],"),),
+        "                        page_slots >> PAGE_SHIFT,\n",
+        "                        page_slots // (1 << PAGE_SHIFT),\n",
         domain="strict",
     ),
     "real_page_uses_page_index": Patch(
@@ -263,8 +238,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "page_tile_too_narrow": Patch(
         "one lane for every two pages of a column tile: the second half of each tile's real pages is never written",
-        "max(1, geometry.col_tile >> page_shift),",
-        "max(1, (geometry.col_tile >> page_shift) // 2),",
+        "max(1, tiles.col_tile >> page_shift),",
+        "max(1, (tiles.col_tile >> page_shift) // 2),",
     ),
     "device_max_seqlen_own_block": Patch(
         "graph-resident max(seq_lens) taken over the program's own requests (a small batch's: its one request), not the whole batch",
@@ -296,14 +271,14 @@ PATCHES: dict[str, Patch] = {
     ),
     "ctx_lens_2d_first_column_only": Patch(
         "paged_mqa_ctx_lens_2d written at draft position 0 only: the other next_n - 1 positions keep their old contents",
-        "                    mask=req_mask[:, None] & (step[None, :] < qo[:, None]),\n",
-        "                    mask=req_mask[:, None] & (step[None, :] < 1),\n",
+        "kv.to(tl.int32), mask=req_mask & (step < qo))",
+        "kv.to(tl.int32), mask=req_mask & (step < 1))",
         forward_modes=("target-verify",),
     ),
     "ctx_lens_2d_stride_assumed": Patch(
         "paged_mqa_ctx_lens_2d's row stride taken as next_n, as if the (bs, next_n) buffer were contiguous",
-        "paged_mqa_ctx_lens_ptr + (reqs * paged_mqa_ctx_lens_stride)[:, None]",
-        "paged_mqa_ctx_lens_ptr + (reqs * next_n)[:, None]",
+        "paged_mqa_ctx_lens_ptr + reqs * paged_mqa_ctx_lens_stride + step",
+        "paged_mqa_ctx_lens_ptr + reqs * next_n + step",
         forward_modes=("target-verify",),
     ),
     "target_verify_tokens_start_per_request": Patch(
