@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import platform
@@ -121,9 +122,12 @@ class Case:
         calling convention that takes host ints (the total, the longest extension) reads them from
         the case's host values, as the serving engine holds them."""
         with on_host(self.host):
-            self._call(fn, resident, extra)
+            self.bound(fn, resident=resident, **extra)()
 
-    def _call(self, fn: Callable[..., None], resident: bool, extra: dict) -> None:
+    def bound(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> Callable[[], None]:
+        """fn with this case's arguments bound once, as an engine's replay holds them: what a call of
+        the shipped kernel costs the host, with nothing of the harness around it (an empty launch is
+        timed bare too). Only a variant that reads the host values needs `fill`."""
         tensors = {
             "seq_lens": self.seq_lens,
             "extend_seq_lens": self.extend_seq_lens,
@@ -134,7 +138,7 @@ class Case:
         options = mode.call_options(
             nsa_index_topk=self.topk, page_size=self.page_size, max_seqlen_k=None if resident else self.context, next_n=self.next_n
         )
-        fn(*(tensors[name] for name in mode.inputs), self.buffers, **options, **extra)
+        return functools.partial(fn, *(tensors[name] for name in mode.inputs), self.buffers, **options, **extra)
 
     def copy(self) -> Case:
         """The same inputs and buffers in tensors of their own, at other addresses."""
@@ -278,8 +282,8 @@ def implementations(sets: list[Case], against: Variant | None) -> dict[str, list
     fill = shipped(sets[0].forward_mode)
     calls = {
         # validate=False: a syncing validation mode set in the environment must not reach the kernel.
-        KERNEL: [lambda c=c: c.fill(fill, validate=False) for c in sets],
-        RESIDENT: [lambda c=c: c.fill(fill, resident=True, validate=False) for c in sets],
+        KERNEL: [c.bound(fill, validate=False) for c in sets],
+        RESIDENT: [c.bound(fill, resident=True, validate=False) for c in sets],
         EAGER: [lambda: sets[0].fill(eager.FILLS[sets[0].forward_mode])],
         EMPTY: [lambda: _empty_kernel[(1,)](sets[0].seq_lens)],
         COPY: copies(sets),
