@@ -63,6 +63,22 @@ def _bound(param: str, value: str) -> tuple[Edit, ...]:
     )
 
 
+_STEP_LOOPS = {
+    "token lengths": ("        ", "token = token_start + step"),
+    "page tables": ("            ", "# A request block"),
+}
+
+
+def _step_loop(loop: str, bound: str) -> Edit:
+    """The edit that runs one of the kernel's two step loops (`_STEP_LOOPS`) to `bound`, not to
+    longest_extend; the loop's indent and next line tell the two apart."""
+    indent, next_line = _STEP_LOOPS[loop]
+    return (
+        f"{indent}for step in range(0, longest_extend):\n{indent}    {next_line}",
+        f"{indent}for step in range(0, {bound}):\n{indent}    {next_line}",
+    )
+
+
 PATCHES: dict[str, Patch] = {
     "pool_index_ignored": Patch(
         "page rows read from req_to_token row b instead of row req_pool_indices[b]",
@@ -138,15 +154,14 @@ PATCHES: dict[str, Patch] = {
                 "token_mask = req_mask & (step < qo) & (token < token_capacity)",
                 "token_mask = req_mask & (step <= qo) & (token < token_capacity)",
             ),
-            ("            for step in range(0, longest_extend):\n                # A request block", "            for step in range(0, longest_extend + 1):\n                # A request block"),
-            ("        for step in range(0, longest_extend):\n            token = token_start + step\n            token_mask", "        for step in range(0, longest_extend + 1):\n            token = token_start + step\n            token_mask"),
+            _step_loop("page tables", "longest_extend + 1"),
+            _step_loop("token lengths", "longest_extend + 1"),
         ),
     ),
     "last_step_dropped": Patch(
         "step loops that stop one short: each request's last token is never written",
-        "            for step in range(0, longest_extend):\n                # A request block",
-        "            for step in range(0, longest_extend - 1):\n                # A request block",
-        also=(("        for step in range(0, longest_extend):\n            token = token_start + step\n            token_mask", "        for step in range(0, longest_extend - 1):\n            token = token_start + step\n            token_mask"),),
+        *_step_loop("page tables", "longest_extend - 1"),
+        also=(_step_loop("token lengths", "longest_extend - 1"),),
     ),
     "token_start_inclusive": Patch(
         "a request's tokens start after its own extend length too (an inclusive in-block prefix sum)",
