@@ -8,11 +8,10 @@ decode (one token) and target-verify (next_n tokens over seq_lens + next_n).
 Program i * col_programs + j owns requests [i*REQS, (i+1)*REQS) and every j-th tile of the
 page-table columns. Each request's row of req_to_token is read once per column tile and stored to
 every token row of the request, one extend step at a time and streaming past L2, so the reads are
-what a copy of the rows would read. Where the
-program's tokens start in the packed token axis (and its cu buffers) is the sum of the extend
-lengths (and kv lengths, and clipped lengths) of every earlier request: each program reads those as
-whole vectors, SCAN_BLOCK at a time, and reduces them; no scalar loop over the batch and no
-per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum needs
+what a copy of the rows would read. Where the program's tokens start in the packed token axis (and
+its cu buffers) is the sum of the extend lengths (and kv lengths, and clipped lengths) of every
+earlier request: each program reads those as whole vectors, SCAN_BLOCK at a time, and reduces them;
+no scalar loop over the batch and no per-token search. The clipped lengths of a request sum in closed form, so the NSA prefix sum needs
 no per-token pass either. The real page table is one lane per page: the page size is a compile-time
 constant, as it is for a deployment, and each page's first slot is read with the tile.
 
@@ -21,10 +20,9 @@ sums' loads and reductions hide under it and a small batch waits on two loads in
 copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel takes the longest kv
 length (max(seq_lens), plus next_n for target-verify) itself, while that load is in flight, and the
 grid is sized from the buffers, so a captured launch needs nothing from the host at replay. The
-batch size, max_seqlen_k and the grid are runtime values, so one compiled
-kernel serves every batch size of a bucket (`launch_geometry`), and next_n is a runtime value too;
-only the forward mode, the input dtypes, the page-size case and which outputs are wanted select a
-variant.
+batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every batch
+size of a bucket (`launch_geometry`), and next_n is a runtime value too; only the forward mode, the
+input dtypes, the page-size case and which outputs are wanted select a variant.
 """
 
 from __future__ import annotations
