@@ -3,9 +3,11 @@
   ncu --launch-skip 3 --launch-count 1 --section SpeedOfLight --section LaunchStats --section Occupancy \\
       --section WarpStateStats --section SchedulerStats python -m benchmarks.profile_case --bs 1 --context 8192
 
-`--impl` picks the shipped kernel (host-sized), its graph-resident mode, or any variant through a
-calling convention (`--against SPEC --convention NAME`). The inputs are the benchmark's own cases
-(benchmarks.draft_extend.make_case), so a profile and a table row describe the same work.
+`--forward-mode` and `--extend` pick the mode and its tokens per request as the benchmark does.
+`--impl` picks the shipped kernel (host-sized), its graph-resident mode, the floor (the device copy
+of the bytes the mode must move), or any variant through a calling convention (`--against SPEC
+--convention NAME`). The inputs are the benchmark's own cases (benchmarks.draft_extend.make_case),
+so a profile and a table row describe the same work.
 """
 
 from __future__ import annotations
@@ -15,38 +17,53 @@ import sys
 
 import torch
 
-import kernel
-from benchmarks.draft_extend import make_case
+from benchmarks.draft_extend import MODE_EXTENDS, copies, make_case, shipped
 from properties.harness import BadVariant, load_variant
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_case", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--forward-mode", choices=FORWARD_MODES, default=DEFAULT_FORWARD_MODE)
     parser.add_argument("--bs", type=int, default=1)
     parser.add_argument("--context", type=int, default=8192)
     parser.add_argument("--page-size", type=int, default=64)
-    parser.add_argument("--extend", choices=("ragged", "equal"), default="ragged")
+    parser.add_argument("--extend", help="the mode's tokens per request as the benchmark names them (default: its first)")
+    parser.add_argument("--padded", action="store_true", help="the batch a captured bucket whose last quarter pads it")
     parser.add_argument("--topk", type=int, default=2048)
-    parser.add_argument("--impl", choices=("kernel", "resident", "against"), default="kernel")
+    parser.add_argument("--impl", choices=("kernel", "resident", "floor", "against"), default="kernel")
     parser.add_argument("--against", metavar="SPEC")
     parser.add_argument("--convention", default="contract")
     parser.add_argument("--calls", type=int, default=5)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    extends = MODE_EXTENDS[args.forward_mode]
+    extend = args.extend or extends[0]
+    if extend not in extends:
+        parser.error(f"--extend: {args.forward_mode} takes one of {', '.join(extends)}, not {extend!r}")
     if not torch.cuda.is_available():
         print("profiling needs a CUDA device", file=sys.stderr)
         return 2
+    fill = shipped(args.forward_mode)
     if args.impl == "against":
         try:
             fill = load_variant(args.against or "", args.convention).fill
         except BadVariant as error:
             print(f"--against: {error}", file=sys.stderr)
             return 2
-    else:
-        fill = kernel.fill_draft_extend_metadata
-    case = make_case(args.page_size, args.context, args.bs, args.extend, args.topk, torch.device("cuda"))
+    case = make_case(args.page_size, args.context, args.bs, extend, args.topk, torch.device("cuda"),
+                     mode_name=args.forward_mode, padded=args.padded)
+    floor = copies([case])[0]
     for _ in range(args.calls):
-        case.fill(fill, resident=args.impl == "resident")
+        if args.impl == "floor":
+            floor()
+        else:
+            case.fill(fill, resident=args.impl == "resident")
     torch.cuda.synchronize()
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import draft_extend, host_breakdown
+from benchmarks import draft_extend, host_breakdown, profile_case
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,3 +153,20 @@ def test_host_breakdown_refuses_validation_mode(tmp_path, capsys, monkeypatch):
     assert host_breakdown.main(["--out", str(tmp_path)]) == 2
     assert "SGLANG_NSA_METADATA_VALIDATE" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--forward-mode", "decode", "--extend", "equal"], ["--extend", "next_n=2"], ["--impl", "copy"], ["--forward-mode", "prefill"]],
+)
+def test_profile_case_refuses_what_the_mode_does_not_take(argv):
+    with pytest.raises(SystemExit) as exit:
+        profile_case.main(argv)
+    assert exit.value.code == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+@pytest.mark.parametrize("impl", ["kernel", "floor"])
+def test_profile_case_without_a_gpu_refuses_to_run(impl, capsys):
+    assert profile_case.main(["--forward-mode", "target-verify", "--extend", "next_n=4", "--impl", impl]) == 2
+    assert "needs a CUDA device" in capsys.readouterr().err
