@@ -185,12 +185,20 @@ def dsa_metadata_kernel(
             page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
     if DEVICE_MAX_SEQLEN:
         # Graph-resident: max(seq_lens) over the whole batch becomes max_seqlen_k, where the host
-        # passed only the buffers' column capacity.
-        longest = tl.zeros((), dtype=tl.int64)
-        for start in range(0, bs, SCAN_BLOCK):
+        # passed only the buffers' column capacity. A program needs the max only as far as the
+        # columns it owns: once some kv length reaches the end of its last tile, every mask and
+        # loop bound it evaluates is the same as under the true max, so the scan stops there. It
+        # starts from the program's own requests, whose tiles then often need no scan at all,
+        # and a block that holds the whole batch has the max already.
+        longest = tl.max(kv, axis=0)
+        last_tile = first_col + (max_seqlen_k - 1 - first_col) // col_stride * col_stride
+        needed = tl.where(first_col < max_seqlen_k, tl.minimum(last_tile + COL_TILE, max_seqlen_k), 0)
+        start = tl.where((first_req == 0) & (bs <= REQS), bs, 0)
+        while (start < bs) & (longest < needed):
             offs = start + tl.arange(0, SCAN_BLOCK)
             scan_kv, _ = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, offs, offs < bs, next_n, FORWARD_MODE)
             longest = tl.maximum(longest, tl.max(scan_kv, axis=0))
+            start += SCAN_BLOCK
         max_seqlen_k = tl.minimum(longest, max_seqlen_k)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.

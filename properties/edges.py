@@ -65,7 +65,9 @@ _PAST = [(kv, width) for width in range(1, 9) for kv in range(width + 1)]
 
 
 def _ragged(bs: int, max_extend: int) -> tuple[list[int], list[int]]:
-    seq_lens = [5 + (7 * b) % 23 for b in range(bs)]
+    # The first request is the longest, so that the batch's max lies in its first request block
+    # only: a later block that takes the graph-resident max from its own requests misses it.
+    seq_lens = [40] + [5 + (7 * b) % 23 for b in range(1, bs)]
     return seq_lens, [(3 * b) % (max_extend + 1) for b in range(bs)]
 
 

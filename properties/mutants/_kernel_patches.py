@@ -261,6 +261,16 @@ PATCHES: dict[str, Patch] = {
         "offs, offs < bs, next_n, FORWARD_MODE)",
         "offs, (offs >= first_req) & (offs < first_req + REQS) & (offs < bs), next_n, FORWARD_MODE)",
     ),
+    "device_max_scan_stops_at_last_tile_start": Patch(
+        "graph-resident max scan stopped once a kv length reaches the start of the program's last tile, not its end: a max inside that tile is missed",
+        "tl.minimum(last_tile + COL_TILE, max_seqlen_k)",
+        "tl.minimum(last_tile, max_seqlen_k)",
+    ),
+    "device_max_scan_skipped_by_last_block": Patch(
+        "graph-resident max scan skipped by the batch's last request block, as if it held the whole batch: it takes its own requests' max",
+        "start = tl.where((first_req == 0) & (bs <= REQS), bs, 0)",
+        "start = tl.where(first_req + REQS >= bs, bs, 0)",
+    ),
     "device_max_seqlen_ignored": Patch(
         "graph-resident columns bounded by the host argument (the buffers' capacity), not the device max(seq_lens)",
         "        max_seqlen_k = tl.minimum(longest, max_seqlen_k)\n",
