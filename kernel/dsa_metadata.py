@@ -76,6 +76,16 @@ def _add3(a0, a1, a2, b0, b1, b2):
 
 
 @triton.jit
+def _three_sums(a, b, c, ONE_REDUCTION: tl.constexpr):
+    # On a GPU one reduction of three sums waits on one barrier, not three. Triton's interpreter
+    # runs a reduction with a combine function one element at a time in Python (about half a
+    # millisecond an element), and tl.sum as one numpy call: there the sums are taken apart.
+    if ONE_REDUCTION:
+        return tl.reduce((a, b, c), 0, _add3)
+    return tl.sum(a, axis=0), tl.sum(b, axis=0), tl.sum(c, axis=0)
+
+
+@triton.jit
 def _store_token_lengths(
     seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, causal, topk, cu_base,
     FULL_METADATA: tl.constexpr, FORWARD_MODE: tl.constexpr, FLOOR: tl.constexpr,
@@ -157,6 +167,7 @@ def dsa_metadata_kernel(
     FORWARD_MODE: tl.constexpr,
     FLOOR: tl.constexpr,
     HAS_CTX_LENS_2D: tl.constexpr,
+    ONE_REDUCTION: tl.constexpr,
 ):
     # Column programs vary fastest: the programs resident at once copy neighbouring tiles of one
     # request's row, as a plain copy walks memory, rather than the same tile of rows a stride apart,
@@ -220,14 +231,11 @@ def dsa_metadata_kernel(
         if col_slice == 0:
             # One reduction of three sums: a block's reduction waits on a barrier, and this one is
             # between the tile's arrival and its stores.
-            tokens, kv_sum, clipped_sum = tl.reduce(
-                (
-                    scan_qo,
-                    scan_kv.to(tl.int32).to(tl.int64),
-                    _clipped_prefix(scan_kv, topk, FLOOR) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR),
-                ),
-                0,
-                _add3,
+            tokens, kv_sum, clipped_sum = _three_sums(
+                scan_qo,
+                scan_kv.to(tl.int32).to(tl.int64),
+                _clipped_prefix(scan_kv, topk, FLOOR) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR),
+                ONE_REDUCTION,
             )
             kv_before += kv_sum
             clipped_before += clipped_sum
@@ -354,7 +362,7 @@ _GPU_TILES = {
         "target-verify": Tiles(32, 1024, 128, 4, 2048),
     },
 }
-_INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(64, 64, 1024, 1, 4)}
+_INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(256, 64, 1024, 1, 4)}
 
 
 def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
@@ -490,6 +498,7 @@ def _build_plan(
         _FORWARD_MODES[mode.name],
         mode.length_floor,
         ctx_lens is not None,
+        seq_lens.device.type == "cuda",
     )
     return LaunchPlan(geometry.grid, tiles.num_warps, args, shape.token_capacity, max_seqlen_k)
 
