@@ -18,9 +18,13 @@ from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, TARGET_VERIFY, F
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
 MANY_TOKENS = 1025  # above every tile on any axis (1024-wide column tiles)
 LONG_CONTEXT = 65_536
-# Many requests and many columns at once: at the GPU geometry (16 requests a program, ~1024
-# programs, 256-column tiles) each column program then walks more than one tile.
-WIDE_BATCH, WIDE_CONTEXT = 497, 8_193
+# Many requests and many columns at once, so that each column program walks more than one tile and
+# what it stores is its prefetch of the next: at the GPU geometry that takes past 512 requests (8,192
+# programs of 1,024 columns, or blocks of 32 requests with 128-column tiles in target-verify) over
+# 16k columns. The interpreter's programs take blocks of 256 requests and aim for four in all, so
+# past 256 requests over three 1,024-column tiles each column program walks two: the CPU tier stops
+# there, where a call costs it a fifth of what the GPU's size would.
+WIDE_BATCH, WIDE_CONTEXT = (513, 16_385) if torch.cuda.is_available() else (LARGE_BATCH, 3_073)
 # n * (n + 1) / 2 leaves int32 past n = 46340: a closed-form sum of lengths is wrong there in int32.
 TRIANGLE_LIMIT = 46_340
 # The extremes SGLang's own kernel test checks: a page table of 1,000,003 columns over sequences near a
