@@ -116,7 +116,7 @@ def long_context_batch(draw) -> tuple[list[int], list[int]]:
     bs = draw(st.integers(1, 3))
     # Besides any length, the others may sit on either side of where n(n+1)/2 leaves int32: a kv
     # length past it whose first token's is not (target-verify's seq_lens sit below it).
-    other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT - 7, TRIANGLE_LIMIT + 8))
+    other = st.one_of(st.integers(1, LONG_CONTEXT + 4096), st.integers(TRIANGLE_LIMIT - 1, TRIANGLE_LIMIT + 2))
     kv = [draw(st.integers(LONG_CONTEXT, LONG_CONTEXT + 4096))] + draw(st.lists(other, min_size=bs - 1, max_size=bs - 1))
     qo = [draw(st.integers(0, min(8, k))) for k in kv]
     return kv, qo
@@ -145,11 +145,16 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
 
 @st.composite
 def nsa_index_topk(draw, expanded: list[int], longest: int) -> int:
-    """topk placed where clipping is interesting: below every length, exactly on one, or anywhere."""
+    """topk placed where clipping is interesting: below every length, exactly on one, past every
+    one (nothing clipped), past where a closed-form sum of lengths leaves int32, or anywhere."""
     straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1]
-    mode = draw(st.sampled_from(("any", "below_all", "straddle", "deepseek")))
+    mode = draw(st.sampled_from(("any", "below_all", "straddle", "above_all", "past_triangle", "deepseek")))
     if mode == "below_all" and expanded and min(expanded) > 1:
         return draw(st.integers(1, min(expanded) - 1))
+    if mode == "above_all":
+        return draw(st.integers(max(1, longest), longest + 2))
+    if mode == "past_triangle" and longest > TRIANGLE_LIMIT:
+        return draw(st.integers(TRIANGLE_LIMIT + 1, longest + 2))
     if mode == "straddle" and straddles:
         return draw(st.sampled_from(straddles))
     if mode == "deepseek":
