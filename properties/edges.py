@@ -64,6 +64,12 @@ def _padded(live_seq_lens, live_extend, bucket: int, width: int, fill: int) -> d
 _PAST = [(kv, width) for width in range(1, 9) for kv in range(width + 1)]
 
 
+def wide_case(bs: int, context: int) -> ReplayCase:
+    """bs requests of `context` to `context + 899` tokens each, a third of them extending by one:
+    many requests over many columns, with few tokens to keep it affordable."""
+    return _case([context + (37 * b) % 900 for b in range(bs)], [b % 3 // 2 for b in range(bs)], topk=2048, page_size=64)
+
+
 def _ragged(bs: int, max_extend: int) -> tuple[list[int], list[int]]:
     # The first request is the longest, so that the batch's max lies in its first request block
     # only: a later block that takes the graph-resident max from its own requests misses it.
@@ -93,12 +99,7 @@ EDGE_EXAMPLES: dict[str, ReplayCase] = {
     ),
     "empty_batch": _case([], [], page_size=16),
     "prefix_views": _case([21, 8, 40], [2, 3, 1], topk=16, page_size=16, input_spare=5),
-    "wide_and_long": _case(
-        [WIDE_CONTEXT + (37 * b) % 900 for b in range(WIDE_BATCH + 3)],
-        [b % 3 // 2 for b in range(WIDE_BATCH + 3)],
-        topk=2048,
-        page_size=64,
-    ),
+    "wide_and_long": wide_case(WIDE_BATCH + 3, WIDE_CONTEXT),
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from properties.compare import SHOWN_CELLS, compare, locate
-from properties.edges import EDGE_EXAMPLES
+from properties.edges import wide_case
 from properties.strategies import replay_cases
 from reference import fill_draft_extend_metadata
 
@@ -55,15 +55,7 @@ def test_the_report_counts_and_locates_as_cell_by_cell(case, data):
 
 
 def test_a_defect_in_a_million_cells_of_hundreds_of_requests_is_reported_in_seconds():
-    bs, context = 600, 16_385
-    case = EDGE_EXAMPLES["wide_and_long"].with_changes(
-        seq_lens=tuple(context - (37 * b) % 900 for b in range(bs)),
-        extend_seq_lens=tuple(b % 3 // 2 for b in range(bs)),
-        req_pool_indices=tuple(reversed(range(bs))),
-        pool_size=bs + 1,
-        context_len=context + 2,
-        max_seqlen_k=context,
-    )
+    case = wide_case(600, 16_385)
     expected = filled(case)
     got = expected.clone()
     got.page_table_1.add_(1)
