@@ -1,5 +1,6 @@
 """Suite-wide wiring: the device (one GPU per xdist worker), the Hypothesis profiles,
-`--variant MODULE:CALLABLE` and `--forward-mode decode|target-verify|draft-extend`.
+`--variant MODULE:CALLABLE`, `--forward-mode decode|target-verify|draft-extend` and the engine
+profile, `--profile sglang-dsa|sglang-dsv4|full-width`.
 
 Without a GPU the tensors live on the CPU and Triton runs in its interpreter; the switch must be
 made before anything imports Triton, which is why it happens here, at collection time.
@@ -32,6 +33,7 @@ from properties.conventions import CONVENTIONS  # noqa: E402
 from properties.gate import FAMILIES, default_required  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
 from properties.strategies import set_session_forward_mode  # noqa: E402
+from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
 
 register_profiles()
@@ -53,6 +55,12 @@ def pytest_addoption(parser):
     )
     parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help="sglang (slots >= 0, cu buffers zeroed) or strict")
     parser.addoption(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        choices=ENGINE_PROFILES,
+        help=f"the engine profile whose contract judges the variant (default {DEFAULT_PROFILE}): padding floor, live-prefix page rows, page_table_1=None, index_kpool",
+    )
+    parser.addoption(
         "--require",
         metavar="PROP,...",
         help="the property families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU "
@@ -60,23 +68,24 @@ def pytest_addoption(parser):
     )
 
 
-def _variant_options(config) -> tuple[str, str, str]:
-    """(spec, convention, forward mode) of the variant under test."""
+def _variant_options(config) -> tuple[str, str, str, str]:
+    """(spec, convention, forward mode, engine profile) of the variant under test."""
     convention = config.getoption("--convention")
     try:
         mode = variant_forward_mode(convention, config.getoption("--forward-mode"))
     except BadVariant as error:
         raise pytest.UsageError(str(error)) from error
-    return config.getoption("--variant") or SHIPPED_KERNELS[mode], convention, mode
+    return config.getoption("--variant") or SHIPPED_KERNELS[mode], convention, mode, config.getoption("--profile")
 
 
-def _judged_options(config) -> dict[str, tuple[str, str, str]]:
-    """Forward mode -> (spec, convention, mode) of what the contract tests judge: the one variant
-    named (by --variant, --forward-mode or a convention's mode), else every mode's shipped kernel."""
+def _judged_options(config) -> dict[str, tuple[str, str, str, str]]:
+    """Forward mode -> (spec, convention, mode, profile) of what the contract tests judge: the one
+    variant named (by --variant, --forward-mode or a convention's mode), else every mode's shipped
+    kernel."""
     named = any(config.getoption(option) for option in ("--variant", "--forward-mode")) or config.getoption("--convention") != "contract"
     if named:
         return {config.variant_options[2]: config.variant_options}
-    return {mode: (SHIPPED_KERNELS[mode], "contract", mode) for mode in FORWARD_MODES}
+    return {mode: (SHIPPED_KERNELS[mode], "contract", mode, config.getoption("--profile")) for mode in FORWARD_MODES}
 
 
 def pytest_configure(config):
@@ -94,8 +103,8 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    judged = "; ".join(f"{spec} ({mode}, convention {convention})" for spec, convention, mode in config.judged_options.values())
-    return f"under test: {judged}; domain {config.getoption('--domain')}; device: {DEVICE}; required: {', '.join(config.required_families)}"
+    judged = "; ".join(f"{spec} ({mode}, convention {convention})" for spec, convention, mode, _ in config.judged_options.values())
+    return f"under test: {judged}; profile {config.getoption('--profile')}; domain {config.getoption('--domain')}; device: {DEVICE}; required: {', '.join(config.required_families)}"
 
 
 @pytest.hookimpl(hookwrapper=True)

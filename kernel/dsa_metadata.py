@@ -34,8 +34,17 @@ import triton
 import triton.language as tl
 
 from kernel import _triton_launch
-from kernel.validation import CallShape, check_expand_call, check_mode_call, check_mode_values, check_values, validation_requested
+from kernel.validation import (
+    CallShape,
+    check_expand_call,
+    check_mode_call,
+    check_mode_values,
+    check_values,
+    column_capacity,
+    validation_requested,
+)
 from reference.buffers import MetadataBuffers
+from reference.eager import DEFAULT_PADDING_FLOOR
 from reference.modes import DECODE as DECODE_MODE
 from reference.modes import DRAFT_EXTEND as DRAFT_EXTEND_MODE
 from reference.modes import TARGET_VERIFY as TARGET_VERIFY_MODE
@@ -48,13 +57,32 @@ _FORWARD_MODES = {"draft-extend": DRAFT_EXTEND.value, "decode": DECODE.value, "t
 
 
 @triton.jit
-def _clipped_prefix(n, topk, FLOOR: tl.constexpr):
-    # F with F(0) = 0 and F(n) - F(n - 1) = min(max(n, FLOOR), topk), in int64: the running sum of
-    # the clipped lengths up to a causal length n. For n >= 0 that is sum(min(x, topk) for x in 1..n);
-    # below 0 each length is kept at the mode's floor (ForwardMode.expanded_lengths), so F(n) =
-    # n * FLOOR: a draft-extend padding request's kv - qo is negative, and so is a decode request's
-    # of seq_len 0.
-    return tl.where(n < 0, n * FLOOR, tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk))
+def _sparse_length(visible, topk, KPOOL_SHIFT: tl.constexpr):
+    # A token's sparse length (reference.engines.sparse_length): min(visible, topk), or with KPool
+    # k = 2^KPOOL_SHIFT, min(visible // k * k, topk) + visible % k; visible is never negative here.
+    if KPOOL_SHIFT == 0:
+        return tl.minimum(visible, topk)
+    return tl.minimum((visible >> KPOOL_SHIFT) << KPOOL_SHIFT, topk) + (visible & ((1 << KPOOL_SHIFT) - 1))
+
+
+@triton.jit
+def _clipped_prefix(n, topk, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr):
+    # F with F(0) = 0 and F(n) - F(n - 1) = sparse(max(n, FLOOR)), in int64: the running sum of the
+    # sparse lengths up to a causal length n. Below 0 each length is kept at the mode's floor
+    # (ForwardMode.expanded_lengths), whose sparse length is the floor itself, so F(n) = n * FLOOR: a
+    # draft-extend padding request's kv - qo is negative, and so is a decode request's of seq_len 0.
+    # Without KPool, F(n) = sum(min(x, topk) for x in 1..n). With KPool k (k divides topk) every
+    # length below topk + k is its own sparse length, and from there on each is topk + x % k, whose
+    # residues run 0, 1, .., k - 1 from topk + k, a multiple of k.
+    if KPOOL_SHIFT == 0:
+        return tl.where(n < 0, n * FLOOR, tl.where(n <= topk, n * (n + 1) // 2, topk * (topk + 1) // 2 + (n - topk) * topk))
+    k = 1 << KPOOL_SHIFT
+    edge = topk + k
+    past = n - edge + 1
+    cycles = past >> KPOOL_SHIFT
+    rest = past & (k - 1)
+    pooled = (edge - 1) * edge // 2 + past * topk + cycles * (k * (k - 1) // 2) + rest * (rest - 1) // 2
+    return tl.where(n < 0, n * FLOOR, tl.where(n < edge, n * (n + 1) // 2, pooled))
 
 
 @triton.jit
@@ -88,7 +116,7 @@ def _three_sums(a, b, c, ONE_REDUCTION: tl.constexpr):
 @triton.jit
 def _store_token_lengths(
     seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask, causal, topk, cu_base,
-    FULL_METADATA: tl.constexpr, FORWARD_MODE: tl.constexpr, FLOOR: tl.constexpr,
+    FULL_METADATA: tl.constexpr, FORWARD_MODE: tl.constexpr, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr,
 ):
     # A token's expanded and clipped lengths, and the NSA prefix sum through it: cu_base is the sum
     # through every earlier request, less the clipped prefix of its own request's first kv - qo. The
@@ -98,10 +126,12 @@ def _store_token_lengths(
     visible = tl.maximum(causal, FLOOR)
     if FORWARD_MODE != DECODE:
         tl.store(seqlens_expanded_ptr + token, visible.to(tl.int32), mask=token_mask)
-    tl.store(nsa_cache_seqlens_ptr + token, tl.minimum(visible, topk).to(tl.int32), mask=token_mask)
+    tl.store(nsa_cache_seqlens_ptr + token, _sparse_length(visible, topk, KPOOL_SHIFT).to(tl.int32), mask=token_mask)
     if FULL_METADATA:
         tl.store(
-            nsa_cu_seqlens_k_ptr + 1 + token, (cu_base + _clipped_prefix(causal, topk, FLOOR)).to(tl.int32), mask=token_mask
+            nsa_cu_seqlens_k_ptr + 1 + token,
+            (cu_base + _clipped_prefix(causal, topk, FLOOR, KPOOL_SHIFT)).to(tl.int32),
+            mask=token_mask,
         )
 
 
@@ -166,6 +196,8 @@ def dsa_metadata_kernel(
     ZERO_CU_HEADS: tl.constexpr,
     FORWARD_MODE: tl.constexpr,
     FLOOR: tl.constexpr,
+    KPOOL_SHIFT: tl.constexpr,
+    HAS_PAGE_TABLE_1: tl.constexpr,
     HAS_CTX_LENS_2D: tl.constexpr,
     ONE_REDUCTION: tl.constexpr,
 ):
@@ -191,7 +223,8 @@ def dsa_metadata_kernel(
         # In graph-resident mode max_seqlen_k is still the buffers' column capacity here, which no
         # row of req_to_token is narrower than: the first tile is read up to it, so that its load
         # need not wait for max(seq_lens), and its stores are masked by that max.
-        slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
+        if HAS_PAGE_TABLE_1:
+            slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
         if PAGE_SHIFT > 0:
             page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
     if DEVICE_MAX_SEQLEN:
@@ -234,7 +267,7 @@ def dsa_metadata_kernel(
             tokens, kv_sum, clipped_sum = _three_sums(
                 scan_qo,
                 scan_kv.to(tl.int32).to(tl.int64),
-                _clipped_prefix(scan_kv, topk, FLOOR) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR),
+                _clipped_prefix(scan_kv, topk, FLOOR, KPOOL_SHIFT) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR, KPOOL_SHIFT),
                 ONE_REDUCTION,
             )
             kv_before += kv_sum
@@ -259,14 +292,15 @@ def dsa_metadata_kernel(
                 if first_req == 0:
                     tl.store(cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
                     tl.store(nsa_cu_seqlens_k_ptr, tl.full((), 0, tl.int32))
-        clipped = _clipped_prefix(kv, topk, FLOOR) - _clipped_prefix(kv - qo, topk, FLOOR)
-        cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - _clipped_prefix(kv - qo, topk, FLOOR)
+        first_prefix = _clipped_prefix(kv - qo, topk, FLOOR, KPOOL_SHIFT)
+        clipped = _clipped_prefix(kv, topk, FLOOR, KPOOL_SHIFT) - first_prefix
+        cu_base = clipped_before + tl.cumsum(clipped, axis=0) - clipped - first_prefix
         for step in range(0, longest_extend):
             token = token_start + step
             token_mask = req_mask & (step < qo) & (token < token_capacity)
             _store_token_lengths(
                 seqlens_expanded_ptr, nsa_cache_seqlens_ptr, nsa_cu_seqlens_k_ptr, token, token_mask,
-                kv - qo + 1 + step, topk, cu_base, FULL_METADATA, FORWARD_MODE, FLOOR,
+                kv - qo + 1 + step, topk, cu_base, FULL_METADATA, FORWARD_MODE, FLOOR, KPOOL_SHIFT,
             )
             if HAS_CTX_LENS_2D:
                 # Target-verify's 2-D schedule lengths: the request's kv length at each draft position.
@@ -277,7 +311,8 @@ def dsa_metadata_kernel(
             # The next tile's load is issued before this one's stores, so a program with several
             # tiles always has one in flight.
             cols = c + tl.arange(0, COL_TILE)
-            next_slots = _load_columns(src_rows, cols + col_stride, has_rows, max_seqlen_k)
+            if HAS_PAGE_TABLE_1:
+                next_slots = _load_columns(src_rows, cols + col_stride, has_rows, max_seqlen_k)
             if PAGE_SHIFT > 0:
                 page_cols = _page_starts(c, COL_TILE, PAGE_SHIFT, PAGE_TILE)
                 page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)
@@ -289,12 +324,13 @@ def dsa_metadata_kernel(
                 # written here is read again by this launch, and it should not evict the rows still to be read.
                 token = token_start + step
                 row_mask = req_mask & (step < qo) & (token < token_capacity)
-                tl.store(
-                    page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
-                    slots,
-                    mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
-                    cache_modifier=".cs",
-                )
+                if HAS_PAGE_TABLE_1:
+                    tl.store(
+                        page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
+                        slots,
+                        mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
+                        cache_modifier=".cs",
+                    )
                 if PAGE_SHIFT > 0:
                     # An arithmetic shift is floor division by the page size, negatives included.
                     tl.store(
@@ -303,7 +339,8 @@ def dsa_metadata_kernel(
                         mask=row_mask[:, None] & page_mask[None, :],
                         cache_modifier=".cs",
                     )
-            slots = next_slots
+            if HAS_PAGE_TABLE_1:
+                slots = next_slots
             if PAGE_SHIFT > 0:
                 page_slots = next_page_slots
 
@@ -456,6 +493,8 @@ def _build_plan(
     zero_cu_heads: bool = False,
     mode: ForwardMode = DRAFT_EXTEND_MODE,
     next_n: int = 1,
+    padding_floor: int = DEFAULT_PADDING_FLOOR,
+    index_kpool: int = 1,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name)
     tiles = geometry.tiles
@@ -463,7 +502,9 @@ def _build_plan(
     # then one lane per page, not a masked lane per column.
     page_shift = page_size.bit_length() - 1
     cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k, ctx_lens = outputs
-    # A buffer the mode does not write is compiled out; any int32 tensor stands in for its pointer.
+    # A buffer the mode (or the caller) does not have is compiled out; any int32 tensor stands in for
+    # its pointer.
+    has_page_table_1 = page_table_1 is not None
     args = (
         seq_lens,
         seq_lens if extend_seq_lens is None else extend_seq_lens,
@@ -472,8 +513,8 @@ def _build_plan(
         req_to_token.stride(0),
         cache_seqlens,
         cu_seqlens_k,
-        page_table_1,
-        page_table_1.stride(0),
+        page_table_1 if has_page_table_1 else real_page_table,
+        page_table_1.stride(0) if has_page_table_1 else 0,
         real_page_table,
         real_page_table.stride(0),
         clipped if expanded is None else expanded,
@@ -496,7 +537,9 @@ def _build_plan(
         device_max_seqlen,
         zero_cu_heads,
         _FORWARD_MODES[mode.name],
-        mode.length_floor,
+        padding_floor if mode.pads_below_one else 0,
+        index_kpool.bit_length() - 1,
+        has_page_table_1,
         ctx_lens is not None,
         seq_lens.device.type == "cuda",
     )
@@ -504,7 +547,8 @@ def _build_plan(
 
 
 def fill_signature(
-    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, zero_cu_heads
+    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, zero_cu_heads,
+    padding_floor=DEFAULT_PADDING_FLOOR, index_kpool=1,
 ) -> tuple[tuple[torch.Tensor | None, ...], tuple | None]:
     """The output buffers in the kernel's order (None where the mode or the caller has none), and the
     call's plan-cache key (None where no plan may be cached). A function of its own so that
@@ -517,14 +561,13 @@ def fill_signature(
     common = (buffers.cache_seqlens_int32, buffers.cu_seqlens_k, buffers.page_table_1, buffers.real_page_table)
     sparse = (buffers.nsa_cache_seqlens_int32, buffers.nsa_cu_seqlens_k)
     outputs = (*common, expanded, *sparse, ctx_lens)
-    tensors = inputs + common + sparse
-    if expanded is not None:
-        tensors += (expanded,)
-    if ctx_lens is not None:
-        tensors += (ctx_lens,)
+    tensors = inputs + tuple(t for t in (*common, *sparse, expanded, ctx_lens) if t is not None)
     signature = _signature(
         tensors,
-        (mode.name, nsa_index_topk, page_size, max_seqlen_k, next_n, buffers.real_page_table is buffers.page_table_1, zero_cu_heads),
+        (
+            mode.name, nsa_index_topk, page_size, max_seqlen_k, next_n, buffers.real_page_table is buffers.page_table_1,
+            buffers.page_table_1 is None, zero_cu_heads, padding_floor, index_kpool,
+        ),
     )
     return outputs, signature
 
@@ -540,22 +583,27 @@ def _fill(
     next_n: int,
     validate: bool | None,
     zero_cu_heads: bool,
+    padding_floor: int = DEFAULT_PADDING_FLOOR,
+    index_kpool: int = 1,
 ) -> None:
     """One forward mode's fill: `inputs` are the mode's tensors (reference.modes), in its order."""
     outputs, signature = fill_signature(
         mode, inputs, buffers, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k,
-        next_n=next_n, zero_cu_heads=zero_cu_heads,
+        next_n=next_n, zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool,
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
         named = dict(zip(mode.inputs, inputs))
-        checks = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n}
+        checks = {
+            "nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n,
+            "padding_floor": padding_floor, "index_kpool": index_kpool,
+        }
         device_max_seqlen = max_seqlen_k is None
         if device_max_seqlen:
             # Checked once with no columns to know the arguments are what they claim, then for
             # every column the kernel may be asked to fill.
             check_mode_call(mode, inputs, buffers, max_seqlen_k=0, **checks)
-            max_seqlen_k = min(named["req_to_token"].shape[1], buffers.page_table_1.shape[1])
+            max_seqlen_k = min(named["req_to_token"].shape[1], column_capacity(buffers, page_size))
         shape = check_mode_call(mode, inputs, buffers, max_seqlen_k=max_seqlen_k, **checks)
         plan = _build_plan(
             shape,
@@ -569,11 +617,13 @@ def _fill(
             zero_cu_heads=zero_cu_heads,
             mode=mode,
             next_n=next_n,
+            padding_floor=padding_floor,
+            index_kpool=index_kpool,
         )
     if validation_requested(validate):
         check_mode_values(
             mode, inputs, token_capacity=plan.token_capacity, max_seqlen_k=plan.column_limit,
-            nsa_index_topk=nsa_index_topk, next_n=next_n,
+            nsa_index_topk=nsa_index_topk, next_n=next_n, padding_floor=padding_floor, index_kpool=index_kpool,
         )
     _launch(plan, signature)
 
@@ -590,6 +640,8 @@ def fill_draft_extend_metadata(
     max_seqlen_k: int | None,
     validate: bool | None = None,
     zero_cu_heads: bool = False,
+    padding_floor: int = DEFAULT_PADDING_FLOOR,
+    index_kpool: int = 1,
 ) -> None:
     """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync.
 
@@ -597,11 +649,14 @@ def fill_draft_extend_metadata(
     the grid is sized once from the columns the buffers (and req_to_token) hold, so a captured call
     needs nothing from the host at replay, not even the longest sequence. zero_cu_heads=True also
     stores 0 into element 0 of both cu buffers, as SGLang's kernel does (`kernel.sglang`).
+    padding_floor is the least causal length of a graph-bucket padding request (0 under the
+    sglang-dsa engine profile, 1 under sglang-dsv4 and full-width); index_kpool the KPool size k of
+    the sparse lengths; buffers.page_table_1 may be None where page_size > 1.
     """
     _fill(
         DRAFT_EXTEND_MODE, (seq_lens, extend_seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
-        validate=validate, zero_cu_heads=zero_cu_heads,
+        validate=validate, zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool,
     )
 
 
@@ -616,13 +671,15 @@ def fill_decode_metadata(
     max_seqlen_k: int | None,
     validate: bool | None = None,
     zero_cu_heads: bool = False,
+    index_kpool: int = 1,
 ) -> None:
     """Fill the decode buffers (no nsa_seqlens_expanded: a decode token's length is its request's
-    cache_seqlens) for one step: one launch, no host sync; max_seqlen_k=None as for draft-extend."""
+    cache_seqlens) for one step: one launch, no host sync; max_seqlen_k=None, index_kpool and a
+    page_table_1 of None as for draft-extend."""
     _fill(
         DECODE_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
-        validate=validate, zero_cu_heads=zero_cu_heads,
+        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
     )
 
 
@@ -638,28 +695,36 @@ def fill_target_verify_metadata(
     next_n: int,
     validate: bool | None = None,
     zero_cu_heads: bool = False,
+    index_kpool: int = 1,
 ) -> None:
     """Fill the target-verify buffers for one step of next_n draft tokens per request, and
     `buffers.paged_mqa_ctx_lens_2d` where given: one launch, no host sync; max_seqlen_k=None as for
-    draft-extend (the kernel then takes max(seq_lens) + next_n)."""
+    draft-extend (the kernel then takes max(seq_lens) + next_n), index_kpool and a page_table_1 of
+    None too."""
     _fill(
         TARGET_VERIFY_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=next_n,
-        validate=validate, zero_cu_heads=zero_cu_heads,
+        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
     )
 
 
 for _fill_of_mode in (fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata):
     _fill_of_mode.supports_graph_resident = True
+    _fill_of_mode.supports_page_table_1_none = True
 
 
-def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check) -> None:
+def _expand(
+    extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check, padding_floor, index_kpool
+) -> None:
     """Plan (or find the plan for) an expand-only launch, run `check(plan)`, then launch."""
-    signature = _signature((extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens), (nsa_index_topk,))
+    signature = _signature(
+        (extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens), (nsa_index_topk, padding_floor, index_kpool)
+    )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
         shape = check_expand_call(
-            extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
+            extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens,
+            padding_floor=padding_floor, index_kpool=index_kpool,
         )
         # The page-table and per-request outputs are compiled out; any int32 tensor stands in for them.
         unused = out_seqlens_expanded
@@ -676,6 +741,8 @@ def _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out
             page_size=1,
             max_seqlen_k=0,
             full_metadata=False,
+            padding_floor=padding_floor,
+            index_kpool=index_kpool,
         )
     check(plan)
     _launch(plan, signature)
@@ -689,14 +756,21 @@ def expand_seqlens_into(
     out_nsa_cache_seqlens: torch.Tensor,
     *,
     validate: bool | None = None,
+    padding_floor: int = DEFAULT_PADDING_FLOOR,
+    index_kpool: int = 1,
 ) -> None:
     """Write the expanded and the clipped lengths into preallocated int32 vectors; no host sync."""
 
     def check(plan: LaunchPlan) -> None:
         if validation_requested(validate):
-            check_values(seq_lens, extend_seq_lens, token_capacity=plan.token_capacity, nsa_index_topk=nsa_index_topk)
+            check_values(
+                seq_lens, extend_seq_lens, token_capacity=plan.token_capacity, nsa_index_topk=nsa_index_topk,
+                padding_floor=padding_floor, index_kpool=index_kpool,
+            )
 
-    _expand(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check)
+    _expand(
+        extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, check, padding_floor, index_kpool
+    )
 
 
 def expand_seqlens(
@@ -706,6 +780,8 @@ def expand_seqlens(
     *,
     total_tokens: int | None = None,
     validate: bool | None = None,
+    padding_floor: int = DEFAULT_PADDING_FLOOR,
+    index_kpool: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Allocate and return (seqlens_expanded, nsa_cache_seqlens).
 
@@ -724,8 +800,9 @@ def expand_seqlens(
     def check(plan: LaunchPlan) -> None:
         if validation_requested(validate):
             check_values(
-                seq_lens, extend_seq_lens, token_capacity=total_tokens, nsa_index_topk=nsa_index_topk, total_tokens=total_tokens
+                seq_lens, extend_seq_lens, token_capacity=total_tokens, nsa_index_topk=nsa_index_topk, total_tokens=total_tokens,
+                padding_floor=padding_floor, index_kpool=index_kpool,
             )
 
-    _expand(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens, check)
+    _expand(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens, check, padding_floor, index_kpool)
     return seqlens_expanded, nsa_cache_seqlens

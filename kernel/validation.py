@@ -14,6 +14,7 @@ import torch
 
 from kernel._environ import Switch
 from reference.buffers import MetadataBuffers
+from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES, kpool_supported, sparse_length
 from reference.modes import DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
 
 INT32_MAX = 2**31 - 1
@@ -87,8 +88,34 @@ def _disjoint(named: dict[str, torch.Tensor]) -> None:
             raise ValueError(f"{other} overlaps {name} in memory; every buffer needs its own storage")
 
 
+def column_capacity(buffers: MetadataBuffers, page_size: int) -> int:
+    """The most columns the page tables hold: page_table_1's width, or where the caller gives none,
+    the real table's pages times the page size."""
+    if buffers.page_table_1 is not None:
+        return buffers.page_table_1.shape[1]
+    return buffers.real_page_table.shape[1] * page_size
+
+
+def _check_profile_options(padding_floor, index_kpool, page_size: int | None, nsa_index_topk: int) -> None:
+    """The options an engine profile sets (reference.engines): the padding floor, 0 or 1; the KPool
+    size, one of KPOOL_SIZES, above 1 only at page size 64 and dividing both 64 and the top-k (the
+    expand-only API, which has no page size, checks the top-k alone)."""
+    if padding_floor is not None:
+        _host_int("padding_floor", padding_floor, 0)
+        if padding_floor > 1:
+            raise ValueError(f"padding_floor must be 0 or 1, got {padding_floor}")
+    _host_int("index_kpool", index_kpool, 1)
+    if index_kpool not in KPOOL_SIZES:
+        raise ValueError(f"index_kpool must be one of {', '.join(map(str, KPOOL_SIZES))}, got {index_kpool}")
+    if not kpool_supported(index_kpool, KPOOL_PAGE_SIZE if page_size is None else page_size, nsa_index_topk):
+        raise ValueError(
+            f"index_kpool={index_kpool} needs page_size={KPOOL_PAGE_SIZE} and a top-k it divides "
+            f"(got page_size={page_size}, nsa_index_topk={nsa_index_topk})"
+        )
+
+
 def check_expand_call(
-    extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens
+    extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, *, padding_floor=0, index_kpool=1
 ) -> CallShape:
     _index_vector("seq_lens", seq_lens, None)
     device = seq_lens.device
@@ -99,6 +126,7 @@ def check_expand_call(
             f"extend_seq_lens has {extend_seq_lens.shape[0]} entries, seq_lens has {bs} (batch size mismatch)"
         )
     _host_int("nsa_index_topk", nsa_index_topk, 1)
+    _check_profile_options(padding_floor, index_kpool, None, nsa_index_topk)
     _int32_buffer("out_seqlens_expanded", out_seqlens_expanded, 1, device)
     _int32_buffer("out_nsa_cache_seqlens", out_nsa_cache_seqlens, 1, device)
     _disjoint({"out_seqlens_expanded": out_seqlens_expanded, "out_nsa_cache_seqlens": out_nsa_cache_seqlens})
@@ -118,9 +146,11 @@ def check_call(
     max_seqlen_k,
     forward_mode: ForwardMode = DRAFT_EXTEND,
     next_n: int = 1,
+    padding_floor: int | None = None,
+    index_kpool: int = 1,
 ) -> CallShape:
     """The host checks of one call of `forward_mode`; extend_seq_lens is draft-extend's alone (None
-    for the others)."""
+    for the others), and so is padding_floor (None where the call takes none)."""
     if not isinstance(buffers, MetadataBuffers):
         raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
     _index_vector("seq_lens", seq_lens, None)
@@ -153,6 +183,7 @@ def check_call(
     _host_int("page_size", page_size, 1)
     if page_size & (page_size - 1):
         raise ValueError(f"page_size must be a power of two, got {page_size}")
+    _check_profile_options(padding_floor, index_kpool, page_size, nsa_index_topk)
     _host_int("max_seqlen_k", max_seqlen_k, 0)
     if max_seqlen_k > req_to_token.shape[1]:
         raise ValueError(
@@ -165,12 +196,16 @@ def check_call(
         token_buffers.insert(0, "nsa_seqlens_expanded")
     for name in ("cache_seqlens_int32", "cu_seqlens_k", *token_buffers, "nsa_cu_seqlens_k"):
         _int32_buffer(name, getattr(buffers, name), 1, device)
-    _int32_buffer("page_table_1", buffers.page_table_1, 2, device)
+    has_page_table_1 = buffers.page_table_1 is not None
+    if has_page_table_1:
+        _int32_buffer("page_table_1", buffers.page_table_1, 2, device)
+    elif page_size == 1:
+        raise ValueError("page_table_1 is None, but with page_size 1 it is the real page table: only page_size > 1 may omit it")
     if buffers.cache_seqlens_int32.shape[0] < bs:
         raise ValueError(f"cache_seqlens_int32 holds {buffers.cache_seqlens_int32.shape[0]} entries, needs bs={bs}")
     if buffers.cu_seqlens_k.shape[0] < bs + 1:
         raise ValueError(f"cu_seqlens_k holds {buffers.cu_seqlens_k.shape[0]} entries, needs bs+1={bs + 1}")
-    if buffers.page_table_1.shape[1] < max_seqlen_k:
+    if has_page_table_1 and buffers.page_table_1.shape[1] < max_seqlen_k:
         raise ValueError(
             f"page_table_1 is {buffers.page_table_1.shape[1]} columns wide, needs max_seqlen_k={max_seqlen_k}"
         )
@@ -178,9 +213,11 @@ def check_call(
         raise ValueError("nsa_cu_seqlens_k must hold at least one entry")
     capacities = {name: getattr(buffers, name).shape[0] for name in token_buffers}
     capacities["nsa_cu_seqlens_k"] = buffers.nsa_cu_seqlens_k.shape[0] - 1
-    capacities["page_table_1"] = buffers.page_table_1.shape[0]
-
-    outputs = {name: getattr(buffers, name) for name in ("cache_seqlens_int32", "cu_seqlens_k", "page_table_1", *token_buffers, "nsa_cu_seqlens_k")}
+    written = ("cache_seqlens_int32", "cu_seqlens_k", *token_buffers, "nsa_cu_seqlens_k")
+    outputs = {name: getattr(buffers, name) for name in written}
+    if has_page_table_1:
+        capacities["page_table_1"] = buffers.page_table_1.shape[0]
+        outputs["page_table_1"] = buffers.page_table_1
     if page_size == 1:
         if buffers.real_page_table is not buffers.page_table_1:
             raise ValueError("real_page_table must be page_table_1 itself when page_size == 1")
@@ -223,6 +260,8 @@ def check_values(
     total_tokens: int | None = None,
     forward_mode: ForwardMode = DRAFT_EXTEND,
     next_n: int = 1,
+    padding_floor: int | None = None,
+    index_kpool: int = 1,
 ) -> None:
     """Checks that need the device data (one host sync); raises before anything is written."""
     seq = seq_lens.to(torch.int64).cpu()
@@ -251,8 +290,9 @@ def check_values(
         raise ValueError(f"total_tokens={total_tokens} but sum(extend_seq_lens)={total}")
     if total > token_capacity:
         raise ValueError(f"{total} tokens (sum(extend_seq_lens)) exceed the token buffers' capacity ({token_capacity})")
+    floor = padding_floor if forward_mode.pads_below_one and padding_floor is not None else 0
     clipped_total = sum(
-        min(v, nsa_index_topk) for k, q in lengths for v in forward_mode.expanded_lengths(k, q)
+        sparse_length(v, nsa_index_topk, index_kpool) for k, q in lengths for v in forward_mode.expanded_lengths(k, q, floor)
     )
     if clipped_total > INT32_MAX:
         raise ValueError(f"sum of clipped lengths {clipped_total} overflows the int32 nsa_cu_seqlens_k")
@@ -265,18 +305,21 @@ def check_values(
 
 
 def check_mode_call(
-    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n
+    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n,
+    padding_floor=None, index_kpool=1,
 ) -> CallShape:
     """`check_call` on one forward mode's inputs, given in the mode's order (ForwardMode.inputs)."""
     named = dict(zip(mode.inputs, inputs))
     return check_call(
         *(named.get(name) for name in DRAFT_EXTEND.inputs), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, forward_mode=mode, next_n=next_n,
+        padding_floor=padding_floor if mode.pads_below_one else None, index_kpool=index_kpool,
     )
 
 
 def check_mode_values(
-    mode: ForwardMode, inputs: tuple, *, token_capacity: int, max_seqlen_k: int, nsa_index_topk: int, next_n: int
+    mode: ForwardMode, inputs: tuple, *, token_capacity: int, max_seqlen_k: int, nsa_index_topk: int, next_n: int,
+    padding_floor=None, index_kpool=1,
 ) -> None:
     """`check_values` (validation mode: one host sync) on one forward mode's inputs, in its order."""
     named = dict(zip(mode.inputs, inputs))
@@ -290,4 +333,6 @@ def check_mode_values(
         nsa_index_topk=nsa_index_topk,
         forward_mode=mode,
         next_n=next_n,
+        padding_floor=padding_floor,
+        index_kpool=index_kpool,
     )

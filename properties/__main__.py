@@ -26,6 +26,7 @@ from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.conventions import CONVENTIONS
+from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import FORWARD_MODES
 
 
@@ -42,7 +43,7 @@ def _load(args):
 
     try:
         mode = variant_forward_mode(args.convention, args.forward_mode)
-        return load_variant(args.variant or SHIPPED_KERNELS[mode], args.convention, mode)
+        return load_variant(args.variant or SHIPPED_KERNELS[mode], args.convention, mode, args.profile)
     except BadVariant as error:
         print(error, file=sys.stderr)
         return None
@@ -69,7 +70,7 @@ def fuzz(args) -> int:
     if args.database is not None:
         # Runners that judge something else (another variant, mode or set of laws) would find this
         # campaign's failures passing and delete them from a shared database.
-        judged = " ".join([variant.name, variant.forward_mode, args.mode, args.domain, *(law.__name__ for law in laws)])
+        judged = " ".join([variant.name, variant.forward_mode, variant.profile, args.mode, args.domain, *(law.__name__ for law in laws)])
         try:
             database = example_database(args.database, namespace=hashlib.sha256(judged.encode()).hexdigest()[:16])
         except ImportError:
@@ -109,7 +110,7 @@ def _fuzz_one(args, variant, laws, database) -> int:
         sys.stdout.write(("\n" if after_progress else "") + f"{shard}{line}\n")
         sys.stdout.flush()
 
-    say(f"differential campaign: {variant.name} ({variant.forward_mode}, {args.mode}, domain {args.domain}) against the reference on {where}")
+    say(f"differential campaign: {variant.name} ({variant.forward_mode}, {args.mode}, domain {args.domain}, profile {variant.profile}) against the reference on {where}")
     say("laws: " + ", ".join(law.__name__ for law in laws))
     reproducers = {}
 
@@ -178,6 +179,7 @@ def _fuzz_sharded(args, workers: int, gpus: list[str]) -> int:
             argv += ["--laws", *args.laws] if args.laws else []
             argv += ["--database", args.database] if args.database is not None else []
             argv += ["--mode", args.mode, "--convention", args.convention, "--domain", args.domain, "--forward-mode", args.forward_mode]
+            argv += ["--profile", args.profile] if args.profile else []
             env = {**os.environ}
             if gpus:
                 env["CUDA_VISIBLE_DEVICES"] = worker_gpu(gpus, index)
@@ -230,12 +232,15 @@ def replay(args) -> int:
         spec = args.variant or record["variant"]
         convention = args.convention or record.get("convention", "contract")
         recorded_mode = record.get("forward_mode", "draft-extend")
+        if args.profile:
+            # Judged by another engine's contract than the one recorded.
+            record = {**record, "case": {**record["case"], "profile": args.profile}}
         if args.forward_mode and args.forward_mode != recorded_mode:
             failed += 1
             print(f"{path}: recorded in the {recorded_mode} mode, not {args.forward_mode}")
             continue
         try:
-            still_wrong = replay_record(record, load_variant(spec, convention, recorded_mode).fill, device)
+            still_wrong = replay_record(record, load_variant(spec, convention, recorded_mode, args.profile).fill, device)
         except Exception as error:
             failed += 1
             print(f"{path}: {spec} raised {type(error).__name__}: {error}")
@@ -259,7 +264,7 @@ def diff(args) -> int:
     variant = _load(args)
     if variant is None:
         return 2
-    against = load_variant(args.against or SHIPPED_KERNELS[variant.forward_mode], forward_mode=variant.forward_mode)
+    against = load_variant(args.against or SHIPPED_KERNELS[variant.forward_mode], forward_mode=variant.forward_mode, profile=variant.profile)
     tried, found = find_disagreement(
         variant, against, device, max_examples=args.max_examples, seed_value=args.seed, shrink_seconds=args.shrink_seconds
     )
@@ -278,7 +283,7 @@ def throughput(args) -> int:
     device = prepare_runtime()
     register_profiles()
     modes = tuple(FORWARD_MODES) if args.forward_mode == "all" else (args.forward_mode or "draft-extend",)
-    variants = [load_variant(args.variant or SHIPPED_KERNELS[mode], forward_mode=mode) for mode in modes]
+    variants = [load_variant(args.variant or SHIPPED_KERNELS[mode], forward_mode=mode, profile=args.profile) for mode in modes]
     results = [r for variant in variants for profile in args.profiles for r in measure_cold_and_warm(variant, device, profile, args.examples)]
     for result in results:
         print(describe(result))
@@ -305,7 +310,7 @@ def mutants(args) -> int:
     hunts = []
     # Each verdict is said as it is reached, so a run stopped by a time box has still reported it.
     print(f"mutants of the {mode} mode", file=sys.stderr, flush=True)
-    for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds, forward_mode=mode):
+    for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds, forward_mode=mode, profile=args.profile):
         hunts.append(h)
         control = h.spec in controls.values()
         verdict = f"killed by {h.law} ({h.mode}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
@@ -385,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     speed = commands.add_parser("throughput", help="differential examples per second, split by phase")
     speed.add_argument("--variant", metavar="MODULE:CALLABLE", help="default: the shipped kernel of the forward mode")
-    speed.add_argument("--profiles", nargs="+", default=["dev", "fuzz"])
+    speed.add_argument("--profiles", nargs="+", default=["dev", "fuzz"], help="the Hypothesis profiles to time (default: dev fuzz)")
     speed.add_argument("--examples", type=int, default=200)
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
@@ -419,10 +424,15 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--forward-mode", choices=(*FORWARD_MODES, "all"), help="the forward mode whose contract is timed (default: draft-extend; all: each)")
         else:
             sub.add_argument("--forward-mode", choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
+        sub.add_argument("--profile", metavar="NAME", help=PROFILE_HELP)
     return parser
 
 
 FORWARD_MODE_HELP = "decode, target-verify or draft-extend (default: the one the convention implies, else draft-extend)"
+PROFILE_HELP = (
+    f"the engine profile whose contract judges the variant: {', '.join(ENGINE_PROFILES)} (default {DEFAULT_PROFILE}; "
+    "replay: the one each reproducer records)"
+)
 
 
 def memcheck(args) -> int:
@@ -436,7 +446,7 @@ def memcheck(args) -> int:
         print(error, file=sys.stderr)
         return 2
     spec = args.variant or SHIPPED_KERNELS[mode]
-    result = check_memory(spec, args.convention, max_examples=args.max_examples, tool=args.tool, forward_mode=mode)
+    result = check_memory(spec, args.convention, max_examples=args.max_examples, tool=args.tool, forward_mode=mode, profile=args.profile)
     if result.errors is None:
         print(f"{args.tool} not run: {result.reason}", file=sys.stderr)
         return 2
@@ -493,6 +503,9 @@ def gate(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.profile is not None and args.profile not in ENGINE_PROFILES:
+        print(f"unknown engine profile {args.profile!r}; known: {', '.join(ENGINE_PROFILES)}", file=sys.stderr)
+        return 2
     return args.handler(args)
 
 

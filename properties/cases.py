@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from reference.buffers import AXES, GUARD_CELLS, MetadataBuffers, extents, guarded_full, written_region
+from reference.engines import DEFAULT_PROFILE, EngineProfile, engine_profile
 from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, TARGET_VERIFY, ForwardMode, forward_mode
 
 LARGE_BATCH = 257  # above every batch-axis block a kernel of this family uses (256-wide scans)
@@ -59,6 +60,9 @@ EDGE_CLASSES = (
     "longest_draft",
     "million_columns",
     "huge_batch",
+    "all_padding",
+    "no_page_table_1",
+    "index_kpool",
 )
 # The edge classes a forward mode can exercise: extend lengths are draft-extend's alone, and so are
 # its padding requests' lengths past seq_len; the 2-D schedule lengths and next_n are target-verify's.
@@ -111,6 +115,12 @@ class ReplayCase:
     # Trailing requests that pad a graph bucket (seq_len 1 or 0, pool row 0). Draft-extend's padding
     # shows in its lengths (extend_seq_lens > seq_lens); the other modes' is known only from here.
     padding: int = 0
+    # The engine profile whose contract judges the call (reference.engines), and the two inputs on
+    # which the engines differ: the KPool size of the sparse lengths, and whether the caller gives a
+    # page_table_1 at all (page_size > 1 may give None).
+    profile: str = DEFAULT_PROFILE
+    index_kpool: int = 1
+    page_table_1_given: bool = True
 
     def __post_init__(self):
         # Decode and target-verify have no extend lengths: each request's number of tokens follows
@@ -122,6 +132,15 @@ class ReplayCase:
     @property
     def mode(self) -> ForwardMode:
         return forward_mode(self.forward_mode)
+
+    @property
+    def engine(self) -> EngineProfile:
+        return engine_profile(self.profile)
+
+    @property
+    def floor(self) -> int:
+        """The least causal length a token is given: the mode's floor under the engine profile."""
+        return self.mode.length_floor(self.engine)
 
     @property
     def kv_lens(self) -> tuple[int, ...]:
@@ -150,7 +169,7 @@ class ReplayCase:
 
     def expanded(self) -> list[int]:
         """Every token's causal length, in packed order."""
-        return [v for kv, qo in zip(self.kv_lens, self.extend_seq_lens) for v in self.mode.expanded_lengths(kv, qo)]
+        return [v for kv, qo in zip(self.kv_lens, self.extend_seq_lens) for v in self.mode.expanded_lengths(kv, qo, self.floor)]
 
     def input_names(self) -> tuple[str, ...]:
         return self.mode.inputs
@@ -158,7 +177,8 @@ class ReplayCase:
     def buffer_names(self) -> tuple[str, ...]:
         """The buffers a call of this case is given: the mode's, less the 2-D schedule lengths where
         the caller gives none."""
-        return tuple(name for name in self.mode.writes if name != "paged_mqa_ctx_lens_2d" or self.ctx_lens_2d)
+        dropped = {"paged_mqa_ctx_lens_2d": not self.ctx_lens_2d, "page_table_1": not self.page_table_1_given}
+        return tuple(name for name in self.mode.writes if not dropped.get(name, False))
 
     def edge_classes(self) -> frozenset[str]:
         """The edge classes of EDGE_CLASSES that this case exercises."""
@@ -192,6 +212,11 @@ class ReplayCase:
             "longest_draft": self.forward_mode == TARGET_VERIFY.name and self.next_n >= 8,
             "million_columns": self.max_seqlen_k >= MILLION_COLUMNS,
             "huge_batch": self.bs >= HUGE_BATCH,
+            # A replay of padding alone, every seq_len 0 (DeepGEMM's paged-MQA schedule is known to
+            # read out of bounds there, deepseek-ai/DeepGEMM#353).
+            "all_padding": self.bs > 0 and all(kv == 0 for kv in self.seq_lens),
+            "no_page_table_1": not self.page_table_1_given,
+            "index_kpool": self.index_kpool > 1,
         }
         applies = edge_classes_of(self.forward_mode)
         return frozenset(name for name, hit in checks.items() if hit and name in applies)
@@ -350,10 +375,16 @@ class ReplayCase:
         )
 
     def options(self) -> dict[str, int]:
-        """The host ints a call of this case's mode takes, by keyword."""
-        return self.mode.call_options(
+        """The host ints a call of this case's mode takes, by keyword, and the engine profile's: the
+        padding floor where the mode pads below one, the KPool size where it pools."""
+        options = self.mode.call_options(
             nsa_index_topk=self.nsa_index_topk, page_size=self.page_size, max_seqlen_k=self.max_seqlen_k, next_n=self.next_n
         )
+        if self.mode.pads_below_one:
+            options.update(self.engine.kernel_options())
+        if self.index_kpool != 1:
+            options["index_kpool"] = self.index_kpool
+        return options
 
     def segments(self) -> list[tuple[int, int]]:
         """[start, end) of each request's tokens in the packed token axis."""
@@ -375,3 +406,24 @@ class ReplayCase:
         must keep its contents."""
         sizes = extents(requests=self.bs, tokens=self.total_tokens, columns=self.max_seqlen_k, page_size=self.page_size, next_n=self.next_n)
         return {name: written_region(name, sizes) for name in AXES}
+
+    def token_kv_lens(self) -> torch.Tensor:
+        """Each packed token's request's kv length, int64, in packed order."""
+        return torch.repeat_interleave(
+            torch.tensor(self.kv_lens, dtype=torch.int64), torch.tensor(self.extend_seq_lens, dtype=torch.int64)
+        )
+
+    def tail(self, name: str, shape: tuple[int, ...]) -> torch.Tensor | None:
+        """Under a live-prefix profile, the tail cells of page table `name` (a tensor of that shape):
+        the written cells of a token row at a column at or past its request's kv length (for the
+        real table, a page whose first column is at or past it). A tail cell may keep its old contents
+        or hold what the full-width rule writes; every other written cell is defined. None where
+        there are none: full-width profiles, every other buffer."""
+        if not self.engine.live_prefix or name not in ("page_table_1", "real_page_table"):
+            return None
+        columns = self.max_seqlen_k if name == "page_table_1" else -(-self.max_seqlen_k // self.page_size)
+        first_column = torch.arange(shape[1], dtype=torch.int64) * (1 if name == "page_table_1" else self.page_size)
+        mask = torch.zeros(shape, dtype=torch.bool)
+        tokens = self.total_tokens
+        mask[:tokens, :columns] = first_column[None, :columns] >= self.token_kv_lens()[:, None]
+        return mask

@@ -2,7 +2,9 @@
 
 Every differing cell is located in the contract's terms: which token and request it belongs to, or
 that it lies outside what the contract writes (padding, element 0 of a cu buffer, columns past
-max_seqlen_k), which is always a bug of its own kind.
+max_seqlen_k), which is always a bug of its own kind. Under a live-prefix engine profile a page-table
+cell past its row's kv length is a tail cell: it may keep its old contents or hold the full-width
+value, and a report of one says "tail" and what it held before.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ class Mismatch:
     cells: int
     outside_contract: int
     first: tuple[tuple[tuple[int, ...], int, int, str], ...]  # (index, expected, got, where)
+    tail: int = 0  # of the cells, those in the tail of a live-prefix row (neither old nor full-width)
 
     def describe(self) -> str:
         lines = [f"{self.buffer}: {self.cells} cell(s) differ"]
         if self.outside_contract:
             lines[0] += f", {self.outside_contract} of them outside what the contract writes"
+        if self.tail:
+            lines[0] += f", {self.tail} of them tail cells holding neither their old contents nor the full-width value"
         for index, expected, got, where in self.first:
             lines.append(f"  {self.buffer}{list(index)}: expected {expected}, got {got}  <- {where}")
         return "\n".join(lines)
@@ -38,8 +43,9 @@ def _token(case: ReplayCase, token: int) -> str:
     return f"token {token} (request {b}, step {step})"
 
 
-def locate(case: ReplayCase, buffer: str, index: tuple[int, ...]) -> tuple[str, bool]:
-    """(where the cell sits in the contract's terms, whether the contract writes it)."""
+def locate(case: ReplayCase, buffer: str, index: tuple[int, ...], before: int | None = None) -> tuple[str, bool]:
+    """(where the cell sits in the contract's terms, whether the contract writes it); `before` is
+    what a tail cell held before the call."""
     region = case.written_region()[buffer]
     writes = all(part.start <= i < part.stop for part, i in zip(region, index))
     row, rows = index[0], region[0]
@@ -58,35 +64,53 @@ def locate(case: ReplayCase, buffer: str, index: tuple[int, ...]) -> tuple[str, 
     col, width = index[1], region[1].stop
     unit, limit = ("column", "max_seqlen_k") if buffer == "page_table_1" else ("page", "ceil(max_seqlen_k / page_size)")
     past = f" past {limit}={width}" if col >= width else ""
+    kv = case.kv_lens[case.token_owner(row)[0]]
+    if writes and case.engine.live_prefix and col * (1 if buffer == "page_table_1" else case.page_size) >= kv:
+        held = "" if before is None else f" (held {before})"
+        past = f", tail: at or past the row's kv length {kv} under {case.profile}, may keep its old contents{held} or the full-width value"
     return (f"{_token(case, row)}, {unit} {col}{past}", writes)
 
 
 def compare(
-    case: ReplayCase, expected: MetadataBuffers, got: MetadataBuffers
+    case: ReplayCase, expected: MetadataBuffers, got: MetadataBuffers, before: MetadataBuffers | None = None
 ) -> list[Mismatch]:
-    """Every buffer whose cells differ, padding included; empty when all are equal. Cells are counted
-    with tensor ops and only the shown ones are located: a defect that shifts every row of a large
-    case differs in millions of cells, which a per-cell account would take hours to report."""
+    """Every buffer whose cells differ, padding included; empty when all are equal. `expected` is the
+    reference's full-width result; `before`, where given, the buffers under test as they stood before
+    the call: a cell the contract does not write must still hold that, and a tail cell of a
+    live-prefix profile may. Cells are counted with tensor ops and only the shown ones are located:
+    a defect that shifts every row of a large case differs in millions of cells, which a per-cell
+    account would take hours to report."""
     mismatches = []
     for name, want in expected.named().items():
         have = getattr(got, name)
-        if have.shape != want.shape:
-            mismatches.append(Mismatch(name, want.numel(), 0, ((tuple(have.shape), -1, -1, "shape changed"),)))
+        if have is None or have.shape != want.shape:
+            shape = None if have is None else tuple(have.shape)
+            mismatches.append(Mismatch(name, want.numel(), 0, ((shape or (), -1, -1, "missing" if have is None else "shape changed"),)))
             continue
-        if torch.equal(want, have):
+        if torch.equal(want, have) and before is None:
             continue
         want_cpu, have_cpu = want.cpu(), have.cpu()
-        differ = want_cpu != have_cpu
-        written = torch.zeros_like(differ)
+        old = None if before is None else getattr(before, name).cpu()
+        written = torch.zeros(want_cpu.shape, dtype=torch.bool)
         written[case.written_region()[name]] = True
+        # Unwritten cells keep their own old contents; written ones hold the reference's.
+        target = want_cpu if old is None else torch.where(written, want_cpu, old)
+        differ = target != have_cpu
+        tail = case.tail(name, tuple(want_cpu.shape))
+        if tail is not None and old is not None:
+            differ &= ~(tail & (have_cpu == old))
+        if not bool(differ.any()):
+            continue
         outside, inside = differ & ~written, differ & written
         # Writes outside the contract lead: they are the rarer and more telling defect.
         shown = torch.cat((torch.nonzero(outside)[:SHOWN_CELLS], torch.nonzero(inside)[:SHOWN_CELLS]))[:SHOWN_CELLS]
         first = []
         for idx in shown:
             index = tuple(int(x) for x in idx)
-            first.append((index, int(want_cpu[index]), int(have_cpu[index]), locate(case, name, index)[0]))
-        mismatches.append(Mismatch(name, int(differ.sum()), int(outside.sum()), tuple(first)))
+            held = None if old is None else int(old[index])
+            first.append((index, int(target[index]), int(have_cpu[index]), locate(case, name, index, held)[0]))
+        tail_cells = 0 if tail is None else int((differ & tail).sum())
+        mismatches.append(Mismatch(name, int(differ.sum()), int(outside.sum()), tuple(first), tail_cells))
     return mismatches
 
 

@@ -11,6 +11,7 @@ forward mode (IMPLIED_FORWARD_MODES).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from types import SimpleNamespace
 from typing import Callable
@@ -28,6 +29,9 @@ SGLANG_KEYWORDS = (
     "total_len", "max_seqlen_k", "dsa_index_topk", "real_page_size", "max_extend_len", "max_total_len",
     "static_extend_len",
 )
+# SGLang main's KPool package spells the page size `physical_page_size` and takes `index_kpool` last.
+PAGE_SIZE_NAMES = ("real_page_size", "physical_page_size")
+KPOOL_KEYWORDS = ("physical_page_size", "index_kpool")
 
 
 def _host():
@@ -39,14 +43,17 @@ def _host():
 
 def _accepted(fill: Callable, spec: str, offered: tuple[str, ...], required: tuple[str, ...]) -> set[str]:
     """The keywords of `offered` that `fill` takes; BadVariant if it needs one we cannot give or lacks
-    one the convention must pass."""
+    one the convention must pass. A page size is required under either of its names (PAGE_SIZE_NAMES),
+    and only the one the variant takes is passed."""
     try:
         parameters = inspect.signature(fill).parameters
     except (TypeError, ValueError):
-        return set(offered)
+        return set(offered) - set(KPOOL_KEYWORDS)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return set(offered)
-    missing = [name for name in required if name not in parameters]
+        # A variant that takes **kwargs declares none of SGLang main's newer keywords.
+        return set(offered) - set(KPOOL_KEYWORDS)
+    alias = {name: PAGE_SIZE_NAMES for name in PAGE_SIZE_NAMES}
+    missing = [name for name in required if not any(n in parameters for n in alias.get(name, (name,)))]
     unknown = [
         name for name, p in parameters.items()
         if name not in offered and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
@@ -57,14 +64,48 @@ def _accepted(fill: Callable, spec: str, offered: tuple[str, ...], required: tup
     return {name for name in offered if name in parameters}
 
 
+def _takes_none(fill: Callable, name: str) -> bool:
+    """Whether `fill` declares that its argument `name` may be None (Optional in its annotation, or a
+    default of None), as SGLang main's kernels declare `page_table_1: Optional[torch.Tensor]`."""
+    try:
+        parameter = inspect.signature(fill).parameters.get(name)
+    except (TypeError, ValueError):
+        return False
+    if parameter is None:
+        return False
+    annotation = parameter.annotation
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return parameter.default is None or "Optional" in text or "None" in text
+
+
+def _declare(wrapper: Contract, fill: Callable, accepted: set[str]) -> Contract:
+    """What the wrapped kernel declares: graph-resident mode where it says so itself, KPool where it
+    takes `index_kpool`, a page_table_1 of None where its signature admits None."""
+    wrapper.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
+    wrapper.supports_index_kpool = "index_kpool" in accepted
+    wrapper.supports_page_table_1_none = bool(getattr(fill, "supports_page_table_1_none", _takes_none(fill, "page_table_1")))
+    return wrapper
+
+
+def _profile_keywords(page_size: int, index_kpool: int) -> dict:
+    """The keywords SGLang main added: the page size under the KPool package's name, and the KPool
+    size. (A page_table_1 of None where the case gives none is passed as the buffer it is.)"""
+    return dict(physical_page_size=page_size, index_kpool=index_kpool)
+
+
 def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
     """SGLang's `fused_dsa_draft_extend_metadata(...)` keyword form: the buffers one by one, the
     per-request ones cut to bs as SGLang's graph metadata holds them, and host ints for bs, the total,
     the longest extension and the token capacity. Older signatures without max_extend_len or
-    static_extend_len are called without them."""
-    accepted = _accepted(fill, spec, SGLANG_KEYWORDS, SGLANG_KEYWORDS[:17])
+    static_extend_len are called without them; SGLang main's KPool package takes the page size as
+    `physical_page_size` and `index_kpool`. SGLang's draft-extend kernel pads with 0 (the sglang-dsa
+    profile's floor) and takes no option for it: the profile's padding_floor is not passed on."""
+    accepted = _accepted(fill, spec, SGLANG_KEYWORDS + KPOOL_KEYWORDS, SGLANG_KEYWORDS[:17])
 
-    def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+    def fill_draft_extend_metadata(
+        seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
+        padding_floor=None, index_kpool=1,
+    ):
         case = _host()
         bs = seq_lens.shape[0]
         offered = dict(
@@ -88,11 +129,11 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
             max_total_len=buffers.nsa_seqlens_expanded.shape[0],
             static_extend_len=case.static_extend_len,
         )
+        offered.update(_profile_keywords(page_size, index_kpool))
         fill(**{name: value for name, value in offered.items() if name in accepted})
 
     fill_draft_extend_metadata.supports_static_extend_len = "static_extend_len" in accepted
-    fill_draft_extend_metadata.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
-    return fill_draft_extend_metadata
+    return _declare(fill_draft_extend_metadata, fill, accepted)
 
 
 def _callers_part(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, *, total: int, max_seqlen_k: int):
@@ -119,7 +160,11 @@ def _around_seed(middle: Callable[..., None]) -> Contract:
     before (`_callers_part`, the total from the host), `middle`, which calls the seed's function and
     stores what it returns, and its copies after (`_finish`)."""
 
-    def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+    def fill_draft_extend_metadata(
+        seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
+        padding_floor=None,
+    ):
+        # The seed's functions take no padding floor: theirs is built in, and the profile judges it.
         total = _host().total_tokens
         cache, cumulate, page_indices = _callers_part(
             seq_lens, extend_seq_lens, req_pool_indices, req_to_token, total=total, max_seqlen_k=max_seqlen_k
@@ -189,7 +234,7 @@ def _per_bs_buffers(buffers: MetadataBuffers, bs: int, tokens: int) -> dict:
     return dict(
         cache_seqlens=buffers.cache_seqlens_int32[:bs],
         cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
-        page_table_1=buffers.page_table_1[:tokens],
+        page_table_1=None if buffers.page_table_1 is None else buffers.page_table_1[:tokens],
         dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:tokens],
         dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: tokens + 1],
         real_page_table=buffers.real_page_table[:tokens],
@@ -199,12 +244,14 @@ def _per_bs_buffers(buffers: MetadataBuffers, bs: int, tokens: int) -> dict:
 def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
     """SGLang's `fused_dsa_decode_metadata(...)` keyword form, as dsa_backend.py's decode replay calls
     it: the buffers one by one, each cut to bs as the per-bs graph metadata holds them, host ints
-    for bs, `max_len` (the page table's width there; max_seqlen_k here), the top-k and the page size."""
-    accepted = _accepted(fill, spec, SGLANG_DECODE_KEYWORDS, SGLANG_DECODE_KEYWORDS)
+    for bs, `max_len` (the page table's width there; max_seqlen_k here), the top-k and the page size
+    (and SGLang main's KPool keywords, where the kernel takes them)."""
+    accepted = _accepted(fill, spec, SGLANG_DECODE_KEYWORDS + KPOOL_KEYWORDS, SGLANG_DECODE_KEYWORDS)
 
-    def fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+    def fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, index_kpool=1):
         bs = seq_lens.shape[0]
         offered = dict(
+            **_profile_keywords(page_size, index_kpool),
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
@@ -216,8 +263,7 @@ def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
         )
         fill(**{name: value for name, value in offered.items() if name in accepted})
 
-    fill_decode_metadata.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
-    return fill_decode_metadata
+    return _declare(fill_decode_metadata, fill, accepted)
 
 
 SGLANG_TARGET_VERIFY_KEYWORDS = (
@@ -233,15 +279,16 @@ def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
     as the per-bs graph metadata holds them, host ints for bs, max_seqlen_k, the top-k, the page size
     and next_n, and `paged_mqa_ctx_lens_2d` as a (bs, next_n) view where the case gives one, None
     where it does not (SGLang gives it only on SM100 with next_n >= 2)."""
-    accepted = _accepted(fill, spec, SGLANG_TARGET_VERIFY_KEYWORDS, SGLANG_TARGET_VERIFY_KEYWORDS[:15])
+    accepted = _accepted(fill, spec, SGLANG_TARGET_VERIFY_KEYWORDS + KPOOL_KEYWORDS, SGLANG_TARGET_VERIFY_KEYWORDS[:15])
 
     def fill_target_verify_metadata(
-        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n
+        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, index_kpool=1
     ):
         bs = seq_lens.shape[0]
         tokens = bs * next_n
         ctx_lens = buffers.paged_mqa_ctx_lens_2d
         offered = dict(
+            **_profile_keywords(page_size, index_kpool),
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
@@ -258,8 +305,7 @@ def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
             raise BadVariant(f"{spec!r} takes no paged_mqa_ctx_lens_2d, and this case gives one to fill")
         fill(**{name: value for name, value in offered.items() if name in accepted})
 
-    fill_target_verify_metadata.supports_graph_resident = bool(getattr(fill, "supports_graph_resident", False))
-    return fill_target_verify_metadata
+    return _declare(fill_target_verify_metadata, fill, accepted)
 
 
 def _contract_signature(mode_name: str) -> str:
@@ -267,18 +313,37 @@ def _contract_signature(mode_name: str) -> str:
     return f"({', '.join(mode.inputs)}, buffers, *, {', '.join(mode.options)})"
 
 
+PROFILE_OPTIONS = ("padding_floor", "index_kpool")
+
+
 def contract(fill: Callable, spec: str, mode_name: str) -> Contract:
-    """The suite's own signature for the mode, checked once against a dry bind."""
+    """The suite's own signature for the mode, checked once against a dry bind. The engine profile's
+    options (PROFILE_OPTIONS) reach the variant only where it takes them: one that takes no
+    padding_floor has its floor built in, and is judged by the profile as it is; one that takes
+    `index_kpool` declares KPool."""
     mode = forward_mode(mode_name)
     try:
-        inspect.signature(fill).bind(*(None,) * (len(mode.inputs) + 1), **{name: 1 for name in mode.options})
+        signature = inspect.signature(fill)
+    except (TypeError, ValueError):
+        return fill
+    try:
+        signature.bind(*(None,) * (len(mode.inputs) + 1), **{name: 1 for name in mode.options})
     except TypeError as error:
         raise BadVariant(
             f"{spec!r} does not have the {mode_name} contract's signature {_contract_signature(mode_name)}: {error}"
         ) from error
-    except ValueError:
-        pass
-    return fill
+    parameters = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        taken = set(PROFILE_OPTIONS)
+    else:
+        taken = {name for name in PROFILE_OPTIONS if name in parameters}
+
+    @functools.wraps(fill)
+    def profiled(*args, **options):
+        fill(*args, **{name: value for name, value in options.items() if name in taken or name not in PROFILE_OPTIONS})
+
+    profiled.supports_index_kpool = "index_kpool" in taken
+    return profiled
 
 
 CONVENTIONS: dict[str, Callable[[Callable, str], Contract]] = {

@@ -100,6 +100,12 @@ EDGE_EXAMPLES: dict[str, ReplayCase] = {
     "empty_batch": _case([], [], page_size=16),
     "prefix_views": _case([21, 8, 40], [2, 3, 1], topk=16, page_size=16, input_spare=5),
     "wide_and_long": wide_case(WIDE_BATCH + 3, WIDE_CONTEXT),
+    # A replay of padding alone: every seq_len 0, pool row 0, the draft width 4.
+    "all_padding": _case(**_padded([], [], bucket=4, width=4, fill=0), topk=8, page_size=64, slack=3),
+    # The real table alone, rows past a page and short of one (kv 1, 64, 65, 130) under slack columns.
+    "no_page_table_1": _case([130, 1, 65, 64], [2, 1, 3, 2], topk=16, page_size=64, slack=70, page_table_1_given=False),
+    # KPool 4: lengths below, on and past topk + k, where the sparse length stops following the length.
+    "index_kpool": _case([70, 13, 66, 3], [4, 3, 4, 0], topk=64, page_size=64, index_kpool=4),
 }
 
 

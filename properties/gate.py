@@ -35,6 +35,7 @@ from properties.laws import (
     state_across_calls,
 )
 from properties.search import find_failure
+from reference.engines import DEFAULT_PROFILE
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
 
@@ -87,6 +88,7 @@ class Scorecard:
     device: str
     verdicts: list[Verdict] = field(default_factory=list)
     forward_mode: str = "draft-extend"
+    profile: str = DEFAULT_PROFILE
 
     @property
     def passed(self) -> bool:
@@ -97,7 +99,10 @@ class Scorecard:
         for v in self.verdicts:
             rows.append((v.family, "yes" if v.required else "no", v.status.upper() if v.status == FAIL else v.status, v.detail.splitlines()[0] if v.detail else ""))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"gate: {self.variant} ({self.forward_mode}, convention {self.convention}, domain {self.domain}) on {self.device}", ""]
+        lines = [
+            f"gate: {self.variant} ({self.forward_mode}, convention {self.convention}, domain {self.domain}, profile {self.profile}) on {self.device}",
+            "",
+        ]
         lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
         for v in self.verdicts:
             if "\n" in v.detail and (v.status == FAIL or v.family == "speed"):
@@ -194,7 +199,10 @@ class Gate:
     def run(self, families: tuple[str, ...] = FAMILIES, on_verdict=None) -> Scorecard:
         """The scorecard of `families`; `on_verdict(verdict)` is called as each row is decided, so a
         run stopped by a time box has still said what it found."""
-        card = Scorecard(self.variant.spec, self.variant.convention, self.domain, _device_name(self.device), forward_mode=self.variant.forward_mode)
+        card = Scorecard(
+            self.variant.spec, self.variant.convention, self.domain, _device_name(self.device),
+            forward_mode=self.variant.forward_mode, profile=self.variant.profile,
+        )
         # Capture runs last among in-process rows: a failed capture can leave the CUDA context
         # unusable for what follows; memcheck runs in a process of its own.
         order = [f for f in FAMILIES if f in families]
@@ -304,7 +312,7 @@ class Gate:
         examples = min(self.budget.max_examples, MEMCHECK_EXAMPLES)
         result = check_memory(
             self.variant.spec, self.variant.convention, max_examples=examples, domain=self.domain, tool=family,
-            forward_mode=self.variant.forward_mode,
+            forward_mode=self.variant.forward_mode, profile=self.variant.profile,
         )
         if result.errors is None:
             return NOT_RUN, result.reason

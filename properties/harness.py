@@ -19,6 +19,7 @@ from properties.conventions import adapt, implied_forward_mode
 from properties.host import BadVariant, Contract, host_case, on_host  # noqa: F401
 from reference.buffers import MetadataBuffers
 from reference.eager import FILLS
+from reference.engines import DEFAULT_PROFILE, engine_profile
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 # The shipped kernel and the reference, per forward mode: what `--variant` judges by default.
@@ -42,13 +43,14 @@ def prepare_runtime() -> torch.device:
 @dataclass(frozen=True)
 class Variant:
     """An implementation under test, named as MODULE:CALLABLE or path/to/file.py:CALLABLE, the
-    contract-shaped callable that its calling convention turns it into, and the forward mode whose
-    contract it is judged by."""
+    contract-shaped callable that its calling convention turns it into, the forward mode whose
+    contract it is judged by, and the engine profile that states that contract (reference.engines)."""
 
     spec: str
     fill: Contract
     convention: str = "contract"
     forward_mode: str = DEFAULT_FORWARD_MODE
+    profile: str = DEFAULT_PROFILE
 
     @property
     def name(self) -> str:
@@ -89,17 +91,22 @@ def variant_forward_mode(convention: str, forward_mode: str | None) -> str:
     return implied or forward_mode or DEFAULT_FORWARD_MODE
 
 
-def load_variant(spec: str, convention: str = "contract", forward_mode: str | None = None) -> Variant:
+def load_variant(spec: str, convention: str = "contract", forward_mode: str | None = None, profile: str | None = None) -> Variant:
     """The variant `spec` names, called through `convention` (properties.conventions), judged in
-    `forward_mode` (or the one the convention implies)."""
+    `forward_mode` (or the one the convention implies) under the engine profile `profile` (default
+    sglang-dsa)."""
     mode = variant_forward_mode(convention, forward_mode)
+    try:
+        profile = engine_profile(profile or DEFAULT_PROFILE).name
+    except ValueError as error:
+        raise BadVariant(str(error)) from error
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise BadVariant(f"a variant is named MODULE:CALLABLE or path/to/file.py:CALLABLE, got {spec!r}")
     fill = getattr(_import(target, spec), attr, None)
     if not callable(fill):
         raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
-    return Variant(spec, adapt(fill, convention, spec, mode), convention, mode)
+    return Variant(spec, adapt(fill, convention, spec, mode), convention, mode, profile)
 
 
 MODES = ("host_sized", "graph_resident", "static_width")
@@ -134,10 +141,25 @@ def in_mode(
     if not declares(variant, mode):
         return None
     if mode == "graph_resident":
-        return graph_resident(variant.fill), lambda case: _longest_as_max(case.in_domain(domain))
+        return graph_resident(variant.fill), lambda case: _longest_as_max(judged_case(case.in_domain(domain), variant))
     if mode == "static_width":
-        return variant.fill, lambda case: case.in_domain(domain).static_width()
-    return variant.fill, lambda case: case.in_domain(domain)
+        return variant.fill, lambda case: judged_case(case.in_domain(domain), variant).static_width()
+    return variant.fill, lambda case: judged_case(case.in_domain(domain), variant)
+
+
+def judged_case(case: ReplayCase, variant: Variant) -> ReplayCase:
+    """A generated case as the variant's engine profile sends it: judged by that profile, with a KPool
+    size only where the profile pools top-k lengths and the variant takes `index_kpool`, and without
+    page_table_1 only where the profile may omit it and the variant declares
+    `fill.supports_page_table_1_none`."""
+    profile = engine_profile(variant.profile)
+    pools = case.index_kpool in profile.index_kpools and getattr(variant.fill, "supports_index_kpool", False)
+    omits = profile.page_table_1_optional and getattr(variant.fill, "supports_page_table_1_none", False)
+    return case.with_changes(
+        profile=profile.name,
+        index_kpool=case.index_kpool if pools else 1,
+        page_table_1_given=case.page_table_1_given or not omits,
+    )
 
 
 def _longest_as_max(case: ReplayCase) -> ReplayCase:

@@ -17,7 +17,7 @@ from properties.cases import ReplayCase
 from properties.compare import compare, describe_outside_view, report
 from properties.harness import Contract, on_host, run, run_reference
 from reference.buffers import MetadataBuffers, outside_view_mask, whole_storage
-from reference.eager import FILLS
+from reference.eager import FILLS, compute_nsa_seqlens
 from reference.modes import DRAFT_EXTEND, FORWARD_MODES
 
 
@@ -71,10 +71,11 @@ def _require(holds: bool, message: str) -> None:
 
 
 def differential(fill: Contract, case: ReplayCase, device: torch.device) -> None:
-    """Every cell of every buffer, padding included, equals the reference's (torch.equal)."""
+    """Every cell of every buffer, padding included, equals the reference's (torch.equal); under a
+    live-prefix profile a tail cell equals it or keeps its old contents."""
     expected = run_reference(case, device).after
-    got = run(fill, case, device).after
-    mismatches = compare(case, expected, got)
+    r = run(fill, case, device)
+    mismatches = compare(case, expected, r.after, r.before)
     _require(not mismatches, "differs from the reference:\n" + report(mismatches))
 
 
@@ -134,11 +135,11 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
     plus next_n for target-verify; decode's one token per request has cache_seqlens as its length);
     a request of qo <= kv tokens thus starts at kv - qo + 1. Every length at or below the mode's floor
     is the floor: a draft-extend graph-bucket padding request (qo > kv) starts with qo - kv + 1
-    lengths of 1 (qo - kv of them for kv = 0) and ends at max(seq_lens[b], 1); a decode request of
-    seq_len 0 has the one length 0."""
+    lengths at the profile's floor (1: qo - kv + 1 of them, qo - kv for kv = 0; 0: qo - kv of them) and
+    ends at max(seq_lens[b], floor); a decode request of seq_len 0 has the one length 0."""
     r = run(fill, case, device)
     expanded = r.after.token_lengths().cpu().tolist()
-    floor = case.mode.length_floor
+    floor = case.floor
     for b, (start, end) in enumerate(case.segments()):
         seg = expanded[start:end]
         if not seg:
@@ -155,49 +156,67 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
         _require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
 
 
-@only_in("draft-extend", "target-verify")
-def no_length_below_one(fill: Contract, case: ReplayCase, device: torch.device) -> None:
-    """No expanded and no clipped length is below 1, padding requests included: an attention kernel
-    given a causal length of 0 or less reads nothing or out of bounds. (Decode keeps a seq_len of 0
+def no_length_below_floor(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """No expanded and no clipped length is below the engine profile's floor, padding requests
+    included: 1 under sglang-dsv4 and full-width, 0 under sglang-dsa, whose consumers read lengths as
+    uint32 with 0 an empty row, so a negative length reads out of bounds. (Decode keeps a seq_len of 0
     as it is, as SGLang's decode branch does.)"""
     r = run(fill, case, device)
     total = case.total_tokens
     for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
+        if getattr(r.after, name) is None:
+            continue
         values = getattr(r.after, name)[:total].cpu()
-        bad = torch.nonzero(values < 1).flatten().tolist()
-        _require(not bad, f"{name}: tokens {bad[:8]} hold lengths {values[bad[:8]].tolist()}, below 1")
+        bad = torch.nonzero(values < case.floor).flatten().tolist()
+        _require(not bad, f"{name}: tokens {bad[:8]} hold lengths {values[bad[:8]].tolist()}, below {case.profile}'s floor {case.floor}")
 
 
-def clipped_is_min_of_expanded_and_topk(fill: Contract, case: ReplayCase, device: torch.device) -> None:
-    """nsa_cache_seqlens_int32[t] == min(nsa_seqlens_expanded[t], nsa_index_topk) for every token
-    (decode: min(cache_seqlens_int32[b], nsa_index_topk))."""
+def clipped_is_sparse_length(fill: Contract, case: ReplayCase, device: torch.device) -> None:
+    """nsa_cache_seqlens_int32[t] is the sparse length of nsa_seqlens_expanded[t] (decode:
+    cache_seqlens_int32[b]): min(length, nsa_index_topk), or with KPool k, min(length // k * k, topk)
+    + length % k."""
     r = run(fill, case, device)
     total = case.total_tokens
     expanded = r.after.token_lengths()[:total].cpu()
     clipped = r.after.nsa_cache_seqlens_int32[:total].cpu()
-    want = torch.clamp(expanded, max=case.nsa_index_topk)
+    want = compute_nsa_seqlens(expanded, case.nsa_index_topk, case.index_kpool)
     bad = torch.nonzero(clipped != want).flatten().tolist()
-    _require(not bad, f"tokens {bad[:8]}: clipped {clipped[bad[:8]].tolist()} != min(expanded, topk) {want[bad[:8]].tolist()}")
+    rule = "min(expanded, topk)" if case.index_kpool == 1 else f"the KPool-{case.index_kpool} sparse length"
+    _require(not bad, f"tokens {bad[:8]}: clipped {clipped[bad[:8]].tolist()} != {rule} {want[bad[:8]].tolist()}")
+
+
+def _row_holds(got: torch.Tensor, old: torch.Tensor, want: torch.Tensor, live: int) -> bool:
+    """A page row holds `want` on its first `live` cells, and past them either `want` or its old
+    contents (with `live` the whole row, every cell is `want`)."""
+    return torch.equal(got[:live], want[:live]) and bool(((got[live:] == want[live:]) | (got[live:] == old[live:])).all())
 
 
 def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.device) -> None:
     """page_table_1[t, :max_seqlen_k] is req_to_token[req_pool_indices[b], :max_seqlen_k] for every
     token t of request b; for page_size > 1, real_page_table[t, p] is that row's column p*page_size
-    floor-divided by page_size, for every page p < ceil(max_seqlen_k / page_size)."""
+    floor-divided by page_size, for every page p < ceil(max_seqlen_k / page_size). Under a live-prefix
+    profile that holds below the request's kv length (pages that start below it); past it each cell
+    holds that value or its old contents. A caller without page_table_1 gets the real table alone."""
     r = run(fill, case, device)
     req_to_token = case.named_inputs(r.inputs)["req_to_token"].cpu()
     msk, ps = case.max_seqlen_k, case.page_size
-    pages = r.after.page_table_1.cpu()
-    real = r.after.real_page_table.cpu()
+    live_prefix = case.engine.live_prefix
     for b, (start, end) in enumerate(case.segments()):
         row = req_to_token[case.req_pool_indices[b], :msk]
-        for t in range(start, end):
-            _require(torch.equal(pages[t, :msk], row), f"page_table_1 row of token {t} is not request {b}'s row")
-            if ps > 1:
-                want = torch.div(row[::ps], ps, rounding_mode="floor")
+        live = min(case.kv_lens[b], msk) if live_prefix else msk
+        tables = []
+        if r.after.page_table_1 is not None:
+            tables.append(("page_table_1", row, live, f"request {b}'s row"))
+        if ps > 1:
+            tables.append(("real_page_table", torch.div(row[::ps], ps, rounding_mode="floor"), -(-live // ps),
+                           f"request {b}'s first slot of each page // {ps}"))
+        for name, want, live_cells, what in tables:
+            got, old = getattr(r.after, name).cpu(), getattr(r.before, name).cpu()
+            width = want.shape[0]
+            for t in range(start, end):
                 _require(
-                    torch.equal(real[t, : want.shape[0]], want),
-                    f"real_page_table row of token {t} is not request {b}'s first slot of each page // {ps}",
+                    _row_holds(got[t, :width], old[t, :width], want, live_cells),
+                    f"{name} row of token {t} is not {what}" + (f" on its live prefix of {live_cells}" if live_prefix else ""),
                 )
 
 
@@ -221,11 +240,19 @@ def permuting_requests_permutes_segments(fill: Contract, case: ReplayCase, devic
             continue
         want = getattr(a, name)[:total].cpu()[rows]
         _require(torch.equal(getattr(b, name)[:total].cpu(), want), f"{name} segments did not follow the permutation")
-    msk = case.max_seqlen_k
+    name, width = ("page_table_1", case.max_seqlen_k) if a.page_table_1 is not None else ("real_page_table", -(-case.max_seqlen_k // case.page_size))
+    live = _defined(case, name, getattr(a, name))[:total, :width]
+    moved_table, table = getattr(b, name)[:total, :width].cpu(), getattr(a, name)[:total, :width].cpu()[rows]
     _require(
-        torch.equal(b.page_table_1[:total, :msk].cpu(), a.page_table_1[:total, :msk].cpu()[rows]),
-        "page_table_1 rows did not follow the permutation",
+        torch.equal(moved_table[live[rows]], table[live[rows]]),
+        f"{name} rows did not follow the permutation",
     )
+
+
+def _defined(case: ReplayCase, name: str, t: torch.Tensor) -> torch.Tensor:
+    """The cells of buffer `name` whose value the contract defines: all but a live-prefix profile's tail."""
+    tail = case.tail(name, tuple(t.shape))
+    return torch.ones(t.shape, dtype=torch.bool) if tail is None else ~tail
 
 
 def outputs_ignore_old_contents(fill: Contract, case: ReplayCase, device: torch.device) -> None:
@@ -236,7 +263,11 @@ def outputs_ignore_old_contents(fill: Contract, case: ReplayCase, device: torch.
     written = case.written_region()
     for name, a in first.after.named().items():
         b = getattr(second.after, name)
-        _require(torch.equal(a[written[name]], b[written[name]]), f"{name}: written cells depend on the old contents")
+        defined = _defined(case, name, a)[written[name]]
+        _require(
+            torch.equal(a[written[name]].cpu()[defined], b[written[name]].cpu()[defined]),
+            f"{name}: written cells depend on the old contents",
+        )
 
 
 def repeated_calls_agree(fill: Contract, case: ReplayCase, device: torch.device) -> None:
@@ -295,9 +326,10 @@ def _steps_match_reference(
         fresh = step.inputs(device)
         for static, value in zip(captured, fresh):
             static.copy_(value)
+        before = buffers.clone()
         launch(step)
         reference(*fresh, mirror, **step.options())
-        mismatches = compare(step, mirror, buffers)
+        mismatches = compare(step, mirror, buffers, before)
         _require(not mismatches, f"{what} {index} differs from the reference:\n" + report(mismatches))
 
 
@@ -325,8 +357,8 @@ ORACLE_FREE_LAWS = (
     ctx_lens_are_kv_lengths,
     cu_buffers_are_prefix_sums,
     expanded_lengths_count_up_to_seq_len,
-    no_length_below_one,
-    clipped_is_min_of_expanded_and_topk,
+    no_length_below_floor,
+    clipped_is_sparse_length,
     page_rows_are_request_rows,
     permuting_requests_permutes_segments,
     outputs_ignore_old_contents,
@@ -350,7 +382,8 @@ def simple_api_agrees_with_contract(api, case: ReplayCase, device: torch.device)
     total = case.total_tokens
     for total_tokens in (None, total):
         expanded, clipped = api.expand_seqlens(
-            extend_seq_lens, seq_lens, case.nsa_index_topk, total_tokens=total_tokens
+            extend_seq_lens, seq_lens, case.nsa_index_topk, total_tokens=total_tokens, padding_floor=case.floor,
+            index_kpool=case.index_kpool,
         )
         _require(
             torch.equal(expanded, expected.nsa_seqlens_expanded[:total]),
@@ -375,6 +408,8 @@ def in_place_api_agrees_with_contract(api, case: ReplayCase, device: torch.devic
         case.nsa_index_topk,
         buffers.nsa_seqlens_expanded,
         buffers.nsa_cache_seqlens_int32,
+        padding_floor=case.floor,
+        index_kpool=case.index_kpool,
     )
     for name in ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32"):
         _require(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN
+from reference.engines import ENGINE_PROFILES
 from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def unavailable() -> str | None:
 
 def check_memory(
     spec: str, convention: str = "contract", *, max_examples: int = EXAMPLES, domain: str = DEFAULT_DOMAIN, timeout: float = 900,
-    tool: str = "memcheck", forward_mode: str | None = None,
+    tool: str = "memcheck", forward_mode: str | None = None, profile: str | None = None,
 ) -> MemcheckResult:
     """Run `spec`'s calls on the edge examples and `max_examples` generated cases, tight, in every
     mode it declares, under compute-sanitizer's `tool`."""
@@ -75,6 +76,7 @@ def check_memory(
         sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
         "--max-examples", str(max_examples), "--domain", domain,
         *(("--forward-mode", forward_mode) if forward_mode else ()),
+        *(("--profile", profile) if profile else ()),
     ]
     env = {**os.environ, "PYTORCH_NO_CUDA_MEMORY_CACHING": "1", "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
     try:
@@ -96,7 +98,7 @@ def check_memory(
     return MemcheckResult(errors, f"{tool}: {errors} error(s) on tight buffers:\n{detail}", calls)
 
 
-def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_mode: str | None = None) -> int:
+def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_mode: str | None = None, profile: str | None = None) -> int:
     """Inside the sanitizer: every call, tight, in every mode; returns how many calls were made."""
     import torch
     from hypothesis import HealthCheck, given, settings
@@ -106,7 +108,7 @@ def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_m
     from properties.strategies import replay_cases, set_session_forward_mode
 
     device = prepare_runtime()
-    variant = load_variant(spec, convention, forward_mode)
+    variant = load_variant(spec, convention, forward_mode, profile)
     set_session_forward_mode(variant.forward_mode)
     calls = [0]
     for mode in MODES:
@@ -140,8 +142,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-examples", type=int, default=EXAMPLES)
     parser.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN)
     parser.add_argument("--forward-mode", choices=FORWARD_MODES)
+    parser.add_argument("--profile", choices=ENGINE_PROFILES)
     args = parser.parse_args(argv)
-    _calls(args.variant, args.convention, args.max_examples, args.domain, args.forward_mode)
+    _calls(args.variant, args.convention, args.max_examples, args.domain, args.forward_mode, args.profile)
     return 0
 
 

@@ -48,7 +48,9 @@ class Hunt:
         return f"bs={c.bs} tokens={c.total_tokens} max_seqlen_k={c.max_seqlen_k} page_size={c.page_size}"
 
 
-def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0, forward_mode: str = DEFAULT_FORWARD_MODE) -> Hunt:
+def hunt(
+    spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0, forward_mode: str = DEFAULT_FORWARD_MODE, profile: str | None = None
+) -> Hunt:
     """Try to kill the implementation `spec` (MODULE:CALLABLE) of `forward_mode` with the suite.
 
     The pinned edge examples go first, in every mode, as they do in every test; a mutant they miss
@@ -56,7 +58,7 @@ def hunt(spec: str, *, max_examples: int = 30, shrink_seconds: float = 20.0, for
     within `shrink_seconds`, by generating cases against the law that broke, in its mode.
     """
     device = prepare_runtime()
-    variant = load_variant(spec, forward_mode=forward_mode)
+    variant = load_variant(spec, forward_mode=forward_mode, profile=profile)
     set_session_forward_mode(forward_mode)
     contract_laws = laws_of(CONTRACT_LAWS, forward_mode)
     examples = pinned_examples(forward_mode, gpu=device.type == "cuda").values()
@@ -127,17 +129,18 @@ def _cells(case: ReplayCase) -> int:
 
 
 def _hunt_args(args):
-    spec, max_examples, shrink_seconds, forward_mode = args
-    return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds, forward_mode=forward_mode)
+    spec, max_examples, shrink_seconds, forward_mode, profile = args
+    return hunt(spec, max_examples=max_examples, shrink_seconds=shrink_seconds, forward_mode=forward_mode, profile=profile)
 
 
 def hunt_all(
-    specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float, forward_mode: str = DEFAULT_FORWARD_MODE
+    specs: list[str], *, workers: int, max_examples: int, shrink_seconds: float, forward_mode: str = DEFAULT_FORWARD_MODE,
+    profile: str | None = None,
 ) -> Iterator[Hunt]:
     """Hunt each spec, yielding the hunts in the order of `specs` as they end; on the CPU in
     `workers` processes, on a GPU in this one process (one GPU, one worker: two workers would share
     it by accident)."""
-    jobs = [(spec, max_examples, shrink_seconds, forward_mode) for spec in specs]
+    jobs = [(spec, max_examples, shrink_seconds, forward_mode, profile) for spec in specs]
     if workers <= 1 or torch.cuda.is_available():
         yield from map(_hunt_args, jobs)
         return

@@ -22,6 +22,7 @@ from properties.harness import Contract, graph_resident, on_host
 from properties.laws import CONTRACT_LAWS, first_broken_law
 from reference.buffers import MetadataBuffers, whole_storage
 from reference.eager import FILLS
+from reference.engines import FULL_WIDTH
 from reference.modes import DEFAULT_FORWARD_MODE, forward_mode
 
 FORMAT = "dsa-replay-reproducer/2"
@@ -101,6 +102,7 @@ def materialize(record: dict, device: torch.device) -> tuple[tuple[torch.Tensor,
     inputs = tuple(_strided(record["inputs"][name], sentinel, device) for name in mode.inputs)
     tensors = {name: _strided(spec, sentinel, device) for name, spec in record["buffers"].items()}
     tensors.setdefault("nsa_seqlens_expanded", None)
+    tensors.setdefault("page_table_1", None)
     if record["real_page_table_is_page_table_1"]:
         tensors["real_page_table"] = tensors["page_table_1"]
     if record.get("domain", "strict") == "sglang":
@@ -118,7 +120,10 @@ def load(path: Path) -> dict:
 
 
 def recorded_case(record: dict) -> ReplayCase:
-    return ReplayCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in record["case"].items()})
+    """The recorded case; one recorded before engine profiles is the full-width contract's, which was
+    the suite's only one then."""
+    fields = {"profile": FULL_WIDTH.name, **record["case"]}
+    return ReplayCase(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
@@ -134,9 +139,10 @@ def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
         failure = first_broken_law(fill, case, device, (LAWS_BY_NAME[record["law"]],))
         return failure.message if failure else None
     inputs, expected = materialize(record, device)
+    before = expected.clone()
     got = expected.clone()
-    reference(*inputs, expected, **record["options"])
+    reference(*inputs, expected, **case.options())
     with on_host(case):
-        fill(*inputs, got, **record["options"])
-    mismatches = compare(case, expected, got)
+        fill(*inputs, got, **case.options())
+    mismatches = compare(case, expected, got, before)
     return report(mismatches) if mismatches else None

@@ -98,14 +98,15 @@ class MetadataBuffers:
     """int32 buffers, each at least as large as one call needs, in any row stride.
 
     `real_page_table` is the very tensor `page_table_1` when page_size == 1, as in SGLang, where
-    the token-granular table already is the real one. A mode that does not write a buffer leaves it
-    None: decode has no `nsa_seqlens_expanded` (its tokens' lengths are `cache_seqlens_int32`), and
+    the token-granular table already is the real one. With page_size > 1 a caller may give no
+    `page_table_1` (None): only the real page table is then written. A mode that does not write a
+    buffer leaves it None: decode has no `nsa_seqlens_expanded` (its tokens' lengths are `cache_seqlens_int32`), and
     `paged_mqa_ctx_lens_2d` is target-verify's, and only where the caller gives it.
     """
 
     cache_seqlens_int32: torch.Tensor
     cu_seqlens_k: torch.Tensor
-    page_table_1: torch.Tensor
+    page_table_1: torch.Tensor | None
     real_page_table: torch.Tensor
     nsa_seqlens_expanded: torch.Tensor | None
     nsa_cache_seqlens_int32: torch.Tensor
@@ -144,11 +145,13 @@ class MetadataBuffers:
 
         out = {name: allocated(name) for name in BUFFER_NAMES if name != "real_page_table"}
         out["real_page_table"] = out["page_table_1"] if page_size == 1 else allocated("real_page_table")
+        if out["real_page_table"] is None:
+            raise ValueError("page_size == 1 needs page_table_1: it is the real page table there")
         return cls(**out)
 
     def clone(self) -> "MetadataBuffers":
         """A deep copy that keeps each buffer's storage layout and the page_size == 1 aliasing."""
-        return self.to(self.page_table_1.device)
+        return self.to(self.cache_seqlens_int32.device)
 
     def named(self) -> dict[str, torch.Tensor]:
         """Each distinct buffer that is there, by name (the aliased real_page_table is named once)."""
@@ -165,5 +168,6 @@ class MetadataBuffers:
     def to(self, device: torch.device | str) -> "MetadataBuffers":
         """A copy on `device`, cell for cell, in the same storage layout (guards and row padding too)."""
         moved = {name: same_layout_copy(t, device) for name, t in self.named().items()}
-        moved["real_page_table"] = moved.get("real_page_table", moved["page_table_1"])
+        if "real_page_table" not in moved:
+            moved["real_page_table"] = moved["page_table_1"]
         return dataclasses.replace(self, **moved)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+from reference.engines import sparse_length
 from reference.modes import ForwardMode
 
 
@@ -29,15 +30,21 @@ def expected_buffers(
     page_size: int,
     max_seqlen_k: int,
     next_n: int = 1,
+    padding_floor: int = 0,
+    index_kpool: int = 1,
 ) -> dict[str, list]:
     """Every buffer after one call of `mode`, given every buffer's contents before it (as nested
     lists, one entry per buffer the call is given).
 
     With page_size == 1 there is no separate real page table: `initial` then has no
-    "real_page_table" entry, and neither has the result.
+    "real_page_table" entry, and neither has the result; nor has either a "page_table_1" entry where
+    the caller passes none (page_size > 1). `padding_floor` is the engine profile's least causal length
+    of a padding request, in the modes whose padding goes below one; `index_kpool` the KPool size of
+    the sparse lengths.
     """
     out = copy.deepcopy(initial)
     lengths = mode.request_lengths(seq_lens, extend_seq_lens, next_n)
+    floor = padding_floor if mode.pads_below_one else 0
 
     running_kv = 0
     for b, (kv_len, _) in enumerate(lengths):
@@ -52,15 +59,16 @@ def expected_buffers(
     running_nsa = 0
     for b, (kv_len, qo_len) in enumerate(lengths):
         row = req_to_token[req_pool_indices[b]]
-        for visible in mode.expanded_lengths(kv_len, qo_len):
-            clipped = visible if visible < nsa_index_topk else nsa_index_topk
+        for visible in mode.expanded_lengths(kv_len, qo_len, floor):
+            clipped = sparse_length(visible, nsa_index_topk, index_kpool)
             if "nsa_seqlens_expanded" in out:
                 out["nsa_seqlens_expanded"][token] = _int32(visible)
             out["nsa_cache_seqlens_int32"][token] = _int32(clipped)
             running_nsa = _int32(running_nsa + clipped)
             out["nsa_cu_seqlens_k"][token + 1] = running_nsa
-            for col in range(max_seqlen_k):
-                out["page_table_1"][token][col] = row[col]
+            if "page_table_1" in out:
+                for col in range(max_seqlen_k):
+                    out["page_table_1"][token][col] = row[col]
             if page_size > 1:
                 for page, col in enumerate(range(0, max_seqlen_k, page_size)):
                     out["real_page_table"][token][page] = row[col] // page_size

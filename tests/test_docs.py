@@ -73,3 +73,9 @@ def test_documented_command_parses(tool, argv):
             parser_for(tool).parse_args(argv)
     except SystemExit as exit:
         assert exit.code == 0, f"python -m {tool} {shlex.join(argv)}: {errors.getvalue().strip()}"
+
+
+def test_the_readme_states_the_engine_profiles_as_their_records_do():
+    from reference.engines import profile_table
+
+    assert profile_table() in (ROOT / "README.md").read_text(), "README.md's profile table drifted from reference/engines.py: paste profile_table()"

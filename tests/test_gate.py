@@ -246,12 +246,12 @@ def test_shipped_kernel_and_drop_in_pass_the_engines_inputs(device):
         assert all(v.status == PASS for v in rows.values()), card.table()
 
 
-@pytest.mark.parametrize("name", ["unclamped", "clamped_to_zero"])
-def test_padding_lengths_below_one_fail_values_and_the_length_law(device, name):
-    rows, card = engine_scorecard(device, f"tests/planted/padding_lengths.py:{name}", "sglang-fused-draft-extend", only=("values", "laws"))
+def test_padding_lengths_left_negative_fail_values_and_the_length_law(device):
+    # The floors of 0 and 1 are each right under some profile: tests/test_engine_profiles.py.
+    rows, card = engine_scorecard(device, "tests/planted/padding_lengths.py:unclamped", "sglang-fused-draft-extend", only=("values", "laws"))
     assert rows["values"].status == FAIL and rows["laws"].status == FAIL, card.table()
     assert "nsa_seqlens_expanded" in rows["values"].detail, rows["values"].detail
-    assert "bs=" in rows["laws"].detail and "below 1" in rows["laws"].detail or "expanded" in rows["laws"].detail, rows["laws"].detail
+    assert "bs=" in rows["laws"].detail and "expanded" in rows["laws"].detail, rows["laws"].detail
 
 
 def test_an_empty_batch_refused_fails_on_the_empty_batch_example(device):

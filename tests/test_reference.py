@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from properties.edges import EDGE_EXAMPLES_BY_MODE, EXTREMES
 from properties.harness import run_reference
 from properties.strategies import replay_cases
+from reference.engines import ENGINE_PROFILES
 from reference.lists import expected_buffers
 from reference.modes import FORWARD_MODES
 
@@ -20,6 +21,7 @@ def reference_matches_list_statement(case) -> None:
     want = expected_buffers(
         case.mode, named["seq_lens"], named.get("extend_seq_lens"), named["req_pool_indices"], named["req_to_token"], initial,
         nsa_index_topk=case.nsa_index_topk, page_size=case.page_size, max_seqlen_k=case.max_seqlen_k, next_n=case.next_n,
+        padding_floor=case.engine.padding_floor, index_kpool=case.index_kpool,
     )
     got = {name: t.tolist() for name, t in r.after.named().items()}
     assert set(got) == set(want)
@@ -28,9 +30,11 @@ def reference_matches_list_statement(case) -> None:
 
 
 @given(data=st.data())
+@pytest.mark.parametrize("profile", ENGINE_PROFILES)
 @pytest.mark.parametrize("mode_name", FORWARD_MODES)
-def test_reference_matches_list_statement(mode_name, data):
-    reference_matches_list_statement(data.draw(replay_cases(regimes=("small", "padded_bucket"), mode_name=mode_name)))
+def test_reference_matches_list_statement(mode_name, profile, data):
+    case = data.draw(replay_cases(regimes=("small", "padded_bucket"), mode_name=mode_name))
+    reference_matches_list_statement(case.with_changes(profile=profile))
 
 
 @pytest.mark.parametrize("mode_name", FORWARD_MODES)

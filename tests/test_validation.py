@@ -107,6 +107,22 @@ HOST_CHECKS = {
         ValueError,
         "overlaps",
     ),
+    # The engine profile's options (CASE is page_size 64, topk 2048).
+    "padding_floor 2": (setting("padding_floor", 2), ValueError, "padding_floor must be 0 or 1"),
+    "padding_floor negative": (setting("padding_floor", -1), ValueError, "padding_floor"),
+    "padding_floor a bool": (setting("padding_floor", True), TypeError, "padding_floor"),
+    "index_kpool 3": (setting("index_kpool", 3), ValueError, "index_kpool must be one of"),
+    "index_kpool 0": (setting("index_kpool", 0), ValueError, "index_kpool"),
+    "index_kpool not dividing topk": (
+        lambda a: a.update(index_kpool=16, nsa_index_topk=2040),
+        ValueError,
+        "index_kpool=16 needs page_size=64 and a top-k it divides",
+    ),
+    "index_kpool at page_size 16": (
+        lambda a: a.update(index_kpool=4, page_size=16),
+        ValueError,
+        "index_kpool=4 needs page_size=64",
+    ),
 }
 
 
@@ -117,6 +133,21 @@ def test_host_checks_refuse_before_writing(defect, route, device):
     with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
         with pytest.raises(error, match=message):
             call(device, mutate)
+
+
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+def test_page_table_1_none_needs_a_page_size_above_1(route, device):
+    """Without page_table_1 the real table is all a page size of 1 would have, and it is page_table_1
+    itself: refused before anything is written, naming page_table_1."""
+
+    def omit_at_page_1(args):
+        args["page_size"] = 1
+        args["max_seqlen_k"] = CASE.max_seqlen_k
+        args["buffers"] = dataclasses.replace(args["buffers"], page_table_1=None)
+
+    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+        with pytest.raises(ValueError, match="page_table_1 is None, but with page_size 1"):
+            call(device, omit_at_page_1)
 
 
 def test_page_size_1_needs_real_page_table_to_be_page_table_1(device):

@@ -221,13 +221,13 @@ PATCHES: dict[str, Patch] = {
     ),
     "nsa_clip_topk_minus_one": Patch(
         "nsa_cache_seqlens_int32 clipped at nsa_index_topk - 1",
-        "tl.minimum(visible, topk).to(tl.int32)",
-        "tl.minimum(visible, topk - 1).to(tl.int32)",
+        "    if KPOOL_SHIFT == 0:\n        return tl.minimum(visible, topk)\n",
+        "    if KPOOL_SHIFT == 0:\n        return tl.minimum(visible, topk - 1)\n",
     ),
     "clipped_prefix_int32": Patch(
         "the closed-form clipped prefix evaluated in int32: n * (n + 1) overflows past n = 46340",
-        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr):\n",
-        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr):\n    n = n.to(tl.int32)\n    topk = topk.to(tl.int32)\n",
+        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr):\n",
+        "def _clipped_prefix(n, topk, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr):\n    n = n.to(tl.int32)\n    topk = topk.to(tl.int32)\n",
     ),
     "real_page_trunc_division": Patch(
         "real pages by truncating `//` instead of an arithmetic shift: negative slots round toward zero",
@@ -284,9 +284,35 @@ PATCHES: dict[str, Patch] = {
     ),
     "decode_floor_one": Patch(
         "decode's causal lengths kept at least 1, as draft-extend's padding requests are: a seq_len of 0 reads 1",
-        "        mode.length_floor,\n",
-        "        max(mode.length_floor, 1),\n",
+        "        padding_floor if mode.pads_below_one else 0,\n",
+        "        padding_floor if mode.pads_below_one else 1,\n",
         forward_modes=("decode",),
+    ),
+    "padding_floor_ignored": Patch(
+        "the padding floor taken as 1 whatever the engine profile asks: sglang-dsa's padding requests read 1 where 0 is due",
+        "        padding_floor if mode.pads_below_one else 0,\n",
+        "        1 if mode.pads_below_one else 0,\n",
+        forward_modes=("draft-extend",),
+    ),
+    "kpool_remainder_dropped": Patch(
+        "KPool sparse lengths without the live partial pool: min(len // k * k, topk), the len % k dropped",
+        "    return tl.minimum((visible >> KPOOL_SHIFT) << KPOOL_SHIFT, topk) + (visible & ((1 << KPOOL_SHIFT) - 1))\n",
+        "    return tl.minimum((visible >> KPOOL_SHIFT) << KPOOL_SHIFT, topk)\n",
+    ),
+    "kpool_prefix_unpooled": Patch(
+        "the NSA prefix sum's closed form without KPool: nsa_cu_seqlens_k sums min(len, topk) while the lengths are pooled",
+        "    if KPOOL_SHIFT == 0:\n        return tl.where(n < 0",
+        "    if True:\n        return tl.where(n < 0",
+    ),
+    "kpool_edge_at_topk": Patch(
+        "KPool's closed form switching at topk, not topk + k: lengths in [topk, topk + k) summed as pooled",
+        "    edge = topk + k\n",
+        "    edge = topk + 0 * k\n",
+    ),
+    "real_table_skipped_without_page_table_1": Patch(
+        "the real page table's stores tied to page_table_1's: a caller that gives no page_table_1 gets no real table either",
+        "                if PAGE_SHIFT > 0:\n                    # An arithmetic shift",
+        "                if PAGE_SHIFT > 0 and HAS_PAGE_TABLE_1:\n                    # An arithmetic shift",
     ),
     "target_verify_kv_without_next_n": Patch(
         "target-verify's kv length taken as seq_lens, without the next_n draft tokens the verify pass attends to",

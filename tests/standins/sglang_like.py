@@ -2,8 +2,9 @@
 kernel, written with eager torch ops (no host sync: the total comes in as a host int): it stores 0
 into element 0 of both cu buffers, takes the real page table by truncating division, and reads the
 static width from extend_seq_lens[0] when told the widths are equal, and clamps a padding request's
-causal lengths to 1. Under the sglang domain it passes values; under the strict one element 0 and
-negative slots fail it. `tests/planted/padding_lengths.py` is the same with a lower floor."""
+causal lengths to 0, as SGLang main does (sgl-project/sglang#30378). Under the sglang domain and the
+sglang-dsa profile it passes values; under the strict domain element 0 and negative slots fail it.
+`tests/planted/padding_lengths.py` is the same with other floors."""
 
 import torch
 
@@ -13,7 +14,7 @@ def fused_dsa_draft_extend_metadata(
     seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table, bs, total_len, max_seqlen_k,
     dsa_index_topk, real_page_size, max_extend_len, max_total_len, static_extend_len=False,
 ):
-    fill_with_floor(**locals(), floor=1)
+    fill_with_floor(**locals(), floor=0)
 
 
 def fill_with_floor(
