@@ -318,16 +318,18 @@ def memory_outside_views_untouched(fill: Contract, case: ReplayCase, device: tor
 def _steps_match_reference(
     steps, captured: tuple[torch.Tensor, ...], buffers: MetadataBuffers, mirror, launch, device, what: str
 ) -> None:
-    """For each step: write its values into the same input tensors, `launch(step)`, and run the
-    reference on its own copy of the buffers (`mirror`); every buffer must then equal the
-    reference's, padding included."""
+    """For each step: write its values into the same input tensors (the [:bs] prefix of the
+    per-request ones, so a step of fewer requests, an idle one included, takes prefix views of them),
+    `launch(step, views)`, and run the reference on its own copy of the buffers (`mirror`); every
+    buffer must then equal the reference's, padding included."""
     for index, step in enumerate(steps):
         reference = FILLS[step.forward_mode]
         fresh = step.inputs(device)
-        for static, value in zip(captured, fresh):
+        views = tuple(t[: step.bs] if t.dim() == 1 else t for t in captured)
+        for static, value in zip(views, fresh):
             static.copy_(value)
         before = buffers.clone()
-        launch(step)
+        launch(step, views)
         reference(*fresh, mirror, **step.options())
         mismatches = compare(step, mirror, buffers, before)
         _require(not mismatches, f"{what} {index} differs from the reference:\n" + report(mismatches))
@@ -337,16 +339,20 @@ def state_across_calls(fill: Contract, case: ReplayCase, device: torch.device) -
     """Called again on the very same input tensors and buffers after new values are written into
     them (new lengths and totals, other pool rows, new req_to_token contents, a smaller and then a
     larger max(seq_lens)), every call equals the reference on its own inputs: nothing may be kept
-    from an earlier call, however the tensors' addresses repeat."""
-    _calls_match_reference(fill, (case, *case.follow_ups()), case.inputs(device), case.buffers(device), device, "call")
+    from an earlier call, however the tensors' addresses repeat. Between the first two calls comes an
+    idle one (bs 0 on prefix views of the same tensors, as a DP attention rank with no requests runs
+    beside live ones), which writes nothing."""
+    idle = case.with_changes(seq_lens=(), extend_seq_lens=(), req_pool_indices=(), padding=0)
+    steps = (case, idle, *case.follow_ups())
+    _calls_match_reference(fill, steps, case.inputs(device), case.buffers(device), device, "call")
 
 
 def _calls_match_reference(fill: Contract, steps, captured, buffers, device, what: str) -> None:
     """`_steps_match_reference` with each step a plain call of `fill` on the same tensors and buffers."""
 
-    def launch(step: ReplayCase) -> None:
+    def launch(step: ReplayCase, views) -> None:
         with on_host(step):
-            fill(*captured, buffers, **step.options())
+            fill(*views, buffers, **step.options())
 
     _steps_match_reference(steps, captured, buffers, buffers.clone(), launch, device, what)
 
@@ -521,7 +527,7 @@ def graph_replays_match_reference(fill: Contract, session, device: torch.device)
     mirror = buffers.clone()
     graph = _capture(fill, first, captured, buffers)
     reference(*captured, mirror, **first.options())
-    _steps_match_reference(session.steps, captured, buffers, mirror, lambda step: graph.replay(), device, "replay")
+    _steps_match_reference(session.steps, captured, buffers, mirror, lambda step, views: graph.replay(), device, "replay")
 
 
 def engine_replays_match_reference(fill: Contract, session, device: torch.device) -> None:

@@ -59,6 +59,9 @@ def hunt(
     """
     device = prepare_runtime()
     variant = load_variant(spec, forward_mode=forward_mode, profile=profile)
+    if profile is None and getattr(variant.fill, "profile", None):
+        # A mutant whose defect only the full-width page rows see is hunted under that profile.
+        variant = load_variant(spec, forward_mode=forward_mode, profile=variant.fill.profile)
     set_session_forward_mode(forward_mode)
     contract_laws = laws_of(CONTRACT_LAWS, forward_mode)
     examples = pinned_examples(forward_mode, gpu=device.type == "cuda").values()

@@ -43,6 +43,9 @@ class Patch:
     guards: tuple[Edit, ...] = ()
     shows_in: str | None = None
     domain: str = "sglang"  # "strict" where the defect is one only under the strict domain's rules
+    # The engine profile under which the mutant is hunted: "full-width" where the defect leaves only
+    # columns past a row's kv length unwritten, which a live-prefix profile accepts.
+    profile: str | None = None
     forward_modes: tuple[str, ...] = FORWARD_MODE_NAMES  # the modes whose code the defect is in
 
     def edits(self) -> tuple[Edit, ...]:
@@ -139,6 +142,7 @@ PATCHES: dict[str, Patch] = {
         "the prefetched tile never becomes the current one: every column tile of a program stores its first tile's slots",
         "            slots = next_slots\n",
         "",
+        profile="full-width",
     ),
     "page_prefetch_stale": Patch(
         "the prefetched page slots never become the current ones: every column tile stores its first tile's real pages",
@@ -260,16 +264,19 @@ PATCHES: dict[str, Patch] = {
         "graph-resident max(seq_lens) taken over the program's own requests (a small batch's: its one request), not the whole batch",
         "offs, offs < bs, next_n, FORWARD_MODE)",
         "offs, (offs >= first_req) & (offs < first_req + REQS) & (offs < bs), next_n, FORWARD_MODE)",
+        profile="full-width",
     ),
     "device_max_scan_stops_at_last_tile_start": Patch(
         "graph-resident max scan stopped once a kv length reaches the start of the program's last tile, not its end: a max inside that tile is missed",
         "tl.minimum(last_tile + COL_TILE, max_seqlen_k)",
         "tl.minimum(last_tile, max_seqlen_k)",
+        profile="full-width",
     ),
     "device_max_scan_skipped_by_last_block": Patch(
         "graph-resident max scan skipped by the batch's last request block, as if it held the whole batch: it takes its own requests' max",
         "start = tl.where((first_req == 0) & (bs <= REQS), bs, 0)",
         "start = tl.where(first_req + REQS >= bs, bs, 0)",
+        profile="full-width",
     ),
     "device_max_seqlen_ignored": Patch(
         "graph-resident columns bounded by the host argument (the buffers' capacity), not the device max(seq_lens)",
@@ -303,11 +310,6 @@ PATCHES: dict[str, Patch] = {
         "the NSA prefix sum's closed form without KPool: nsa_cu_seqlens_k sums min(len, topk) while the lengths are pooled",
         "    if KPOOL_SHIFT == 0:\n        return tl.where(n < 0",
         "    if True:\n        return tl.where(n < 0",
-    ),
-    "kpool_edge_at_topk": Patch(
-        "KPool's closed form switching at topk, not topk + k: lengths in [topk, topk + k) summed as pooled",
-        "    edge = topk + k\n",
-        "    edge = topk + 0 * k\n",
     ),
     "real_table_skipped_without_page_table_1": Patch(
         "the real page table's stores tied to page_table_1's: a caller that gives no page_table_1 gets no real table either",
@@ -413,5 +415,7 @@ def mutant(module_name: str) -> tuple[Contract, Contract, Contract]:
         if PATCHES[name].shows_in:
             fill.shows_in = PATCHES[name].shows_in
         fill.domain = PATCHES[name].domain
+        if PATCHES[name].profile:
+            fill.profile = PATCHES[name].profile
         fills.append(fill)
     return tuple(fills)
