@@ -413,16 +413,29 @@ class ReplayCase:
             torch.tensor(self.kv_lens, dtype=torch.int64), torch.tensor(self.extend_seq_lens, dtype=torch.int64)
         )
 
+    def _columns_per_cell(self, name: str) -> int | None:
+        """How many page-table columns a cell of buffer `name` stands for: 1 for page_table_1, the
+        page size for the real table; None for a buffer that has no tail."""
+        if not self.engine.live_prefix or name not in ("page_table_1", "real_page_table"):
+            return None
+        return 1 if name == "page_table_1" else self.page_size
+
+    def is_tail(self, name: str, token: int, cell: int) -> bool:
+        """Whether cell `cell` of written token row `token` of buffer `name` is a tail cell (`tail`)."""
+        per_cell = self._columns_per_cell(name)
+        return per_cell is not None and cell * per_cell >= self.kv_lens[self.token_owner(token)[0]]
+
     def tail(self, name: str, shape: tuple[int, ...]) -> torch.Tensor | None:
         """Under a live-prefix profile, the tail cells of page table `name` (a tensor of that shape):
         the written cells of a token row at a column at or past its request's kv length (for the
         real table, a page whose first column is at or past it). A tail cell may keep its old contents
         or hold what the full-width rule writes; every other written cell is defined. None where
         there are none: full-width profiles, every other buffer."""
-        if not self.engine.live_prefix or name not in ("page_table_1", "real_page_table"):
+        per_cell = self._columns_per_cell(name)
+        if per_cell is None:
             return None
-        columns = self.max_seqlen_k if name == "page_table_1" else -(-self.max_seqlen_k // self.page_size)
-        first_column = torch.arange(shape[1], dtype=torch.int64) * (1 if name == "page_table_1" else self.page_size)
+        columns = -(-self.max_seqlen_k // per_cell)
+        first_column = torch.arange(shape[1], dtype=torch.int64) * per_cell
         mask = torch.zeros(shape, dtype=torch.bool)
         tokens = self.total_tokens
         mask[:tokens, :columns] = first_column[None, :columns] >= self.token_kv_lens()[:, None]

@@ -64,8 +64,8 @@ def locate(case: ReplayCase, buffer: str, index: tuple[int, ...], before: int | 
     col, width = index[1], region[1].stop
     unit, limit = ("column", "max_seqlen_k") if buffer == "page_table_1" else ("page", "ceil(max_seqlen_k / page_size)")
     past = f" past {limit}={width}" if col >= width else ""
-    kv = case.kv_lens[case.token_owner(row)[0]]
-    if writes and case.engine.live_prefix and col * (1 if buffer == "page_table_1" else case.page_size) >= kv:
+    if writes and case.is_tail(buffer, row, col):
+        kv = case.kv_lens[case.token_owner(row)[0]]
         held = "" if before is None else f" (held {before})"
         past = f", tail: at or past the row's kv length {kv} under {case.profile}, may keep its old contents{held} or the full-width value"
     return (f"{_token(case, row)}, {unit} {col}{past}", writes)
@@ -87,16 +87,18 @@ def compare(
             shape = None if have is None else tuple(have.shape)
             mismatches.append(Mismatch(name, want.numel(), 0, ((shape or (), -1, -1, "missing" if have is None else "shape changed"),)))
             continue
-        if torch.equal(want, have) and before is None:
-            continue
-        want_cpu, have_cpu = want.cpu(), have.cpu()
-        old = None if before is None else getattr(before, name).cpu()
-        written = torch.zeros(want_cpu.shape, dtype=torch.bool)
+        old = None if before is None else getattr(before, name)
+        written = torch.zeros(want.shape, dtype=torch.bool, device=want.device)
         written[case.written_region()[name]] = True
-        # Unwritten cells keep their own old contents; written ones hold the reference's.
-        target = want_cpu if old is None else torch.where(written, want_cpu, old)
+        # Unwritten cells keep their own old contents; written ones hold the reference's. Equal on the
+        # device, nothing is read back.
+        target = want if old is None else torch.where(written, want, old)
+        if torch.equal(target, have):
+            continue
+        target, have_cpu, written = target.cpu(), have.cpu(), written.cpu()
+        old = None if old is None else old.cpu()
         differ = target != have_cpu
-        tail = case.tail(name, tuple(want_cpu.shape))
+        tail = case.tail(name, tuple(target.shape))
         if tail is not None and old is not None:
             differ &= ~(tail & (have_cpu == old))
         if not bool(differ.any()):

@@ -201,6 +201,9 @@ def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.d
     req_to_token = case.named_inputs(r.inputs)["req_to_token"].cpu()
     msk, ps = case.max_seqlen_k, case.page_size
     live_prefix = case.engine.live_prefix
+    # Each table read back once, not once per request.
+    tables_after = {name: t.cpu() for name, t in r.after.named().items()}
+    tables_before = {name: t.cpu() for name, t in r.before.named().items()}
     for b, (start, end) in enumerate(case.segments()):
         row = req_to_token[case.req_pool_indices[b], :msk]
         live = min(case.kv_lens[b], msk) if live_prefix else msk
@@ -211,7 +214,7 @@ def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.d
             tables.append(("real_page_table", torch.div(row[::ps], ps, rounding_mode="floor"), -(-live // ps),
                            f"request {b}'s first slot of each page // {ps}"))
         for name, want, live_cells, what in tables:
-            got, old = getattr(r.after, name).cpu(), getattr(r.before, name).cpu()
+            got, old = tables_after[name], tables_before[name]
             width = want.shape[0]
             for t in range(start, end):
                 _require(
