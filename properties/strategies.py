@@ -130,7 +130,8 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
     0), the draft width as extend length and pool row 0 (`replay_cases` points them there).
     The live requests extend the width too (static width) or anything up to it (ragged)."""
     width = draw(st.integers(1, 8))
-    live = draw(st.one_of(st.integers(0, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
+    # No live request at all is its own branch: an idle data-parallel rank replays padding alone.
+    live = draw(st.one_of(st.just(0), st.integers(1, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
     # The first bucket past the live requests: at least one padding request, as in any padded replay.
     bucket = next(b for b in CAPTURE_BUCKETS if b > live)
     fill = draw(st.sampled_from(SEQ_LEN_FILLS))
@@ -148,7 +149,8 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
 def nsa_index_topk(draw, expanded: list[int], longest: int) -> int:
     """topk placed where clipping is interesting: below every length, exactly on one, past every
     one (nothing clipped), past where a closed-form sum of lengths leaves int32, or anywhere."""
-    straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1]
+    # Padding rows of floor 0 expand to 0, which is no top-k.
+    straddles = [v for v, w in zip(expanded, expanded[1:]) if w == v + 1 and v >= 1]
     mode = draw(st.sampled_from(("any", "below_all", "straddle", "above_all", "past_triangle", "deepseek")))
     if mode == "below_all" and expanded and min(expanded) > 1:
         return draw(st.integers(1, min(expanded) - 1))

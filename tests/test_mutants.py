@@ -44,6 +44,7 @@ def test_mutant_is_killed(mode_name, name):
 def test_kernel_patch_matches_the_shipped_source(name):
     assert shipped_source().count(PATCHES[name].snippet) == 1, f"{name}: its snippet is not in the shipped source once"
     assert patched_source(name) != shipped_source()
+    compile(patched_source(name), f"<mutant {name}>", "exec")
     assert any(name in mutants_of(mode) for mode in PATCHES[name].forward_modes), f"{name} has a patch but no module properties/mutants/{name}.py"
 
 

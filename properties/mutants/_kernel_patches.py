@@ -140,8 +140,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "tile_prefetch_stale": Patch(
         "the prefetched tile never becomes the current one: every column tile of a program stores its first tile's slots",
-        "            slots = next_slots\n",
-        "",
+        "                slots = next_slots\n",
+        "                slots = slots\n",
         profile="full-width",
     ),
     "page_prefetch_stale": Patch(
