@@ -32,7 +32,6 @@ from properties.cases import DOMAINS  # noqa: E402
 from properties.conventions import CONVENTIONS  # noqa: E402
 from properties.gate import FAMILIES, default_required  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
-from properties.strategies import set_session_forward_mode  # noqa: E402
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
 
@@ -93,8 +92,6 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "forward_mode(name, ...): a test of these forward modes' variants alone")
     config.variant_options = _variant_options(config)
     config.judged_options = _judged_options(config)
-    # Before the test modules are imported: their strategies and pinned examples are the mode's.
-    set_session_forward_mode(config.variant_options[2])
     names = tuple(name for name in (config.getoption("--require") or "").split(",") if name)
     unknown = [name for name in names if name not in FAMILIES]
     if unknown:

@@ -19,7 +19,7 @@ from properties.edges import EXTREMES, pinned_examples
 from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
 from properties.laws import CONTRACT_LAWS, Failure, first_broken_law, laws_of
 from properties.search import find_failure
-from properties.strategies import set_session_forward_mode
+from properties.strategies import replay_cases
 from reference.modes import DEFAULT_FORWARD_MODE
 
 SHRINK_SECONDS = 30.0  # per failure found; a campaign reports what it found, shrunk as far as that allows
@@ -148,7 +148,6 @@ def run_campaign(
     every later round would stop at that same case again.
     """
     coverage, failures = Coverage(forward_mode=variant.forward_mode), []
-    set_session_forward_mode(variant.forward_mode)
     laws = laws_of(laws, variant.forward_mode)
     deadline = time.monotonic() + 60 * minutes if minutes else None
     progress = Progress(None if deadline else max_examples, deadline)
@@ -201,6 +200,7 @@ def run_campaign(
             seed_value=seed_value + round_index,
             database=database,
             replay=round_index == 0,
+            strategy=replay_cases(variant.forward_mode),
         )
         if failure:
             coverage.record(failure.case, len(laws))

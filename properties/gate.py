@@ -35,6 +35,7 @@ from properties.laws import (
     state_across_calls,
 )
 from properties.search import find_failure
+from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
@@ -131,7 +132,7 @@ class Budget:
     edges: tuple[ReplayCase, ...] = ()  # checked before any generated case
 
 
-def _search(fill, adapt, laws, device, budget: Budget, strategy=None) -> Failure | None:
+def _search(fill, adapt, laws, device, budget: Budget, strategy) -> Failure | None:
     """The first broken law over the edge examples, then generated cases (shrunk in a time box)."""
 
     def check(case: ReplayCase) -> Failure | None:
@@ -149,19 +150,17 @@ def _size(case: ReplayCase) -> int:
     return case.total_tokens * case.max_seqlen_k + case.bs
 
 
-def _graph_sessions(fill, adapt, device, budget: Budget, sessions=None, law=graph_replays_match_reference) -> tuple[str, str] | None:
-    """`law` (graph replay) over generated sessions (by default `graph_sessions` over the whole
-    range): None when it holds, else (the reason, the session it broke on)."""
+def _graph_sessions(fill, adapt, device, budget: Budget, sessions, law=graph_replays_match_reference) -> tuple[str, str] | None:
+    """`law` (graph replay) over generated `sessions`: None when it holds, else (the reason, the
+    session it broke on)."""
     from hypothesis import HealthCheck, given, settings
-
-    from properties.strategies import graph_sessions
 
     broken: list[tuple[str, str]] = []
 
     # Sessions cost a capture each: a third of the cases a law family searches, at most SESSIONS.
     @settings(max_examples=min(max(2, budget.max_examples // 3), SESSIONS), derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(session=sessions if sessions is not None else graph_sessions(whole_range=True))
+    @given(session=sessions)
     def replay(session):
         if broken or (budget.deadline and time.monotonic() > budget.deadline):
             return
@@ -185,12 +184,8 @@ class Gate:
 
     def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
                  max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None):
-        from properties.strategies import set_session_forward_mode
-
         self.variant, self.device, self.domain, self.required = variant, device, domain, required
         self.gpu = device.type == "cuda"
-        # Generated cases are the variant's forward mode's, and so are the edge examples.
-        set_session_forward_mode(variant.forward_mode)
         self.examples = pinned_examples(variant.forward_mode, gpu=self.gpu)
         self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
         self.budget.edges = tuple(self.examples[name] for name in edges) if edges is not None else tuple(self.examples.values())
@@ -234,21 +229,26 @@ class Gate:
 
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._mode("host_sized")
-        found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget)
+        found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases())
         return (FAIL, _failure_detail(found, "host_sized")) if found else (PASS, f"edge examples and up to {self.budget.max_examples} generated cases")
 
     def _needs_gpu(self) -> tuple[str, str] | None:
         return None if self.gpu else (NOT_RUN, "no CUDA device on this machine")
+
+    def _cases(self):
+        return replay_cases(self.variant.forward_mode)
+
+    def _sessions(self):
+        """Graph sessions over the whole range the engine sends."""
+        return graph_sessions(self.variant.forward_mode, whole_range=True)
 
     def _declared(self):
         """(mode, fill, adapt) of every mode the variant declares."""
         return [(mode, *judged) for mode in MODE_ROWS if (judged := self._mode(mode)) is not None]
 
     def engine_replay(self, family: str) -> tuple[str, str]:
-        from properties.strategies import engine_sessions
-
         for mode, fill, adapt in self._declared():
-            broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(), engine_replays_match_reference)
+            broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(self.variant.forward_mode), engine_replays_match_reference)
             if broken:
                 return FAIL, f"{broken[0]} ({mode})\n{broken[1]}"
         how = "captured once, replayed" if self.gpu else "called on the same tensors (no CUDA device to capture on)"
@@ -257,10 +257,8 @@ class Gate:
     def no_sync(self, family: str) -> tuple[str, str]:
         if (skip := self._needs_gpu()):
             return skip
-        from properties.strategies import whole_range_cases
-
         for mode, fill, adapt in self._declared():
-            found = _search(fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases())
+            found = _search(fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases(self.variant.forward_mode))
             if found:
                 return FAIL, f"{found.message.removeprefix('LawBroken: ')} ({mode}, smallest case found: {_case_line(found.case)})\n{found.case}"
         return PASS, (f"warm calls under torch.cuda.set_sync_debug_mode('error'): edge examples and up to "
@@ -280,7 +278,7 @@ class Gate:
         if (skip := self._needs_gpu()):
             return skip
         fill, adapt = self._mode("host_sized")
-        broken = _graph_sessions(fill, adapt, self.device, self.budget)
+        broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
         return (FAIL, "\n".join(broken)) if broken else (PASS, "captured once, replayed with new values step after step")
 
     def _mode_row(self, mode: str) -> tuple[str, str]:
@@ -291,12 +289,12 @@ class Gate:
             flag = "supports_graph_resident" if mode == "graph_resident" else "supports_static_extend_len"
             return NOT_APPLICABLE, f"not declared (fill.{flag})"
         fill, adapt = judged
-        found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget)
+        found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases())
         if found:
             return FAIL, _failure_detail(found, mode)
         if not self.gpu:
             return PASS, "contract laws hold; graph replay not run (no CUDA device)"
-        broken = _graph_sessions(fill, adapt, self.device, self.budget)
+        broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
         return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold")
 
     def graph_resident(self, family: str) -> tuple[str, str]:

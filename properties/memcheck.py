@@ -105,11 +105,10 @@ def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_m
 
     from properties.edges import pinned_examples
     from properties.harness import MODES, in_mode, load_variant, prepare_runtime, run
-    from properties.strategies import replay_cases, set_session_forward_mode
+    from properties.strategies import replay_cases
 
     device = prepare_runtime()
     variant = load_variant(spec, convention, forward_mode, profile)
-    set_session_forward_mode(variant.forward_mode)
     calls = [0]
     for mode in MODES:
         judged = in_mode(variant, mode, domain)
@@ -126,7 +125,7 @@ def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_m
             call(case)
 
         @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=replay_cases())
+        @given(case=replay_cases(variant.forward_mode))
         def generated(case):
             call(case)
 

@@ -25,7 +25,7 @@ from properties.edges import pinned_examples
 from properties.harness import MODES, in_mode, load_variant, prepare_runtime
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
-from properties.strategies import replay_cases, set_session_forward_mode
+from properties.strategies import replay_cases
 from reference.modes import DEFAULT_FORWARD_MODE
 
 
@@ -62,7 +62,6 @@ def hunt(
     if profile is None and getattr(variant.fill, "profile", None):
         # A mutant whose defect only the full-width page rows see is hunted under that profile.
         variant = load_variant(spec, forward_mode=forward_mode, profile=variant.fill.profile)
-    set_session_forward_mode(forward_mode)
     contract_laws = laws_of(CONTRACT_LAWS, forward_mode)
     examples = pinned_examples(forward_mode, gpu=device.type == "cuda").values()
     strategy = replay_cases(mode_name=forward_mode)

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from properties.cases import ReplayCase
 from properties.laws import Failure
-from properties.strategies import replay_cases
 
 
 def find_failure(
@@ -26,17 +25,17 @@ def find_failure(
     shrink: bool = True,
     database=None,
     replay: bool = False,
-    strategy=None,
+    strategy,
 ) -> tuple[int, Failure | None]:
     """(cases tried, the smallest failure found) over generated cases; derandomized when no seed
-    is given; cases come from `strategy` (default: replay_cases()). `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
+    is given; cases come from `strategy` (a forward mode's `replay_cases`, say). `shrink_seconds` counts from the first failure; None leaves shrinking unbounded.
     Failures are saved to `database`; with `replay`, the failures stored there are tried first."""
     tried = [0]
     known_failing: set[ReplayCase] = set()
     last: list[Failure] = []
     deadline: list[float] = []
 
-    @given(case=strategy if strategy is not None else replay_cases())
+    @given(case=strategy)
     def attempt(case):
         if deadline and time.monotonic() > deadline[0] and case not in known_failing:
             return

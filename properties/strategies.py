@@ -17,21 +17,7 @@ from hypothesis import strategies as st
 
 from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, ReplayCase
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES
-from reference.modes import DEFAULT_FORWARD_MODE, MAX_NEXT_N, TARGET_VERIFY, forward_mode
-
-
-_SESSION_FORWARD_MODE = [DEFAULT_FORWARD_MODE]
-
-
-def set_session_forward_mode(name: str) -> None:
-    """The forward mode that strategies drawn without one use: pytest's --forward-mode, set once at
-    collection (the strategies of a @given are built at import, their bodies run at draw time)."""
-    forward_mode(name)
-    _SESSION_FORWARD_MODE[0] = name
-
-
-def session_forward_mode() -> str:
-    return _SESSION_FORWARD_MODE[0]
+from reference.modes import MAX_NEXT_N, TARGET_VERIFY, forward_mode
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 PAGE_SIZES = (1, 64, 2, 16, 128)
@@ -198,11 +184,11 @@ def _next_n(draw, mode_name: str, regime: str, extend_seq_lens: list[int]) -> in
 
 
 @st.composite
-def replay_cases(draw, regimes: tuple[str, ...] = REGIMES, mode_name: str | None = None) -> ReplayCase:
-    """Any valid case of a forward mode's contract (by default the session's), padded buffers and
-    strided tables included. Decode and target-verify draw the same batches as draft-extend, whose
-    extend lengths they do not have (each request's tokens follow from the mode)."""
-    mode_name = mode_name or session_forward_mode()
+def replay_cases(draw, mode_name: str, regimes: tuple[str, ...] = REGIMES) -> ReplayCase:
+    """Any valid case of forward mode `mode_name`'s contract, padded buffers and strided tables
+    included. Decode and target-verify draw the same batches as draft-extend, whose extend lengths
+    they do not have (each request's tokens follow from the mode)."""
+    forward_mode(mode_name)
     regime = draw(st.sampled_from(regimes))
     batch = {
         "small": small_batch,
@@ -302,10 +288,10 @@ class GraphSession:
 
 
 @st.composite
-def graph_sessions(draw, max_bs: int = 64, steps: int = 6, whole_range: bool = False) -> GraphSession:
-    """Steps of one captured graph. With `whole_range` the first step may be any case of
-    `whole_range_cases` (bs to 4096, contexts to 128k), which only a GPU affords."""
-    first = draw(whole_range_cases() if whole_range and draw(st.booleans()) else replay_cases(regimes=("small", "large_batch")))
+def graph_sessions(draw, mode_name: str, max_bs: int = 64, steps: int = 6, whole_range: bool = False) -> GraphSession:
+    """Steps of one captured graph of forward mode `mode_name`. With `whole_range` the first step may
+    be any case of `whole_range_cases` (bs to 4096, contexts to 128k), which only a GPU affords."""
+    first = draw(whole_range_cases(mode_name) if whole_range and draw(st.booleans()) else replay_cases(mode_name, ("small", "large_batch")))
     max_bs = max(max_bs, first.bs) if whole_range else max_bs
     first = first.with_changes(
         seq_lens=first.seq_lens[:max_bs],
@@ -362,16 +348,16 @@ def whole_range_batch(draw) -> tuple[list[int], list[int]]:
     return kv.tolist(), qo.tolist(), padding
 
 
-def whole_range_cases() -> st.SearchStrategy[ReplayCase]:
+def whole_range_cases(mode_name: str) -> st.SearchStrategy[ReplayCase]:
     """Cases over the whole range the engine sends: bs 1..4096, contexts to 128k, both index dtypes,
     every page size, padded buckets. For the GPU rows (no host sync, graph capture), whose defects
     may show only past some size."""
-    return replay_cases(regimes=("whole_range",))
+    return replay_cases(mode_name, ("whole_range",))
 
 
 @st.composite
-def engine_sessions(draw, steps: int = 5) -> GraphSession:
-    """One captured bucket of SGLang's draft-extend graph runner, replayed step after step.
+def engine_sessions(draw, mode_name: str, steps: int = 5) -> GraphSession:
+    """One captured bucket of an SGLang graph runner of forward mode `mode_name`, replayed step after step.
 
     The capture runs on the runner's fill values (every request padding: seq_len 1 or 0, pool row 0,
     the draft width); each replay writes its live requests into the first entries of the same
@@ -386,7 +372,7 @@ def engine_sessions(draw, steps: int = 5) -> GraphSession:
     fill = draw(st.sampled_from(SEQ_LEN_FILLS))
     columns = draw(st.sampled_from((width + 8, 300, 4096)))
     pool_size = bucket + draw(st.integers(1, 8))
-    template = draw(replay_cases(regimes=("small",)))
+    template = draw(replay_cases(mode_name, ("small",)))
     # Target-verify's draft is the bucket's width, and its kv lengths seq_lens + width fit the columns.
     if template.forward_mode == TARGET_VERIFY.name:
         template = template.with_changes(next_n=width)

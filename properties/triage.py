@@ -11,6 +11,7 @@ from properties.compare import Mismatch, compare, report
 from properties.harness import Variant, run, run_reference
 from properties.laws import Failure
 from properties.search import find_failure
+from properties.strategies import replay_cases
 
 
 @dataclass
@@ -55,11 +56,8 @@ def find_disagreement(
     """Generate cases until the two variants write different buffers (or one raises); shrink the
     first such case within `shrink_seconds`. Returns (cases tried, the disagreement or None). Both
     variants must be of one forward mode, whose cases are generated."""
-    from properties.strategies import set_session_forward_mode
-
     if variant.forward_mode != against.forward_mode:
         raise ValueError(f"{variant.name} is judged in {variant.forward_mode}, {against.name} in {against.forward_mode}: no common case")
-    set_session_forward_mode(variant.forward_mode)
 
     def outputs(v: Variant, case: ReplayCase):
         try:
@@ -73,7 +71,10 @@ def find_disagreement(
             return Failure(case, "variants_agree", "the variants disagree")
         return None
 
-    tried, found = find_failure(check, max_examples=max_examples, shrink_seconds=shrink_seconds, seed_value=seed_value)
+    tried, found = find_failure(
+        check, max_examples=max_examples, shrink_seconds=shrink_seconds, seed_value=seed_value,
+        strategy=replay_cases(variant.forward_mode),
+    )
     if found is None:
         return tried, None
     case = found.case

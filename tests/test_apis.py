@@ -14,6 +14,7 @@ import reference
 from properties.edges import EDGE_EXAMPLES
 from properties.laws import API_LAWS
 from properties.strategies import replay_cases
+from reference.modes import DRAFT_EXTEND
 
 ROUTES = {"triton": "1", "reference": "0"}
 
@@ -22,7 +23,7 @@ ROUTES = {"triton": "1", "reference": "0"}
 @pytest.mark.parametrize("law", API_LAWS, ids=lambda law: law.__name__)
 @example(case=EDGE_EXAMPLES["zero_extend"])
 @example(case=EDGE_EXAMPLES["large_batch"])
-@given(case=replay_cases(regimes=("small", "large_batch")))
+@given(case=replay_cases(DRAFT_EXTEND.name, ("small", "large_batch")))
 def test_api_law(law, route, case, device):
     with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": ROUTES[route]}):
         assert kernel.triton_enabled() == (route == "triton")

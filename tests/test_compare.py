@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 
 from properties.compare import SHOWN_CELLS, compare, locate
 from properties.edges import wide_case
+from properties.harness import run_reference
 from properties.strategies import replay_cases
-from reference import fill_draft_extend_metadata
+from reference.modes import FORWARD_MODES
 
 
 def filled(case):
-    buffers = case.buffers("cpu")
-    fill_draft_extend_metadata(*case.inputs("cpu"), buffers, **case.options())
-    return buffers
+    return run_reference(case, torch.device("cpu")).after
 
 
 def per_cell(case, expected, got):
@@ -40,7 +39,7 @@ def per_cell(case, expected, got):
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=replay_cases(regimes=("small",)), data=st.data())
+@given(case=st.sampled_from(tuple(FORWARD_MODES)).flatmap(lambda mode: replay_cases(mode, ("small",))), data=st.data())
 def test_the_report_counts_and_locates_as_cell_by_cell(case, data):
     expected = filled(case)
     got = expected.clone()

@@ -33,7 +33,7 @@ def reference_matches_list_statement(case) -> None:
 @pytest.mark.parametrize("profile", ENGINE_PROFILES)
 @pytest.mark.parametrize("mode_name", FORWARD_MODES)
 def test_reference_matches_list_statement(mode_name, profile, data):
-    case = data.draw(replay_cases(regimes=("small", "padded_bucket"), mode_name=mode_name))
+    case = data.draw(replay_cases(mode_name, ("small", "padded_bucket")))
     reference_matches_list_statement(case.with_changes(profile=profile))
 
 

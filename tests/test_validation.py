@@ -20,6 +20,7 @@ import kernel
 from kernel.validation import check_values
 from properties.edges import EDGE_EXAMPLES
 from properties.strategies import replay_cases, graph_sessions, large_batch, long_context_batch, small_batch, wide_batch
+from reference.modes import FORWARD_MODES
 
 CASE = EDGE_EXAMPLES["page_size_64"]
 
@@ -254,10 +255,11 @@ def test_every_regime_draws_lengths_inside_the_contract(batch):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(case=replay_cases(), session=graph_sessions())
-def test_every_generated_case_passes_validation_mode(case, session):
-    """Whole cases and graph sessions: what validation mode checks of the device data holds for
-    every case the suite draws."""
+@given(mode_name=st.sampled_from(tuple(FORWARD_MODES)), data=st.data())
+def test_every_generated_case_passes_validation_mode(mode_name, data):
+    """Whole cases and graph sessions of every forward mode: what validation mode checks of the
+    device data holds for every case the suite draws."""
+    case, session = data.draw(replay_cases(mode_name)), data.draw(graph_sessions(mode_name))
     for drawn in (case, *session.steps):
         check_values(
             torch.tensor(drawn.seq_lens),
