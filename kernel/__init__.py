@@ -35,11 +35,12 @@ def triton_enabled() -> bool:
 
 def _reference_fill(
     mode: ForwardMode, inputs: tuple, buffers: MetadataBuffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, validate,
-    zero_cu_heads, padding_floor=None, index_kpool=1,
+    zero_cu_heads, padding_floor=None, index_kpool=1, live_prefix=True,
 ) -> None:
-    """The reference path of one forward mode, after the Triton path's own checks."""
+    """The reference path of one forward mode, after the Triton path's own checks. It writes every
+    column below max_seqlen_k, which a live-prefix profile accepts in each tail cell."""
     profile_options = {"index_kpool": index_kpool, **({"padding_floor": padding_floor} if mode.pads_below_one else {})}
-    checks = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n, **profile_options}
+    checks = {"nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n, "live_prefix": live_prefix, **profile_options}
     if max_seqlen_k is None:
         # The reference path has no graph-resident form: it reads the longest kv length from the
         # device (a sync, as the eager path always makes).
@@ -73,6 +74,7 @@ def fill_draft_extend_metadata(
     zero_cu_heads: bool = False,
     padding_floor: int = eager.DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill every draft-extend metadata buffer for one step (see README.md for the contract).
 
@@ -80,11 +82,13 @@ def fill_draft_extend_metadata(
     zero_cu_heads=True also stores 0 into element 0 of both cu buffers, as SGLang's kernel does.
     padding_floor (0 or 1) is the engine profile's least causal length of a graph-bucket padding
     request; index_kpool the KPool size of the sparse lengths; buffers.page_table_1 may be None where
-    page_size > 1 (only the real page table is then written).
+    page_size > 1 (only the real page table is then written). live_prefix=True (the sglang-dsa and
+    sglang-dsv4 profiles) lets each page row stop at its request's kv length; the Triton path then
+    leaves the columns past it untouched.
     """
     options = dict(
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate,
-        zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool,
+        zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool, live_prefix=live_prefix,
     )
     if triton_enabled():
         return _triton_path.fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, **options)
@@ -103,12 +107,14 @@ def fill_decode_metadata(
     validate: bool | None = None,
     zero_cu_heads: bool = False,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill every decode metadata buffer for one step (buffers.nsa_seqlens_expanded may be None);
-    max_seqlen_k=None, zero_cu_heads, index_kpool and a page_table_1 of None as for draft-extend."""
+    max_seqlen_k=None, zero_cu_heads, index_kpool, live_prefix and a page_table_1 of None as for
+    draft-extend."""
     options = dict(
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate,
-        zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
+        zero_cu_heads=zero_cu_heads, index_kpool=index_kpool, live_prefix=live_prefix,
     )
     if triton_enabled():
         return _triton_path.fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, **options)
@@ -128,13 +134,15 @@ def fill_target_verify_metadata(
     validate: bool | None = None,
     zero_cu_heads: bool = False,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill every target-verify metadata buffer for one step of next_n draft tokens per request,
     buffers.paged_mqa_ctx_lens_2d included where it is given; max_seqlen_k=None (max(seq_lens) +
-    next_n on the device), zero_cu_heads, index_kpool and a page_table_1 of None as for draft-extend."""
+    next_n on the device), zero_cu_heads, index_kpool, live_prefix and a page_table_1 of None as for
+    draft-extend."""
     options = dict(
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, validate=validate,
-        zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
+        zero_cu_heads=zero_cu_heads, index_kpool=index_kpool, live_prefix=live_prefix,
     )
     if triton_enabled():
         return _triton_path.fill_target_verify_metadata(seq_lens, req_pool_indices, req_to_token, buffers, next_n=next_n, **options)

@@ -23,6 +23,11 @@ grid is sized from the buffers, so a captured launch needs nothing from the host
 batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every batch
 size of a bucket (`launch_geometry`), and next_n is a runtime value too; only the forward mode, the
 input dtypes, the page-size case and which outputs are wanted select a variant.
+
+Under a live-prefix engine profile (`live_prefix=True`, sglang-dsa's and sglang-dsv4's rule) each
+token row's page rows end at its request's kv length: no program reads or writes a column past it,
+so a serving batch of mixed lengths moves only the bytes a consumer reads, and graph-resident mode
+needs no max(seq_lens) at all, since each request's own length bounds its columns.
 """
 
 from __future__ import annotations
@@ -136,10 +141,19 @@ def _store_token_lengths(
 
 
 @triton.jit
-def _load_columns(src_rows, cols, has_rows, max_seqlen_k):
-    # Columns `cols` of each request's row of req_to_token; none past max_seqlen_k, none of a request
-    # with no rows to write.
-    return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None] & (cols < max_seqlen_k)[None, :])
+def _column_ends(kv, has_rows, max_seqlen_k, LIVE_PREFIX: tl.constexpr):
+    # Where each request's page rows end: at max_seqlen_k, or under a live-prefix engine profile at
+    # its kv length (no consumer reads past it, so neither is read nor written); 0 for a request with
+    # no rows to write.
+    if LIVE_PREFIX:
+        return tl.where(has_rows, tl.minimum(kv, max_seqlen_k), 0).to(tl.int32)
+    return tl.where(has_rows, max_seqlen_k, 0).to(tl.int32)
+
+
+@triton.jit
+def _load_columns(src_rows, cols, col_end):
+    # Columns `cols` of each request's row of req_to_token, none at or past the request's col_end.
+    return tl.load(src_rows[:, None] + cols[None, :], mask=cols[None, :] < col_end[:, None])
 
 
 @triton.jit
@@ -193,6 +207,7 @@ def dsa_metadata_kernel(
     PAGE_TILE: tl.constexpr,
     FULL_METADATA: tl.constexpr,
     DEVICE_MAX_SEQLEN: tl.constexpr,
+    LIVE_PREFIX: tl.constexpr,
     ZERO_CU_HEADS: tl.constexpr,
     FORWARD_MODE: tl.constexpr,
     FLOOR: tl.constexpr,
@@ -212,6 +227,7 @@ def dsa_metadata_kernel(
     kv, qo = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, reqs, req_mask, next_n, FORWARD_MODE)
     # A request with no rows to write reads nothing either.
     has_rows = req_mask & (qo > 0)
+    col_end = _column_ends(kv, has_rows, max_seqlen_k, LIVE_PREFIX)
     # Column tiles are dealt round-robin to the column programs, so the work of each program follows
     # max_seqlen_k, whatever the grid was sized for: in graph-resident mode that is the capacity, and
     # a program whose first tile is already past max_seqlen_k has nothing to copy.
@@ -222,11 +238,12 @@ def dsa_metadata_kernel(
         src_rows = req_to_token_ptr + pool_rows * req_to_token_stride
         # In graph-resident mode max_seqlen_k is still the buffers' column capacity here, which no
         # row of req_to_token is narrower than: the first tile is read up to it, so that its load
-        # need not wait for max(seq_lens), and its stores are masked by that max.
+        # need not wait for max(seq_lens), and its stores are masked by that max. A live prefix ends
+        # at the request's own kv length, which no max can cut short.
         if HAS_PAGE_TABLE_1:
-            slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), has_rows, max_seqlen_k)
+            slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), col_end)
         if PAGE_SHIFT > 0:
-            page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)
+            page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)
     if DEVICE_MAX_SEQLEN:
         # Graph-resident: max(seq_lens) over the whole batch becomes max_seqlen_k, where the host
         # passed only the buffers' column capacity. A program needs the max only as far as the
@@ -244,6 +261,10 @@ def dsa_metadata_kernel(
             longest = tl.maximum(longest, tl.max(scan_kv, axis=0))
             start += SCAN_BLOCK
         max_seqlen_k = tl.minimum(longest, max_seqlen_k)
+        col_end = _column_ends(kv, has_rows, max_seqlen_k, LIVE_PREFIX)
+    # The block's last live column: a column program whose first tile starts past it has no page
+    # rows to copy, and needs no token offsets either.
+    block_end = tl.max(col_end, axis=0)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
     # Decode and target-verify give every request the same number of tokens, so where a block's
@@ -258,6 +279,8 @@ def dsa_metadata_kernel(
         tokens_before += first_req.to(tl.int64) * next_n
     if FORWARD_MODE != DRAFT_EXTEND:
         scan_end = tl.where(col_slice == 0, first_req, 0)
+    else:
+        scan_end = tl.where((col_slice == 0) | (first_col < block_end), first_req, 0)
     for start in range(0, scan_end, SCAN_BLOCK):
         offs = start + tl.arange(0, SCAN_BLOCK)
         scan_kv, scan_qo = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, offs, offs < first_req, next_n, FORWARD_MODE)
@@ -307,18 +330,16 @@ def dsa_metadata_kernel(
                 tl.store(paged_mqa_ctx_lens_ptr + reqs * paged_mqa_ctx_lens_stride + step, kv.to(tl.int32), mask=req_mask & (step < qo))
 
     if FULL_METADATA:
-        for c in range(first_col, max_seqlen_k, col_stride):
+        for c in range(first_col, block_end, col_stride):
             # The next tile's load is issued before this one's stores, so a program with several
             # tiles always has one in flight.
             cols = c + tl.arange(0, COL_TILE)
             if HAS_PAGE_TABLE_1:
-                next_slots = _load_columns(src_rows, cols + col_stride, has_rows, max_seqlen_k)
+                next_slots = _load_columns(src_rows, cols + col_stride, col_end)
             if PAGE_SHIFT > 0:
                 page_cols = _page_starts(c, COL_TILE, PAGE_SHIFT, PAGE_TILE)
-                page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)
-                next_page_slots = _load_columns(
-                    src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k
-                )
+                page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])
+                next_page_slots = _load_columns(src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)
             for step in range(0, longest_extend):
                 # A request block stores one step at a time as [REQS, columns], streaming: no row
                 # written here is read again by this launch, and it should not evict the rows still to be read.
@@ -328,7 +349,7 @@ def dsa_metadata_kernel(
                     tl.store(
                         page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
                         slots,
-                        mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],
+                        mask=row_mask[:, None] & (cols[None, :] < col_end[:, None]),
                         cache_modifier=".cs",
                     )
                 if PAGE_SHIFT > 0:
@@ -336,7 +357,7 @@ def dsa_metadata_kernel(
                     tl.store(
                         real_page_table_ptr + (token * real_page_table_stride)[:, None] + (page_cols >> PAGE_SHIFT)[None, :],
                         page_slots >> PAGE_SHIFT,
-                        mask=row_mask[:, None] & page_mask[None, :],
+                        mask=row_mask[:, None] & page_mask,
                         cache_modifier=".cs",
                     )
             if HAS_PAGE_TABLE_1:
@@ -495,6 +516,7 @@ def _build_plan(
     next_n: int = 1,
     padding_floor: int = DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> LaunchPlan:
     geometry = launch_geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name)
     tiles = geometry.tiles
@@ -534,7 +556,8 @@ def _build_plan(
         page_shift,
         max(1, tiles.col_tile >> page_shift),
         full_metadata,
-        device_max_seqlen,
+        device_max_seqlen and not live_prefix,
+        live_prefix,
         zero_cu_heads,
         _FORWARD_MODES[mode.name],
         padding_floor if mode.pads_below_one else 0,
@@ -548,7 +571,7 @@ def _build_plan(
 
 def fill_signature(
     mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, zero_cu_heads,
-    padding_floor=DEFAULT_PADDING_FLOOR, index_kpool=1,
+    padding_floor=DEFAULT_PADDING_FLOOR, index_kpool=1, live_prefix=True,
 ) -> tuple[tuple[torch.Tensor | None, ...], tuple | None]:
     """The output buffers in the kernel's order (None where the mode or the caller has none), and the
     call's plan-cache key (None where no plan may be cached). A function of its own so that
@@ -566,7 +589,7 @@ def fill_signature(
         tensors,
         (
             mode.name, nsa_index_topk, page_size, max_seqlen_k, next_n, buffers.real_page_table is buffers.page_table_1,
-            buffers.page_table_1 is None, zero_cu_heads, padding_floor, index_kpool,
+            buffers.page_table_1 is None, zero_cu_heads, padding_floor, index_kpool, live_prefix,
         ),
     )
     return outputs, signature
@@ -585,18 +608,20 @@ def _fill(
     zero_cu_heads: bool,
     padding_floor: int = DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """One forward mode's fill: `inputs` are the mode's tensors (reference.modes), in its order."""
     outputs, signature = fill_signature(
         mode, inputs, buffers, nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k,
         next_n=next_n, zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool,
+        live_prefix=live_prefix,
     )
     plan = _PLANS.get(signature) if signature is not None else None
     if plan is None:
         named = dict(zip(mode.inputs, inputs))
         checks = {
             "nsa_index_topk": nsa_index_topk, "page_size": page_size, "next_n": next_n,
-            "padding_floor": padding_floor, "index_kpool": index_kpool,
+            "padding_floor": padding_floor, "index_kpool": index_kpool, "live_prefix": live_prefix,
         }
         device_max_seqlen = max_seqlen_k is None
         if device_max_seqlen:
@@ -619,6 +644,7 @@ def _fill(
             next_n=next_n,
             padding_floor=padding_floor,
             index_kpool=index_kpool,
+            live_prefix=live_prefix,
         )
     if validation_requested(validate):
         check_mode_values(
@@ -642,6 +668,7 @@ def fill_draft_extend_metadata(
     zero_cu_heads: bool = False,
     padding_floor: int = DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill all seven buffers of `buffers` for one draft-extend step: one launch, no host sync.
 
@@ -651,12 +678,15 @@ def fill_draft_extend_metadata(
     stores 0 into element 0 of both cu buffers, as SGLang's kernel does (`kernel.sglang`).
     padding_floor is the least causal length of a graph-bucket padding request (0 under the
     sglang-dsa engine profile, 1 under sglang-dsv4 and full-width); index_kpool the KPool size k of
-    the sparse lengths; buffers.page_table_1 may be None where page_size > 1.
+    the sparse lengths; buffers.page_table_1 may be None where page_size > 1. live_prefix=True (the
+    sglang-dsa and sglang-dsv4 profiles) writes each token row's page rows only below its request's
+    kv length, leaving the columns past it as they were; False writes every column below max_seqlen_k.
     """
     _fill(
         DRAFT_EXTEND_MODE, (seq_lens, extend_seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
         validate=validate, zero_cu_heads=zero_cu_heads, padding_floor=padding_floor, index_kpool=index_kpool,
+        live_prefix=live_prefix,
     )
 
 
@@ -672,14 +702,15 @@ def fill_decode_metadata(
     validate: bool | None = None,
     zero_cu_heads: bool = False,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill the decode buffers (no nsa_seqlens_expanded: a decode token's length is its request's
-    cache_seqlens) for one step: one launch, no host sync; max_seqlen_k=None, index_kpool and a
-    page_table_1 of None as for draft-extend."""
+    cache_seqlens) for one step: one launch, no host sync; max_seqlen_k=None, index_kpool,
+    live_prefix and a page_table_1 of None as for draft-extend."""
     _fill(
         DECODE_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=1,
-        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
+        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool, live_prefix=live_prefix,
     )
 
 
@@ -696,15 +727,16 @@ def fill_target_verify_metadata(
     validate: bool | None = None,
     zero_cu_heads: bool = False,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> None:
     """Fill the target-verify buffers for one step of next_n draft tokens per request, and
     `buffers.paged_mqa_ctx_lens_2d` where given: one launch, no host sync; max_seqlen_k=None as for
-    draft-extend (the kernel then takes max(seq_lens) + next_n), index_kpool and a page_table_1 of
-    None too."""
+    draft-extend (the kernel then takes max(seq_lens) + next_n), index_kpool, live_prefix and a
+    page_table_1 of None too."""
     _fill(
         TARGET_VERIFY_MODE, (seq_lens, req_pool_indices, req_to_token), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, next_n=next_n,
-        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool,
+        validate=validate, zero_cu_heads=zero_cu_heads, index_kpool=index_kpool, live_prefix=live_prefix,
     )
 
 

@@ -148,6 +148,7 @@ def check_call(
     next_n: int = 1,
     padding_floor: int | None = None,
     index_kpool: int = 1,
+    live_prefix: bool = True,
 ) -> CallShape:
     """The host checks of one call of `forward_mode`; extend_seq_lens is draft-extend's alone (None
     for the others), and so is padding_floor (None where the call takes none)."""
@@ -184,6 +185,8 @@ def check_call(
     if page_size & (page_size - 1):
         raise ValueError(f"page_size must be a power of two, got {page_size}")
     _check_profile_options(padding_floor, index_kpool, page_size, nsa_index_topk)
+    if not isinstance(live_prefix, bool):
+        raise TypeError(f"live_prefix must be a bool, got {type(live_prefix).__name__}")
     _host_int("max_seqlen_k", max_seqlen_k, 0)
     if max_seqlen_k > req_to_token.shape[1]:
         raise ValueError(
@@ -306,14 +309,14 @@ def check_values(
 
 def check_mode_call(
     mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n,
-    padding_floor=None, index_kpool=1,
+    padding_floor=None, index_kpool=1, live_prefix=True,
 ) -> CallShape:
     """`check_call` on one forward mode's inputs, given in the mode's order (ForwardMode.inputs)."""
     named = dict(zip(mode.inputs, inputs))
     return check_call(
         *(named.get(name) for name in DRAFT_EXTEND.inputs), buffers,
         nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, forward_mode=mode, next_n=next_n,
-        padding_floor=padding_floor if mode.pads_below_one else None, index_kpool=index_kpool,
+        padding_floor=padding_floor if mode.pads_below_one else None, index_kpool=index_kpool, live_prefix=live_prefix,
     )
 
 

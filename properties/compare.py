@@ -116,6 +116,26 @@ def compare(
     return mismatches
 
 
+def disagreeing_cells(case: ReplayCase, a: MetadataBuffers, b: MetadataBuffers, before: MetadataBuffers, full_width: MetadataBuffers) -> int:
+    """How many cells two results of one call differ in, leaving out the tail cells (a live-prefix
+    profile's) where each holds what the profile accepts there: its old contents or the full-width
+    value. Two correct variants may differ there, one skipping the tail and one writing it."""
+    cells = 0
+    for name, x in a.named().items():
+        y = getattr(b, name)
+        if y is None or y.shape != x.shape:
+            cells += x.numel()
+            continue
+        differ = x != y
+        tail = case.tail(name, tuple(x.shape))
+        if tail is not None:
+            old, full = getattr(before, name), getattr(full_width, name)
+            tail = tail.to(x.device)
+            differ &= ~(tail & ((x == old) | (x == full)) & ((y == old) | (y == full)))
+        cells += int(differ.sum())
+    return cells
+
+
 def describe_outside_view(t: torch.Tensor, cell: int) -> str:
     """Where storage cell `cell` lies relative to the view `t`, which does not hold it."""
     offset = cell - t.storage_offset()

@@ -104,7 +104,7 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
 
     def fill_draft_extend_metadata(
         seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
-        padding_floor=None, index_kpool=1,
+        padding_floor=None, index_kpool=1, live_prefix=True,
     ):
         case = _host()
         bs = seq_lens.shape[0]
@@ -162,9 +162,10 @@ def _around_seed(middle: Callable[..., None]) -> Contract:
 
     def fill_draft_extend_metadata(
         seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
-        padding_floor=None,
+        padding_floor=None, live_prefix=True,
     ):
-        # The seed's functions take no padding floor: theirs is built in, and the profile judges it.
+        # The seed's functions take no padding floor and write full width: theirs are built in, and
+        # the profile judges them.
         total = _host().total_tokens
         cache, cumulate, page_indices = _callers_part(
             seq_lens, extend_seq_lens, req_pool_indices, req_to_token, total=total, max_seqlen_k=max_seqlen_k
@@ -248,7 +249,9 @@ def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
     (and SGLang main's KPool keywords, where the kernel takes them)."""
     accepted = _accepted(fill, spec, SGLANG_DECODE_KEYWORDS + KPOOL_KEYWORDS, SGLANG_DECODE_KEYWORDS)
 
-    def fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, index_kpool=1):
+    def fill_decode_metadata(
+        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, index_kpool=1, live_prefix=True
+    ):
         bs = seq_lens.shape[0]
         offered = dict(
             **_profile_keywords(page_size, index_kpool),
@@ -282,7 +285,8 @@ def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
     accepted = _accepted(fill, spec, SGLANG_TARGET_VERIFY_KEYWORDS + KPOOL_KEYWORDS, SGLANG_TARGET_VERIFY_KEYWORDS[:15])
 
     def fill_target_verify_metadata(
-        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, index_kpool=1
+        seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n, index_kpool=1,
+        live_prefix=True,
     ):
         bs = seq_lens.shape[0]
         tokens = bs * next_n
@@ -313,7 +317,7 @@ def _contract_signature(mode_name: str) -> str:
     return f"({', '.join(mode.inputs)}, buffers, *, {', '.join(mode.options)})"
 
 
-PROFILE_OPTIONS = ("padding_floor", "index_kpool")
+PROFILE_OPTIONS = ("padding_floor", "index_kpool", "live_prefix")
 
 
 def contract(fill: Callable, spec: str, mode_name: str) -> Contract:

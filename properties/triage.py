@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from properties.cases import ReplayCase
-from properties.compare import Mismatch, compare, report
+from properties.compare import Mismatch, compare, disagreeing_cells, report
 from properties.harness import Variant, run, run_reference
 from properties.laws import Failure
 from properties.search import find_failure
@@ -67,7 +67,10 @@ def find_disagreement(
 
     def check(case: ReplayCase) -> Failure | None:
         a, b = outputs(variant, case), outputs(against, case)
-        if isinstance(a, str) or isinstance(b, str) or compare(case, b, a):
+        if isinstance(a, str) or isinstance(b, str):
+            return Failure(case, "variants_agree", "a variant raised")
+        reference = run_reference(case, device)
+        if disagreeing_cells(case, a, b, reference.before, reference.after):
             return Failure(case, "variants_agree", "the variants disagree")
         return None
 
@@ -78,9 +81,12 @@ def find_disagreement(
     if found is None:
         return tried, None
     case = found.case
-    expected = run_reference(case, device).after
+    reference = run_reference(case, device)
+    expected, before = reference.after, reference.before
     a, b = outputs(variant, case), outputs(against, case)
     crashes = {v.name: out for v, out in ((variant, a), (against, b)) if isinstance(out, str)}
     if crashes:
         return tried, Disagreement(case, [], [], [], crashes)
-    return tried, Disagreement(case, compare(case, b, a), compare(case, expected, a), compare(case, expected, b), {})
+    return tried, Disagreement(
+        case, compare(case, b, a, before), compare(case, expected, a, before), compare(case, expected, b, before), {}
+    )

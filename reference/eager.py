@@ -17,7 +17,8 @@ Two options of SGLang main are in every mode: `index_kpool` (GLM's KPool: the sp
 token of length n is min(n // k * k, topk) + n % k) and a `page_table_1` of None (page size > 1: only
 the real page table is written). The reference writes every column below max_seqlen_k, as the
 full-width profile does; under a live-prefix profile (`reference.engines`) the columns past a row's
-kv length are what the comparison then accepts either way.
+kv length are what the comparison then accepts either way. So every fill takes the profile's
+`live_prefix` as the kernels do, and writes full width whatever it says.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def fill_draft_extend_metadata(
     max_seqlen_k: int,
     padding_floor: int = DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
+    live_prefix: bool = False,
 ) -> None:
     bs = seq_lens.shape[0]
     metadata = buffers
@@ -153,6 +155,7 @@ def fill_decode_metadata(
     page_size: int,
     max_seqlen_k: int,
     index_kpool: int = 1,
+    live_prefix: bool = False,
 ) -> None:
     """Branch `forward_mode.is_decode_or_idle()`: one token per request over its seq_len (SGLang
     passes the page table's width as `max_len`, here `max_seqlen_k`)."""
@@ -181,6 +184,7 @@ def fill_target_verify_metadata(
     max_seqlen_k: int,
     next_n: int,
     index_kpool: int = 1,
+    live_prefix: bool = False,
 ) -> None:
     """Branch `forward_mode.is_target_verify()`: next_n tokens per request (next_n =
     speculative_num_draft_tokens) over seq_len + next_n, whose causal lengths are seq_len + 1 ..

@@ -36,9 +36,11 @@ class EngineProfile:
     index_kpools: tuple[int, ...]
     engine: str  # who states this contract, and where
 
-    def kernel_options(self) -> dict[str, int]:
-        """The keyword options a kernel that serves several profiles takes to follow this one."""
-        return {"padding_floor": self.padding_floor}
+    def kernel_options(self, pads_below_one: bool) -> dict[str, int | bool]:
+        """The keyword options a kernel that serves several profiles takes to follow this one, in a
+        forward mode that pads below one (draft-extend's padding floor) or not."""
+        floor = {"padding_floor": self.padding_floor} if pads_below_one else {}
+        return {**floor, "live_prefix": self.live_prefix}
 
 
 def kpool_supported(index_kpool: int, page_size: int, nsa_index_topk: int) -> bool:

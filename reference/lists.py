@@ -32,6 +32,7 @@ def expected_buffers(
     next_n: int = 1,
     padding_floor: int = 0,
     index_kpool: int = 1,
+    live_prefix: bool = False,
 ) -> dict[str, list]:
     """Every buffer after one call of `mode`, given every buffer's contents before it (as nested
     lists, one entry per buffer the call is given).
@@ -40,7 +41,8 @@ def expected_buffers(
     "real_page_table" entry, and neither has the result; nor has either a "page_table_1" entry where
     the caller passes none (page_size > 1). `padding_floor` is the engine profile's least causal length
     of a padding request, in the modes whose padding goes below one; `index_kpool` the KPool size of
-    the sparse lengths.
+    the sparse lengths. Every page-table column below max_seqlen_k is written, whatever `live_prefix`
+    says: a live-prefix profile accepts the full-width value in each tail cell.
     """
     out = copy.deepcopy(initial)
     lengths = mode.request_lengths(seq_lens, extend_seq_lens, next_n)

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 import torch
 
+import kernel as kernel_module
 from kernel.sglang import fused_dsa_decode_metadata, fused_dsa_draft_extend_metadata
+from properties.cases import ReplayCase
 from properties.gate import FAIL, PASS, Gate
-from properties.harness import BadVariant, load_variant
+from properties.harness import BadVariant, load_variant, run_reference
 from reference.engines import ENGINE_PROFILES, engine_profile
 from reference.modes import FORWARD_MODES
 
@@ -118,6 +120,57 @@ def test_the_decode_drop_in_without_page_table_1_writes_the_live_pages(device):
         want = torch.div(req_to_token[rows[b], ::64][:live], 64, rounding_mode="floor")
         assert torch.equal(real[b, :live], want), (b, real[b].tolist(), want.tolist())
     assert real[:, 3].tolist() == [-7, -7, -7], "a page past max_len was written"
+
+
+def _mixed_lengths_case(mode_name: str, profile: str, page_size: int) -> ReplayCase:
+    """Five requests of far-apart lengths (0 to 2,500) in a 3,000-column call: most page-table cells
+    lie past their row's kv length, several column tiles of the interpreter's geometry deep."""
+    extend = (2, 1, 3, 1, 2) if mode_name == "draft-extend" else (0,) * 5
+    case = ReplayCase(
+        seq_lens=(2500, 3, 0, 700, 1),
+        extend_seq_lens=extend,
+        req_pool_indices=(4, 0, 2, 1, 3),
+        pool_size=5,
+        context_len=3000,
+        nsa_index_topk=64,
+        page_size=page_size,
+        max_seqlen_k=3000,
+        forward_mode=mode_name,
+        next_n=2,
+        profile=profile,
+        spare_cols=70,
+    )
+    # max(kv lengths), as a graph-resident call takes it on the device.
+    return case.with_changes(max_seqlen_k=max(case.kv_lens))
+
+
+@pytest.mark.parametrize("graph_resident", [False, True], ids=["host-sized", "graph-resident"])
+@pytest.mark.parametrize("page_size", [1, 64])
+@pytest.mark.parametrize("mode_name", FORWARD_MODES)
+def test_the_shipped_kernel_moves_only_the_live_prefix(device, mode_name, page_size, graph_resident):
+    """Under a live-prefix profile the kernel leaves every tail cell (a page-table cell at or past its
+    row's kv length) as it was, and writes every other cell as the reference does; under full-width
+    it writes the tail cells too."""
+    fill = getattr(kernel_module, f"fill_{mode_name.replace('-', '_')}_metadata")
+    for profile in (DSA, FULL):
+        case = _mixed_lengths_case(mode_name, profile, page_size)
+        options = case.options()
+        if graph_resident:
+            options["max_seqlen_k"] = None
+        before = case.buffers(device)
+        got = before.clone()
+        fill(*case.inputs(device), got, **options)
+        expected = run_reference(case, device).after
+        for name, cells in got.named().items():
+            cells, want, old = cells.cpu(), getattr(expected, name).cpu(), getattr(before, name).cpu()
+            tail = case.tail(name, tuple(cells.shape)) if profile == DSA else None
+            if tail is None:
+                tail = torch.zeros(cells.shape, dtype=torch.bool)
+            else:
+                assert bool(tail.any()), f"{name}: the case has no tail cells"
+            assert torch.equal(cells[tail], old[tail]), f"{profile}: {int((cells != old)[tail].sum())} tail cells of {name} written"
+            wrong = int((cells != want)[~tail].sum())
+            assert wrong == 0, f"{profile}: {wrong} cells of {name} differ from the reference"
 
 
 def test_an_unknown_profile_is_refused_naming_the_known_ones():

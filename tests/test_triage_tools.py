@@ -41,7 +41,7 @@ def test_fuzz_writes_a_self_contained_reproducer_that_replay_reports(tmp_path):
         assert set(record["inputs"][name]) == {"dtype", "shape", "strides", "values"}
     assert set(record["buffers"]["page_table_1"]) == {"shape", "strides"}
     assert {"sentinel", "options", "real_page_table_is_page_table_1"} <= set(record)
-    assert set(record["options"]) == {"nsa_index_topk", "page_size", "max_seqlen_k", "padding_floor"}
+    assert set(record["options"]) == {"nsa_index_topk", "page_size", "max_seqlen_k", "padding_floor", "live_prefix"}
     assert record["case"]["profile"] == "sglang-dsa"
     assert set(record["environment"]) == {"torch", "triton", "device"}
 

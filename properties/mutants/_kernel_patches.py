@@ -119,18 +119,21 @@ PATCHES: dict[str, Patch] = {
         "real_page_table_ptr + (token * ((max_seqlen_k + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT))[:, None]",
     ),
     "column_one_past_end": Patch(
-        "column mask `cols <= max_seqlen_k`: page_table_1 (and the real table) get one column past the call's",
-        "mask=row_mask[:, None] & (cols < max_seqlen_k)[None, :],",
-        "mask=row_mask[:, None] & (cols <= max_seqlen_k)[None, :],",
+        "column store mask `cols <= col_end`: page_table_1 (and the real table) get one column past each row's",
+        "mask=row_mask[:, None] & (cols[None, :] < col_end[:, None]),",
+        "mask=row_mask[:, None] & (cols[None, :] <= col_end[:, None]),",
         also=(
             (
-                "page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)",
-                "page_mask = (page_cols < c + COL_TILE) & (page_cols <= max_seqlen_k)",
+                "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])",
+                "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] <= col_end[:, None])",
             ),
         ),
         guards=(
-            ("(cols <= max_seqlen_k)[None, :]", "((cols <= max_seqlen_k) & (cols < page_table_1_stride))[None, :]"),
-            ("(page_cols <= max_seqlen_k)", "(page_cols <= max_seqlen_k) & ((page_cols >> PAGE_SHIFT) < real_page_table_stride)"),
+            ("(cols[None, :] <= col_end[:, None])", "(cols[None, :] <= col_end[:, None]) & (cols < page_table_1_stride)[None, :]"),
+            (
+                "(page_cols[None, :] <= col_end[:, None])",
+                "(page_cols[None, :] <= col_end[:, None]) & ((page_cols >> PAGE_SHIFT) < real_page_table_stride)[None, :]",
+            ),
         ),
     ),
     "column_tile_frozen": Patch(
@@ -241,19 +244,19 @@ PATCHES: dict[str, Patch] = {
     ),
     "real_page_uses_page_index": Patch(
         "real page p taken from column p of the request's row instead of column p * page_size",
-        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k)",
-        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, has_rows, max_seqlen_k)",
+        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)",
+        "page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, col_end)",
         also=(
             (
-                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), has_rows, max_seqlen_k",
-                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, has_rows, max_seqlen_k",
+                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)",
+                "src_rows, _page_starts(c + col_stride, COL_TILE, PAGE_SHIFT, PAGE_TILE) >> PAGE_SHIFT, col_end)",
             ),
         ),
     ),
     "real_page_count_floor": Patch(
-        "page count floor(max_seqlen_k / page_size): the last, partial page of real_page_table is dropped",
-        "page_mask = (page_cols < c + COL_TILE) & (page_cols < max_seqlen_k)",
-        "page_mask = (page_cols < c + COL_TILE) & (page_cols + (1 << PAGE_SHIFT) <= max_seqlen_k)",
+        "page count floor(columns / page_size): the last, partial page of each real_page_table row is dropped",
+        "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])",
+        "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] + (1 << PAGE_SHIFT) <= col_end[:, None])",
     ),
     "page_tile_too_narrow": Patch(
         "one lane for every two pages of a column tile: the second half of each tile's real pages is never written",
@@ -282,11 +285,12 @@ PATCHES: dict[str, Patch] = {
         "graph-resident columns bounded by the host argument (the buffers' capacity), not the device max(seq_lens)",
         "        max_seqlen_k = tl.minimum(longest, max_seqlen_k)\n",
         "",
+        profile="full-width",
     ),
     "req_to_token_load_unmasked_columns": Patch(
-        "page-row loads not masked past max_seqlen_k (stores still are): on a tight pool the last row's tile reads past its end",
-        "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None] & (cols < max_seqlen_k)[None, :])",
-        "return tl.load(src_rows[:, None] + cols[None, :], mask=has_rows[:, None])",
+        "page-row loads not masked past each row's end (stores still are): on a tight pool the last row's tile reads past its end",
+        "return tl.load(src_rows[:, None] + cols[None, :], mask=cols[None, :] < col_end[:, None])",
+        "return tl.load(src_rows[:, None] + cols[None, :], mask=(col_end > 0)[:, None])",
         shows_in="memcheck",
     ),
     "decode_floor_one": Patch(
