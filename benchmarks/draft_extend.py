@@ -5,7 +5,8 @@ mode's contract.
 
     python -m benchmarks.draft_extend --out DIR [--forward-mode decode|target-verify|draft-extend] [--quick]
         [--batch-sizes 1,8,...] [--contexts 8192,131072] [--page-sizes 1,64] [--extend ragged,equal]
-        [--topk 2048] [--against SPEC [--convention NAME]] [--capacity]
+        [--lengths half,serving-mix,equal] [--profile sglang-dsa|sglang-dsv4|full-width] [--topk 2048]
+        [--against [LABEL=]SPEC[@CONVENTION] ...] [--convention NAME] [--capacity]
 
 Progress goes to stderr; the results go to stdout, the main table last, and to DIR/benchmark.txt,
 DIR/benchmark.json and DIR/benchmark.png. It asserts nothing about time. The method is in
@@ -36,6 +37,7 @@ from properties.harness import BadVariant, Variant, load_variant, on_host
 from properties.harness import SHIPPED_KERNELS
 from reference import eager
 from reference.buffers import MetadataBuffers
+from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES, engine_profile
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY, forward_mode
 
 MAX_EXTEND = 4
@@ -81,7 +83,13 @@ MODE_EXTENDS = {
     "target-verify": tuple(f"next_n={n}" for n in range(1, MAX_EXTEND + 1)),
 }
 QUICK_EXTENDS = {"draft-extend": ("ragged",), "decode": ("one",), "target-verify": (f"next_n={MAX_EXTEND}",)}
-KERNEL, RESIDENT, EAGER, EMPTY, COPY, AGAINST = "kernel", "resident", "eager", "empty", "copy", "against"
+# How the kv lengths of a batch spread below the context: uniform over its upper half; a serving mix,
+# log-uniform from SERVING_MIX_LEAST up (most requests short, a few long, as a live server holds
+# them); all equal. Request 0 always takes the whole context, so that max_seqlen_k is the batch's own.
+LENGTHS = ("half", "serving-mix", "equal")
+SERVING_MIX_LEAST = 64
+KERNEL, RESIDENT, EAGER, EMPTY, COPY = "kernel", "resident", "eager", "empty", "copy"
+AGAINST_PREFIX = "vs:"  # an --against column's name is its label behind this
 
 
 @dataclass(frozen=True)
@@ -93,10 +101,12 @@ class Sweep:
     topk: int = 2048
     forward_mode: str = DEFAULT_FORWARD_MODE
     padded: bool = False  # each batch a captured bucket whose last quarter is padding requests
+    lengths: tuple[str, ...] = ("half", "serving-mix")
+    profile: str = DEFAULT_PROFILE  # the contract the shipped kernel follows, and the floor's bytes
 
 
 FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
-QUICK_SWEEP = Sweep((1, 64), (8192, 131072), (1, 32, 512, 4096), ("ragged",))
+QUICK_SWEEP = Sweep((1, 64), (8192, 131072), (1, 32, 512, 4096), ("ragged",), lengths=("serving-mix",))
 
 
 @dataclass
@@ -116,6 +126,7 @@ class Case:
     host: ReplayCase
     forward_mode: str = DEFAULT_FORWARD_MODE
     next_n: int = 1
+    lengths: str = "half"
 
     def fill(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> None:
         """Call fn on this case; resident=True passes max_seqlen_k=None, the graph-resident mode. A
@@ -174,13 +185,28 @@ def padding_of(bs: int, padded: bool) -> int:
     return max(1, bs // 4) if padded and bs > 1 else 0
 
 
+def draw_seq_lens(lengths: str, context: int, bs: int, gen: torch.Generator) -> torch.Tensor:
+    """bs seq_lens of at most `context` spread as LENGTHS says, the first one `context` itself."""
+    if lengths == "equal":
+        seq_lens = torch.full((bs,), context, dtype=torch.int32)
+    elif lengths == "half":
+        seq_lens = torch.randint(context // 2, context + 1, (bs,), generator=gen, dtype=torch.int32)
+    else:
+        least = min(SERVING_MIX_LEAST, context)
+        exponent = torch.rand(bs, generator=gen, dtype=torch.float64) * math.log(context / least)
+        seq_lens = (least * torch.exp(exponent)).round().clamp(least, context).to(torch.int32)
+    seq_lens[:1] = context
+    return seq_lens
+
+
 def make_case(
     page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None,
-    mode_name: str = DEFAULT_FORWARD_MODE, padded: bool = False,
+    mode_name: str = DEFAULT_FORWARD_MODE, padded: bool = False, lengths: str = "half", profile: str = DEFAULT_PROFILE,
 ) -> Case:
     """Draft-extend's extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal); decode's one
-    token and target-verify's next_n (`next_n=N`) per request; kv lengths in [context // 2, context];
-    req_to_token and the buffers hold `capacity` columns (default: context). With `padded`, the last
+    token and target-verify's next_n (`next_n=N`) per request; kv lengths up to the context, spread as
+    `lengths` says (draw_seq_lens); req_to_token and the buffers hold `capacity` columns (default:
+    context). With `padded`, the last
     `padding_of(bs)` requests pad a captured bucket as SGLang's runners do: seq_len 1, pool row 0 and,
     for draft-extend, the draft width MAX_EXTEND."""
     capacity = capacity or context
@@ -194,7 +220,7 @@ def make_case(
         extend_seq_lens = torch.full((bs,), next_n, dtype=torch.int32)
     # Target-verify's kv length is seq_len + next_n: its seq_lens leave room for the draft.
     room = next_n if mode_name == TARGET_VERIFY.name else 0
-    seq_lens = torch.randint(context // 2, context + 1 - room, (bs,), generator=gen, dtype=torch.int32)
+    seq_lens = draw_seq_lens(lengths, context - room, bs, gen)
     pool_rows = bs + POOL_SPARE_ROWS
     # Pool row 0 is the runners' reserved row, which only padding requests point at.
     req_pool_indices = 1 + torch.randperm(pool_rows - 1, generator=gen)[:bs]
@@ -219,6 +245,7 @@ def make_case(
         buffers=make_buffers(bs, capacity, page_size, device, mode_name),
         forward_mode=mode_name,
         next_n=next_n,
+        lengths=lengths,
         host=ReplayCase(
             forward_mode=mode_name,
             next_n=next_n,
@@ -232,17 +259,26 @@ def make_case(
             max_seqlen_k=context,
             static_extend_len=extend == "equal",
             padding=pad,
+            profile=profile,
         ),
     )
 
 
 def page_table_bytes(case: Case) -> int:
-    """What the page tables must move: every token's row written, every request's row read, and the
-    real page table written where page_size > 1."""
-    written = case.total_tokens * case.context * 4
-    if case.page_size > 1:
-        written += case.total_tokens * -(-case.context // case.page_size) * 4
-    return written + case.bs * case.context * 4
+    """What the page tables must move under the case's profile: each token's row written and each
+    request's row read, every column below max_seqlen_k under full-width and only the live prefix
+    (the columns below the request's kv length) under a live-prefix profile; the real page table's
+    pages too where page_size > 1."""
+    host = case.host
+    live = host.engine.live_prefix
+    read = written = 0
+    for kv, tokens in zip(host.kv_lens, host.extend_seq_lens):
+        if tokens == 0:
+            continue
+        columns = min(kv, case.context) if live else case.context
+        read += columns
+        written += tokens * (columns + (-(-columns // case.page_size) if case.page_size > 1 else 0))
+    return (read + written) * 4
 
 
 def rotation(nbytes: int) -> int:
@@ -276,20 +312,23 @@ def copies(sets: list[Case]) -> list[Callable[[], None]]:
     return calls
 
 
-def implementations(sets: list[Case], against: Variant | None) -> dict[str, list[Callable[[], None]]]:
+def implementations(sets: list[Case], against: dict[str, Variant]) -> dict[str, list[Callable[[], None]]]:
     """Each implementation's calls, one per input set for those a graph cycles through; the eager
-    code is never captured, and the empty kernel reads nothing."""
+    code is never captured, and the empty kernel reads nothing. The shipped kernel follows the case's
+    engine profile; each --against variant is called as its convention calls it."""
     fill = shipped(sets[0].forward_mode)
+    host = sets[0].host
+    # validate=False: a syncing validation mode set in the environment must not reach the kernel.
+    options = {"validate": False, **host.engine.kernel_options(host.mode.pads_below_one)}
     calls = {
-        # validate=False: a syncing validation mode set in the environment must not reach the kernel.
-        KERNEL: [c.bound(fill, validate=False) for c in sets],
-        RESIDENT: [c.bound(fill, resident=True, validate=False) for c in sets],
+        KERNEL: [c.bound(fill, **options) for c in sets],
+        RESIDENT: [c.bound(fill, resident=True, **options) for c in sets],
         EAGER: [lambda: sets[0].fill(eager.FILLS[sets[0].forward_mode])],
         EMPTY: [lambda: _empty_kernel[(1,)](sets[0].seq_lens)],
         COPY: copies(sets),
     }
-    if against is not None:
-        calls[AGAINST] = [lambda c=c: c.fill(against.fill) for c in sets]
+    for label, variant in against.items():
+        calls[AGAINST_PREFIX + label] = [lambda c=c, f=variant.fill: c.fill(f) for c in sets]
     return calls
 
 
@@ -405,7 +444,7 @@ def syncs_with_host(fn: Callable[[], None]) -> bool:
 def gpu_us(name: str, fns: list[Callable[[], None]]) -> dict:
     if name == EAGER:
         return wall_us(fns[0])
-    if name != AGAINST:
+    if not name.startswith(AGAINST_PREFIX):
         return in_graph_us(fns)
     if syncs_with_host(fns[0]):
         return {**wall_us(fns[0]), "note": "syncs with the host"}
@@ -416,31 +455,37 @@ def gpu_us(name: str, fns: list[Callable[[], None]]) -> dict:
         return {**wall_us(fns[0]), "note": f"capture failed: {str(error).splitlines()[0]}"}
 
 
-def measure_case(case: Case, against: Variant | None, *, against_skipped: str | None = None) -> dict:
+def measure_case(case: Case, against: dict[str, Variant], *, skipped: dict[str, str] | None = None) -> dict:
     """Every implementation on one case. An --against variant past AGAINST_LIMIT_MS per call gets a
-    few wall-clock calls instead of the graph, and its row says so (`slow`), so that the series can
-    leave it out at larger batch sizes; `against_skipped` names why it was left out here."""
+    few wall-clock calls instead of the graph, and the row says so (`against_slow`), so that the
+    series can leave it out at larger batch sizes; `skipped` names those left out here, and why."""
+    skipped = skipped or {}
     sets = input_sets(case)
-    calls = implementations(sets, None if against_skipped else against)
-    slow = None
-    if AGAINST in calls:
-        fn = calls[AGAINST][0]
+    calls = implementations(sets, {label: v for label, v in against.items() if label not in skipped})
+    slow, figures = {}, {}
+    for label in against:
+        name = AGAINST_PREFIX + label
+        if name not in calls:
+            continue
+        fn = calls[name][0]
         fn()  # compiles and warms up
         walls = [synced_call_us(fn)]
         if walls[0] > AGAINST_LIMIT_MS * 1e3:
             # The call that found it slow is the first of its three samples.
             walls += [synced_call_us(fn) for _ in range(2)]
-            slow = f"{walls[0] / 1e3:.0f} ms per call, over the {AGAINST_LIMIT_MS:.0f} ms limit: wall clock, 3 calls"
-            figure = {"us": statistics.median(walls), "method": "wall", "calls": 3, "note": slow}
-            del calls[AGAINST]
+            slow[label] = f"{walls[0] / 1e3:.0f} ms per call, over the {AGAINST_LIMIT_MS:.0f} ms limit: wall clock, 3 calls"
+            figures[name] = {"us": statistics.median(walls), "method": "wall", "calls": 3, "note": slow[label]}
+            del calls[name]
     host = {name: host_us(fns[0]) for name, fns in calls.items()}
     gpu = {name: gpu_us(name, fns) for name, fns in calls.items()}
-    if slow:
-        host[AGAINST] = gpu[AGAINST] = figure
+    host.update(figures)
+    gpu.update(figures)
     return {
         "forward_mode": case.forward_mode,
+        "profile": case.host.profile,
+        "lengths": case.lengths,
         "against_slow": slow,
-        "against_skipped": against_skipped,
+        "against_skipped": skipped,
         "page_size": case.page_size,
         "context": case.context,
         "extend": case.extend,
@@ -526,34 +571,36 @@ def ratio(a: dict | None, b: dict | None) -> str:
     return "-" if a is None or b is None else format(a["us"] / b["us"], ".3g")
 
 
-def format_table(rows: list[dict], against: Variant | None) -> str:
-    names = [KERNEL, RESIDENT, EAGER, EMPTY, COPY] + ([AGAINST] if against else [])
+def format_table(rows: list[dict], against: dict[str, Variant]) -> str:
+    others = [AGAINST_PREFIX + label for label in against]
+    names = [KERNEL, RESIDENT, EAGER, EMPTY, COPY] + others
     gpu_names = {COPY: "floor"}
     header = (
-        ["page", "context", "extend", "bs", "padding", "tokens"]
+        ["page", "context", "lengths", "extend", "bs", "padding", "tokens"]
         + [f"gpu:{gpu_names.get(n, n)}" for n in names]
         + [f"host:{n}" for n in names if n != COPY]
         + ["kernel/floor", "resident/kernel"]
-        + (["kernel/against", "host kernel/against"] if against else [])
+        + [f"kernel/{label}" for label in against]
         + ["host kernel/empty", "host eager/kernel"]
     )
     lines = []
     for r in rows:
         gpu, host = r["gpu"], r["host"]
-        line = [str(r["page_size"]), str(r["context"]), r["extend"], str(r["bs"]), str(r.get("padding", 0)), str(r["total_tokens"])]
+        line = [str(r["page_size"]), str(r["context"]), r.get("lengths", "half"), r["extend"], str(r["bs"]),
+                str(r.get("padding", 0)), str(r["total_tokens"])]
         line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names if n != COPY]
         line += [ratio(gpu[KERNEL], gpu.get(COPY)), ratio(gpu[RESIDENT], gpu[KERNEL])]
-        if against:
-            line += [ratio(gpu[KERNEL], gpu.get(AGAINST)), ratio(host[KERNEL], host.get(AGAINST))]
+        line += [ratio(gpu[KERNEL], gpu.get(name)) for name in others]
         line += [ratio(host[KERNEL], host[EMPTY]), ratio(host[EAGER], host[KERNEL])]
         lines.append(line)
+    profile = rows[0].get("profile", DEFAULT_PROFILE) if rows else DEFAULT_PROFILE
     legend = [
         "us per call. gpu: calls captured 20-100 to a CUDA graph, median over replays of replay time / calls;",
         "  'w': host wall per call with the device synced (the call syncs with the host, so no graph can hold it);",
-        "  floor: a device copy reading and writing the bytes the mode must move, timed the same way;",
+        f"  floor: a device copy reading and writing the bytes the {profile} profile makes the mode move, timed the same way;",
         "  empty: an empty Triton kernel. host: median over blocks of block wall time / calls.",
-        f"  against = {against.name}" if against else "  against: none (--against SPEC)",
     ]
+    legend += [f"  {AGAINST_PREFIX}{label} = {v.spec} ({v.convention})" for label, v in against.items()] or ["  against: none (--against SPEC)"]
     if against:
         legend.append(
             f"  an against call over {AGAINST_LIMIT_MS:.0f} ms is timed by wall clock, 3 calls ('w'), and left out ('-') "
@@ -599,15 +646,15 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    groups = sorted({(r["page_size"], r["extend"]) for r in rows})
+    groups = sorted({(r["page_size"], r.get("lengths", "half"), r["extend"]) for r in rows})
     contexts = sorted({r["context"] for r in rows})
     fig, axes = plt.subplots(
         len(groups), 2 * len(contexts), squeeze=False, figsize=(4.8 * 2 * len(contexts), 3.8 * len(groups))
     )
-    for i, (page_size, extend) in enumerate(groups):
+    for i, (page_size, lengths, extend) in enumerate(groups):
         for j, context in enumerate(contexts):
             panel = sorted(
-                (r for r in rows if (r["page_size"], r["extend"], r["context"]) == (page_size, extend, context)),
+                (r for r in rows if (r["page_size"], r.get("lengths", "half"), r["extend"], r["context"]) == (page_size, lengths, extend, context)),
                 key=lambda r: r["bs"],
             )
             sizes = [r["bs"] for r in panel]
@@ -623,7 +670,7 @@ def plot(rows: list[dict], path: Path, title: str) -> bool:
                 ax.set_yscale("log")
                 ax.set_xticks(sizes, [str(s) for s in sizes], fontsize="x-small")
                 ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-                ax.set_title(f"{kind}: page {page_size}, context {context}, {extend}", fontsize="small")
+                ax.set_title(f"{kind}: page {page_size}, context {context}, {lengths}, {extend}", fontsize="small")
                 ax.set_xlabel("batch size")
                 ax.set_ylabel("us per call (in-graph)" if kind == "gpu" else "host us per call")
                 ax.grid(True, which="both", alpha=0.3)
@@ -651,6 +698,20 @@ def extend_list(text: str) -> tuple[str, ...]:
     if not values or not set(values) <= known:
         raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(sorted(known))}, got {text!r}")
     return values
+
+
+def lengths_list(text: str) -> tuple[str, ...]:
+    values = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not values or not set(values) <= set(LENGTHS):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(LENGTHS)}, got {text!r}")
+    return values
+
+
+def against_spec(text: str, convention: str) -> tuple[str, str, str]:
+    """(label, spec, convention) of one --against value, `[LABEL=]SPEC[@CONVENTION]`."""
+    label, _, rest = text.partition("=") if "=" in text.split(":")[0] else ("", "", text)
+    spec, _, named = rest.partition("@")
+    return label or spec.rpartition(":")[2], spec, named or convention
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -682,12 +743,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="each batch a captured bucket whose last quarter pads it (seq_len 1, pool row 0), as SGLang's graph runners pad a replay",
     )
     parser.add_argument(
-        "--against",
-        metavar="SPEC",
-        help="also time this implementation: MODULE:CALLABLE or path/to/file.py:CALLABLE",
+        "--lengths", type=lengths_list,
+        help="how kv lengths spread below the context: half (uniform over its upper half), serving-mix "
+        f"(log-uniform from {SERVING_MIX_LEAST}), equal; comma-separated (default half,serving-mix)",
     )
     parser.add_argument(
-        "--convention", default="contract", help="how --against is called (properties/conventions.py; default contract)"
+        "--profile", choices=ENGINE_PROFILES, default=DEFAULT_PROFILE,
+        help="the engine profile the shipped kernel follows, and whose bytes the floor copies (default sglang-dsa)",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="[LABEL=]SPEC[@CONVENTION]",
+        action="append",
+        default=[],
+        help="also time this implementation (MODULE:CALLABLE or path/to/file.py:CALLABLE), in a column named "
+        "LABEL, called by CONVENTION (default --convention's); may be given several times",
+    )
+    parser.add_argument(
+        "--convention", default="contract", help="how --against is called where it names no convention (properties/conventions.py; default contract)"
     )
     parser.add_argument(
         "--capacity",
@@ -722,6 +795,8 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         "extends": args.extend,
         "topk": args.topk,
         "padded": args.padded or None,
+        "lengths": args.lengths,
+        "profile": args.profile if args.profile != DEFAULT_PROFILE else None,
     }
     base = QUICK_SWEEP if args.quick else FULL_SWEEP
     mode = args.forward_mode
@@ -729,33 +804,38 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
     return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
-def run_sweep(sweep: Sweep, against: Variant | None, device: torch.device) -> list[dict]:
+def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -> list[dict]:
     rows, began = [], time.perf_counter()
     for page_size in sweep.page_sizes:
         for context in sweep.contexts:
-            for extend in sweep.extends:
-                skipped = None
-                for bs in sorted(sweep.batch_sizes):
-                    print(
-                        f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} context={context} "
-                        f"extend={extend} bs={bs}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    case = make_case(page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded)
-                    rows.append(measure_case(case, against, against_skipped=skipped))
-                    if rows[-1]["against_slow"] and skipped is None:
-                        skipped = f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}"
-                    torch.cuda.empty_cache()
+            for lengths in sweep.lengths:
+                for extend in sweep.extends:
+                    skipped: dict[str, str] = {}
+                    for bs in sorted(sweep.batch_sizes):
+                        print(
+                            f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} context={context} "
+                            f"lengths={lengths} extend={extend} bs={bs}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        case = make_case(
+                            page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
+                            lengths=lengths, profile=sweep.profile,
+                        )
+                        rows.append(measure_case(case, against, skipped=dict(skipped)))
+                        for label in rows[-1]["against_slow"]:
+                            skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
+                        torch.cuda.empty_cache()
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    against = None
-    if args.against:
+    against: dict[str, Variant] = {}
+    for text in args.against:
+        label, spec, convention = against_spec(text, args.convention)
         try:
-            against = load_variant(args.against, convention=args.convention, forward_mode=args.forward_mode)
+            against[label] = load_variant(spec, convention=convention, forward_mode=args.forward_mode, profile=args.profile)
         except BadVariant as error:
             print(f"--against: {error}", file=sys.stderr)
             return 2
@@ -801,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "argv": sys.argv[1:] if argv is None else argv,
         "sweep": dataclasses.asdict(sweep),
-        "against": {"spec": against.spec, "convention": against.convention} if against else None,
+        "against": {label: {"spec": v.spec, "convention": v.convention} for label, v in against.items()},
         "method": {
             "warmup_calls": WARMUP_CALLS,
             "host": {"blocks": HOST_BLOCKS, "calls_per_block": HOST_CALLS_PER_BLOCK, "budget_s": HOST_BUDGET_S},

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -27,7 +29,7 @@ def test_help_runs_without_a_gpu():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "--against SPEC" in result.stdout and "--quick" in result.stdout
+    assert "--against [LABEL=]SPEC[@CONVENTION]" in result.stdout and "--lengths" in result.stdout and "--quick" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,11 @@ def test_help_runs_without_a_gpu():
         (["--quick"], draft_extend.QUICK_SWEEP),
         (
             ["--quick", "--batch-sizes", "1,8", "--extend", "equal", "--topk", "64"],
-            draft_extend.Sweep((1, 64), (8192, 131072), (1, 8), ("equal",), 64),
+            draft_extend.Sweep((1, 64), (8192, 131072), (1, 8), ("equal",), 64, lengths=("serving-mix",)),
+        ),
+        (
+            ["--lengths", "equal,serving-mix", "--profile", "full-width"],
+            dataclasses.replace(draft_extend.FULL_SWEEP, lengths=("equal", "serving-mix"), profile="full-width"),
         ),
     ],
 )
@@ -170,3 +176,33 @@ def test_profile_case_refuses_what_the_mode_does_not_take(argv):
 def test_profile_case_without_a_gpu_refuses_to_run(impl, capsys):
     assert profile_case.main(["--forward-mode", "target-verify", "--extend", "next_n=4", "--impl", impl]) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, parsed", [
+    ("kernel:fill_decode_metadata", ("fill_decode_metadata", "kernel:fill_decode_metadata", "contract")),
+    ("b4ff=peers/x/dsa_metadata.py:fused_dsa_decode_metadata@sglang-fused-decode",
+     ("b4ff", "peers/x/dsa_metadata.py:fused_dsa_decode_metadata", "sglang-fused-decode")),
+    ("kpool=peers/kpool/decode.py:fill", ("kpool", "peers/kpool/decode.py:fill", "contract")),
+])
+def test_an_against_value_names_its_column_spec_and_convention(text, parsed):
+    assert draft_extend.against_spec(text, "contract") == parsed
+
+
+@pytest.mark.parametrize("lengths", draft_extend.LENGTHS)
+def test_every_length_spread_stays_within_the_context_and_reaches_it(lengths):
+    seq_lens = draft_extend.draw_seq_lens(lengths, 8192, 512, torch.Generator().manual_seed(0))
+    assert int(seq_lens.max()) == 8192 and int(seq_lens.min()) >= min(draft_extend.SERVING_MIX_LEAST, 8192)
+    if lengths == "serving-mix":
+        # Log-uniform from 64: the median request is near sqrt(64 * 8192), far below the context.
+        assert 400 < float(seq_lens.float().median()) < 1400
+
+
+def test_the_floor_moves_only_the_live_prefix_under_a_live_prefix_profile():
+    """The floor's bytes: every request's row read and each token's row written, over the live
+    columns only under sglang-dsa, over every column below max_seqlen_k under full-width."""
+    args = (64, 8192, 16, "one", 2048, torch.device("cpu"))
+    live = draft_extend.make_case(*args, mode_name="decode", lengths="serving-mix")
+    full = draft_extend.make_case(*args, mode_name="decode", lengths="serving-mix", profile="full-width")
+    kv = live.seq_lens.tolist()
+    assert draft_extend.page_table_bytes(live) == 4 * sum(2 * k + -(-k // 64) for k in kv)
+    assert draft_extend.page_table_bytes(full) == 4 * 16 * (2 * 8192 + 8192 // 64)
