@@ -151,7 +151,9 @@ def _fuzz_one(args, variant, laws, database) -> int:
     else:
         print(coverage.summary())
         for failure in failures:
-            print(f"\nFAILED {failure.law} on {failure.case}\n{failure.message}")
+            kept = reproducers.get(failure.fingerprint())
+            where_kept = f"\nreproducer: {kept}" if kept else " (--corpus DIR keeps the whole case as a JSON reproducer)"
+            print(f"\nFAILED {failure.law} on {failure.case.summary()}{where_kept}\n{failure.message}")
         print(f"\n{coverage.examples} examples checked, {len(failures)} failure(s)")
     return 1 if failures else 0
 
@@ -402,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     gated.add_argument("--require", metavar="PROP,...", help="the families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU no_sync)")
     gated.add_argument("--only", metavar="PROP,...", help="run only these families")
     gated.add_argument("--json", metavar="FILE", help="write the scorecard as JSON")
+    gated.add_argument(
+        "--reproducers", metavar="DIR", default="dsa-reproducers",
+        help="write each counterexample here as a JSON reproducer, whose path the report prints (default ./dsa-reproducers)",
+    )
     effort = gated.add_mutually_exclusive_group()
     effort.add_argument("--max-examples", type=int, default=30, help="generated cases per searching family")
     effort.add_argument("--minutes", type=float, help="time shared by the searching families instead")
@@ -489,7 +495,10 @@ def gate(args) -> int:
     if variant is None:
         return 2
     required = names(args.require) or default_required(device.type == "cuda")
-    judge = Gate(variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes)
+    judge = Gate(
+        variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes,
+        reproducers=Path(args.reproducers),
+    )
     def say(verdict) -> None:
         first_line = verdict.detail.splitlines()[0] if verdict.detail else ""
         print(f"[{verdict.seconds:6.1f}s] {verdict.family}: {verdict.status}  {first_line}", file=sys.stderr, flush=True)

@@ -160,6 +160,21 @@ class ReplayCase:
         """The longest kv length, 0 for an empty batch: what graph-resident mode takes as max_seqlen_k."""
         return max(self.kv_lens, default=0)
 
+    def summary(self) -> str:
+        """The case in one short line: what a person reads first (the whole case is in a reproducer)."""
+        parts = [
+            self.forward_mode, f"bs={self.bs}", f"tokens={self.total_tokens}", f"max_seqlen_k={self.max_seqlen_k}",
+            f"page_size={self.page_size}", f"topk={self.nsa_index_topk}", f"profile={self.profile}",
+            f"padding={len(self.padding_requests())}",
+        ]
+        if self.forward_mode == TARGET_VERIFY.name:
+            parts.append(f"next_n={self.next_n}")
+        if self.index_kpool != 1:
+            parts.append(f"index_kpool={self.index_kpool}")
+        if not self.page_table_1_given:
+            parts.append("no page_table_1")
+        return " ".join(parts)
+
     def padding_requests(self) -> list[int]:
         """The graph-bucket padding requests: for draft-extend those that extend past their own kv
         length, for the other modes the trailing `padding` requests."""

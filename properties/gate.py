@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -34,6 +35,7 @@ from properties.laws import (
     runs_on_callers_stream,
     state_across_calls,
 )
+from properties.reproducer import to_json, write
 from properties.search import find_failure
 from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
@@ -54,6 +56,18 @@ FAMILIES = (
     *SANITIZERS, "compile_count", "speed",
 )
 MODE_ROWS = ("host_sized", "graph_resident", "static_width")
+# No line of a scorecard is longer: the whole of a large case goes to a reproducer, not inline.
+MAX_LINE = 300
+
+
+def clip_lines(text: str) -> str:
+    """`text` with every line cut to MAX_LINE characters, saying how much was cut."""
+    def clip(line: str) -> str:
+        if len(line) <= MAX_LINE:
+            return line
+        note = f" ... ({len(line) - MAX_LINE + 40} more characters)"
+        return line[: MAX_LINE - len(note)] + note
+    return "\n".join(clip(line) for line in text.splitlines())
 
 
 def family_of_law(name: str) -> str:
@@ -104,24 +118,16 @@ class Scorecard:
             f"gate: {self.variant} ({self.forward_mode}, convention {self.convention}, domain {self.domain}, profile {self.profile}) on {self.device}",
             "",
         ]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+        lines += [clip_lines("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3]) for row in rows]
         for v in self.verdicts:
             if "\n" in v.detail and (v.status == FAIL or v.family == "speed"):
-                lines += ["", f"--- {v.family} ---", v.detail]
+                lines += ["", f"--- {v.family} ---", clip_lines(v.detail)]
         required_failed = [v.family for v in self.verdicts if v.required and not v.ok]
         lines += ["", "GATE PASSED" if self.passed else f"GATE FAILED: required {', '.join(required_failed)} did not pass"]
         return "\n".join(lines)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "passed": self.passed}, indent=1)
-
-
-def _case_line(case: ReplayCase) -> str:
-    return f"bs={case.bs} tokens={case.total_tokens} max_seqlen_k={case.max_seqlen_k} page_size={case.page_size}"
-
-
-def _failure_detail(failure: Failure, mode: str) -> str:
-    return f"{failure.law} ({mode}) on {_case_line(failure.case)}\n{failure.case}\n{failure.message}"
 
 
 @dataclass
@@ -169,7 +175,7 @@ def _graph_sessions(fill, adapt, device, budget: Budget, sessions, law=graph_rep
             law(fill, adapted, device)
         except Exception as error:
             message = str(error).strip()
-            broken.append((message.splitlines()[0], f"{_case_line(adapted.steps[0])}, {len(adapted.steps)} steps\n{adapted.steps[0]}\n{message}"))
+            broken.append((message.splitlines()[0], f"{adapted.steps[0].summary()}, {len(adapted.steps)} steps\n{message}"))
 
     replay()
     return broken[0] if broken else None
@@ -183,8 +189,10 @@ class Gate:
     names the edge examples checked first (default: all of them)."""
 
     def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
-                 max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None):
+                 max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None,
+                 reproducers: Path | None = None):
         self.variant, self.device, self.domain, self.required = variant, device, domain, required
+        self.reproducers = reproducers
         self.gpu = device.type == "cuda"
         self.examples = pinned_examples(variant.forward_mode, gpu=self.gpu)
         self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
@@ -227,10 +235,23 @@ class Gate:
     def _mode(self, mode: str):
         return in_mode(self.variant, mode, self.domain)
 
+    def _counterexample(self, failure: Failure, mode: str, law: str | None = None) -> str:
+        """A failure as a person reads it: the law and the case in one line each, where the whole case
+        went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
+        law = law or failure.law
+        lines = [f"{law} ({mode}) on {failure.case.summary()}"]
+        if self.reproducers is not None:
+            record = to_json(
+                failure.case, variant=self.variant.spec, law=law, message=failure.message, device=self.device, mode=mode,
+                convention=self.variant.convention,
+            )
+            lines.append(f"reproducer: {write(self.reproducers, record)}")
+        return "\n".join([*lines, failure.message])
+
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._mode("host_sized")
         found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases())
-        return (FAIL, _failure_detail(found, "host_sized")) if found else (PASS, f"edge examples and up to {self.budget.max_examples} generated cases")
+        return (FAIL, self._counterexample(found, "host_sized")) if found else (PASS, f"edge examples and up to {self.budget.max_examples} generated cases")
 
     def _needs_gpu(self) -> tuple[str, str] | None:
         return None if self.gpu else (NOT_RUN, "no CUDA device on this machine")
@@ -260,7 +281,7 @@ class Gate:
         for mode, fill, adapt in self._declared():
             found = _search(fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases(self.variant.forward_mode))
             if found:
-                return FAIL, f"{found.message.removeprefix('LawBroken: ')} ({mode}, smallest case found: {_case_line(found.case)})\n{found.case}"
+                return FAIL, f"{found.message.removeprefix('LawBroken: ')}\n{self._counterexample(found, mode)}"
         return PASS, (f"warm calls under torch.cuda.set_sync_debug_mode('error'): edge examples and up to "
                       f"{self.budget.max_examples} generated cases, bs 1..4096, contexts to 128k, every declared mode")
 
@@ -291,7 +312,7 @@ class Gate:
         fill, adapt = judged
         found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases())
         if found:
-            return FAIL, _failure_detail(found, mode)
+            return FAIL, self._counterexample(found, mode)
         if not self.gpu:
             return PASS, "contract laws hold; graph replay not run (no CUDA device)"
         broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())

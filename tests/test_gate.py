@@ -218,7 +218,10 @@ def test_bad_usage_gets_one_line_and_exit_2(argv, says):
 def test_the_gate_prints_a_scorecard_writes_json_and_exits_by_the_required_rows(tmp_path):
     report = tmp_path / "card.json"
     planted = "tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata"
-    failed = gate_cli("--variant", planted, "--only", "values,inputs", "--max-examples", "2", "--json", str(report))
+    failed = gate_cli(
+        "--variant", planted, "--only", "values,inputs", "--max-examples", "2", "--json", str(report),
+        "--reproducers", str(tmp_path / "found"),
+    )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "GATE FAILED: required values" in failed.stdout and "past max_seqlen_k" in failed.stdout
     import json
@@ -226,8 +229,42 @@ def test_the_gate_prints_a_scorecard_writes_json_and_exits_by_the_required_rows(
     card = json.loads(report.read_text())
     assert card["passed"] is False and card["domain"] == "sglang"
     assert {row["family"]: row["status"] for row in card["verdicts"]} == {"values": "fail", "inputs": "pass"}
-    passed = gate_cli("--variant", planted, "--only", "values,inputs", "--require", "inputs", "--max-examples", "2")
+    passed = gate_cli(
+        "--variant", planted, "--only", "values,inputs", "--require", "inputs", "--max-examples", "2",
+        "--reproducers", str(tmp_path / "found"),
+    )
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_a_counterexample_reads_as_a_summary_and_a_reproducer_that_replay_reads(tmp_path):
+    """The case is one line (mode, bs, tokens, max_seqlen_k, page size, profile, padding); the whole of
+    it goes to a JSON reproducer whose path is printed, and that `replay` reruns to the same failure.
+    No line of the report is over 300 characters, however large the case."""
+    planted = "tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata"
+    failed = gate_cli("--variant", planted, "--only", "values", "--max-examples", "2", "--reproducers", str(tmp_path))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert max(len(line) for line in failed.stdout.splitlines()) <= 300, failed.stdout
+    detail = failed.stdout[failed.stdout.index("--- values ---"):].splitlines()
+    assert detail[1].startswith("differential (host_sized) on draft-extend bs="), detail[1]
+    for word in ("tokens=", "max_seqlen_k=", "page_size=", "profile=sglang-dsa", "padding="):
+        assert word in detail[1], detail[1]
+    assert detail[2].startswith("reproducer: "), detail[2]
+    path = Path(detail[2].removeprefix("reproducer: "))
+    assert path.is_file() and path.parent == tmp_path
+    replayed = subprocess.run(
+        [sys.executable, "-m", "properties", "replay", str(path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True,
+    )
+    assert replayed.returncode == 1 and "past max_seqlen_k" in replayed.stdout, replayed.stdout + replayed.stderr
+
+
+def test_no_line_of_a_scorecard_is_over_300_characters():
+    from properties.gate import MAX_LINE, Scorecard, Verdict
+
+    card = Scorecard("v:f", "contract", "sglang", "cpu", [Verdict("values", FAIL, "x" * 10_000 + "\n" + "y" * 20, True)])
+    lines = card.table().splitlines()
+    assert max(map(len, lines)) == MAX_LINE and "more characters)" in card.table()
+    assert "y" * 20 in lines
 
 
 ENGINE = ("padded_bucket", "extend_past_seq_len", "empty_batch")
