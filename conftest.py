@@ -30,7 +30,7 @@ DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
 from properties.conventions import CONVENTIONS  # noqa: E402
-from properties.gate import FAMILIES, default_required  # noqa: E402
+from properties.gate import FAMILIES, default_required, required_help  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
@@ -62,8 +62,8 @@ def pytest_addoption(parser):
     parser.addoption(
         "--require",
         metavar="PROP,...",
-        help="the property families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU "
-        "no_sync); a failure of any other family is reported as xfail with its reason",
+        help=f"the property families that must pass (default: {required_help()}); a failure of any other family is "
+        "reported as xfail with its reason",
     )
 
 

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from properties.cases import DOMAINS
+from properties.gate import required_help
 from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.conventions import CONVENTIONS
@@ -401,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     gated.add_argument("--variant", metavar="SPEC", help="MODULE:CALLABLE or path/to/file.py:CALLABLE (default: the shipped kernel of the forward mode)")
     gated.add_argument("--convention", default="contract", help=f"how the variant is called: {', '.join(CONVENTIONS)}")
     gated.add_argument("--domain", default="sglang", help="sglang (slots >= 0, cu buffers zeroed) or strict")
-    gated.add_argument("--require", metavar="PROP,...", help="the families that must pass (default: values, laws, inputs, outside_view, state, and on a GPU no_sync)")
+    gated.add_argument("--require", metavar="PROP,...", help=f"the families that must pass (default: {required_help()})")
     gated.add_argument("--only", metavar="PROP,...", help="run only these families")
     gated.add_argument("--json", metavar="FILE", help="write the scorecard as JSON")
     gated.add_argument(

@@ -76,10 +76,17 @@ def family_of_law(name: str) -> str:
 
 def default_required(gpu: bool) -> tuple[str, ...]:
     """What a gate requires unless told otherwise: values, the oracle-free laws, inputs, memory
-    outside the views, state across calls, the engine's padded replays, and on a GPU no host sync and
-    the caller's stream. The modes' rows (graph-resident, static-width) include their graph replay, so
-    requiring them requires capture."""
-    return (*LAW_FAMILIES, "engine_replay", *(("no_sync", "streams") if gpu else ()))
+    outside the views, state across calls, the engine's padded replays, every launch form the variant
+    declares (graph-resident, static-width: n/a where it declares none, which a required row may be),
+    and on a GPU no host sync and the caller's stream. The modes' rows include their graph replay on a
+    GPU, so a declared mode is captured there."""
+    return (*LAW_FAMILIES, "engine_replay", "graph_resident", "static_width", *(("no_sync", "streams") if gpu else ()))
+
+
+def required_help() -> str:
+    """The default required rows, as help texts and docs say them."""
+    cpu, gpu = default_required(False), default_required(True)
+    return f"{', '.join(cpu)}, and on a GPU {', '.join(f for f in gpu if f not in cpu)}"
 
 
 @dataclass
@@ -94,6 +101,11 @@ class Verdict:
     def ok(self) -> bool:
         return self.status == PASS
 
+    @property
+    def holds(self) -> bool:
+        """Whether a required row is met: it passes, or judges a launch form the variant does not declare."""
+        return self.status in (PASS, NOT_APPLICABLE)
+
 
 @dataclass
 class Scorecard:
@@ -107,7 +119,7 @@ class Scorecard:
 
     @property
     def passed(self) -> bool:
-        return all(v.ok for v in self.verdicts if v.required)
+        return all(v.holds for v in self.verdicts if v.required)
 
     def table(self) -> str:
         rows = [("property", "required", "result", "reason / counterexample")]
@@ -122,7 +134,7 @@ class Scorecard:
         for v in self.verdicts:
             if "\n" in v.detail and (v.status == FAIL or v.family == "speed"):
                 lines += ["", f"--- {v.family} ---", clip_lines(v.detail)]
-        required_failed = [v.family for v in self.verdicts if v.required and not v.ok]
+        required_failed = [v.family for v in self.verdicts if v.required and not v.holds]
         lines += ["", "GATE PASSED" if self.passed else f"GATE FAILED: required {', '.join(required_failed)} did not pass"]
         return "\n".join(lines)
 

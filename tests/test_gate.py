@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from properties.compiles import MAX_BS, SweepStepRaised, _step_inputs, _sweeps, swept_batch_sizes
-from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate
+from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate, default_required
 from properties.harness import load_variant
 from reference.modes import FORWARD_MODES
 
@@ -116,6 +116,23 @@ def test_a_variant_that_raises_is_a_failing_row_with_the_exception_and_the_shrun
     detail = rows["values"].detail
     assert rows["values"].status == FAIL and "ValueError: three requests" in detail, detail
     assert "bs=3 " in detail.splitlines()[0], detail
+
+
+def test_a_declared_launch_form_is_required_and_an_undeclared_one_is_na(device):
+    """By default the gate requires every launch form the variant declares: a graph-resident mode
+    that is wrong fails the gate though host-sized calls pass; a variant that declares none gets n/a
+    on those rows and still passes."""
+    required = default_required(device.type == "cuda")
+    only = ("values", "graph_resident", "static_width")
+    wrong = Gate(load_variant("tests/planted/graph_resident_drops_last_request.py:fill_draft_extend_metadata"), device,
+                 domain="sglang", required=required, max_examples=1, edges=EDGES).run(only)
+    rows = {v.family: v for v in wrong.verdicts}
+    assert rows["values"].status == PASS and rows["graph_resident"].status == FAIL, wrong.table()
+    assert rows["static_width"].status == NOT_APPLICABLE and not wrong.passed
+    assert "GATE FAILED: required graph_resident" in wrong.table()
+    undeclared = Gate(load_variant("reference:fill_draft_extend_metadata"), device, domain="sglang", required=required,
+                      max_examples=1, edges=EDGES).run(only)
+    assert {v.status for v in undeclared.verdicts if v.family != "values"} == {NOT_APPLICABLE} and undeclared.passed, undeclared.table()
 
 
 def test_a_lost_cuda_context_fails_its_row_and_leaves_the_in_process_rows_not_run(device, monkeypatch):

@@ -12,11 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_suite(variant: str) -> subprocess.CompletedProcess:
+def run_suite(variant: str, select: str = "differential or padding_untouched") -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable, "-m", "pytest", "tests/test_contract_properties.py",
-            "--variant", variant, "-k", "differential or padding_untouched",
+            "--variant", variant, "-k", select,
             "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--hypothesis-profile", "ci",
         ],
         cwd=ROOT,
@@ -31,6 +31,16 @@ def test_a_planted_bug_fails_the_suite():
     result = run_suite("tests.planted.column_past_max_seqlen_k:fill_draft_extend_metadata")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "past max_seqlen_k" in result.stdout
+
+
+def test_a_declared_launch_form_that_is_wrong_fails_the_suite_not_as_xfail():
+    """graph_resident is not in --require's list a user gives, but it is required by default where
+    the variant declares it: its failures fail the run."""
+    result = run_suite("tests/planted/graph_resident_drops_last_request.py:fill_draft_extend_metadata", "graph_resident-differential")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed" in result.stdout and "xfail" not in result.stdout, result.stdout[-3000:]
+    host_sized = run_suite("tests/planted/graph_resident_drops_last_request.py:fill_draft_extend_metadata", "host_sized-differential")
+    assert host_sized.returncode == 0, host_sized.stdout[-3000:]
 
 
 def test_the_reference_passes_the_suite():
