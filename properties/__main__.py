@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from properties.cases import DOMAINS
-from properties.gate import required_help
+from properties.gate import MAX_SLOWDOWN, ROW_TIMEOUT_S, required_help
 from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.conventions import CONVENTIONS
@@ -406,6 +406,15 @@ def build_parser() -> argparse.ArgumentParser:
     gated.add_argument("--only", metavar="PROP,...", help="run only these families")
     gated.add_argument("--json", metavar="FILE", help="write the scorecard as JSON")
     gated.add_argument(
+        "--max-slowdown", metavar="R", type=float, default=MAX_SLOWDOWN,
+        help=f"the speed row fails where the variant's GPU time is over R times the baseline's in any of its cells (default {MAX_SLOWDOWN:g})",
+    )
+    gated.add_argument("--baseline", metavar="SPEC", help="what the speed row compares with (default: the shipped kernel of the forward mode)")
+    gated.add_argument(
+        "--row-timeout", metavar="S", type=float, default=ROW_TIMEOUT_S,
+        help=f"each row runs in a process of its own with S seconds; one still running then fails as hung (default {ROW_TIMEOUT_S:g}; 0: every row in this process, unbounded)",
+    )
+    gated.add_argument(
         "--reproducers", metavar="DIR", default="dsa-reproducers",
         help="write each counterexample here as a JSON reproducer, whose path the report prints (default ./dsa-reproducers)",
     )
@@ -498,13 +507,13 @@ def gate(args) -> int:
     required = names(args.require) or default_required(device.type == "cuda")
     judge = Gate(
         variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes,
-        reproducers=Path(args.reproducers),
+        reproducers=Path(args.reproducers), max_slowdown=args.max_slowdown, baseline=args.baseline,
     )
     def say(verdict) -> None:
         first_line = verdict.detail.splitlines()[0] if verdict.detail else ""
         print(f"[{verdict.seconds:6.1f}s] {verdict.family}: {verdict.status}  {first_line}", file=sys.stderr, flush=True)
 
-    card = judge.run(names(args.only) or FAMILIES, on_verdict=say)
+    card = judge.run(names(args.only) or FAMILIES, on_verdict=say, row_timeout=args.row_timeout or None)
     print(card.table())
     if args.json:
         Path(args.json).write_text(card.to_json() + "\n")

@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import Variant, in_mode
+from properties.harness import Variant, in_mode, load_variant
 from properties.laws import (
     CONTRACT_LAWS,
     ORACLE_FREE_LAWS,
@@ -36,6 +36,7 @@ from properties.laws import (
     state_across_calls,
 )
 from properties.reproducer import to_json, write
+from properties.row_process import run_row
 from properties.search import find_failure
 from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
@@ -56,6 +57,12 @@ FAMILIES = (
     *SANITIZERS, "compile_count", "speed",
 )
 MODE_ROWS = ("host_sized", "graph_resident", "static_width")
+# The gate command's default bound on one row: far above what a correct row takes at the default
+# effort (the slowest, memcheck, takes about a minute on a GPU), far below a CI job's limit.
+ROW_TIMEOUT_S = 900.0
+# The speed row fails a variant slower than this many times its baseline in any cell: loose enough
+# that run-to-run noise of a graph-timed median never reaches it, tight enough for a regression.
+MAX_SLOWDOWN = 2.0
 # No line of a scorecard is longer: the whole of a large case goes to a reproducer, not inline.
 MAX_LINE = 300
 
@@ -96,6 +103,7 @@ class Verdict:
     detail: str
     required: bool = False
     seconds: float = 0.0
+    figures: list[dict] = field(default_factory=list)  # what the row measured (speed: the ratio table)
 
     @property
     def ok(self) -> bool:
@@ -148,6 +156,7 @@ class Budget:
     deadline: float | None  # time.monotonic() past which searching stops
     shrink_seconds: float = 20.0
     edges: tuple[ReplayCase, ...] = ()  # checked before any generated case
+    on_case: Callable[[ReplayCase], None] | None = None  # told of each case before it is called
 
 
 def _search(fill, adapt, laws, device, budget: Budget, strategy) -> Failure | None:
@@ -156,6 +165,8 @@ def _search(fill, adapt, laws, device, budget: Budget, strategy) -> Failure | No
     def check(case: ReplayCase) -> Failure | None:
         if budget.deadline and time.monotonic() > budget.deadline:
             return None
+        if budget.on_case is not None:
+            budget.on_case(case)
         return first_broken_law(fill, adapt(case), device, laws)
 
     at_edges = [failure for case in budget.edges if (failure := check(case))]
@@ -183,6 +194,8 @@ def _graph_sessions(fill, adapt, device, budget: Budget, sessions, law=graph_rep
         if broken or (budget.deadline and time.monotonic() > budget.deadline):
             return
         adapted = session.adapted(adapt)
+        if budget.on_case is not None:
+            budget.on_case(adapted.steps[0])
         try:
             law(fill, adapted, device)
         except Exception as error:
@@ -202,18 +215,26 @@ class Gate:
 
     def __init__(self, variant: Variant, device: torch.device, *, domain: str, required: tuple[str, ...],
                  max_examples: int, minutes: float | None = None, edges: tuple[str, ...] | None = None,
-                 reproducers: Path | None = None):
+                 reproducers: Path | None = None, max_slowdown: float = MAX_SLOWDOWN, baseline: str | None = None):
         self.variant, self.device, self.domain, self.required = variant, device, domain, required
         self.reproducers = reproducers
+        self.max_slowdown, self.baseline = max_slowdown, baseline
+        self.figures: dict[str, list[dict]] = {}  # a row's measured figures, by family, for the JSON
+        self.row_options = {
+            "spec": variant.spec, "convention": variant.convention, "forward_mode": variant.forward_mode, "profile": variant.profile,
+            "gate": dict(domain=domain, required=required, max_examples=max_examples, minutes=minutes, edges=edges,
+                         reproducers=reproducers, max_slowdown=max_slowdown, baseline=baseline),
+        }
         self.gpu = device.type == "cuda"
         self.examples = pinned_examples(variant.forward_mode, gpu=self.gpu)
         self.budget = Budget(max_examples if minutes is None else 1_000_000, None)
         self.budget.edges = tuple(self.examples[name] for name in edges) if edges is not None else tuple(self.examples.values())
         self.share = None if minutes is None else 60 * minutes / len(SEARCHING)
 
-    def run(self, families: tuple[str, ...] = FAMILIES, on_verdict=None) -> Scorecard:
+    def run(self, families: tuple[str, ...] = FAMILIES, on_verdict=None, row_timeout: float | None = None) -> Scorecard:
         """The scorecard of `families`; `on_verdict(verdict)` is called as each row is decided, so a
-        run stopped by a time box has still said what it found."""
+        run stopped by a time box has still said what it found. With `row_timeout`, each row runs in
+        a child process of its own that has that many seconds (properties.row_process)."""
         card = Scorecard(
             self.variant.spec, self.variant.convention, self.domain, _device_name(self.device),
             forward_mode=self.variant.forward_mode, profile=self.variant.profile,
@@ -228,7 +249,9 @@ class Gate:
             start = time.monotonic()
             if self.share is not None:
                 self.budget.deadline = start + self.share
-            if lost and family not in SANITIZERS:
+            if row_timeout is not None:
+                status, detail, self.figures[family] = run_row(self.row_options, family, row_timeout)
+            elif lost and family not in SANITIZERS:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
                 try:
@@ -238,7 +261,9 @@ class Gate:
                     if _context_lost(error):
                         # memcheck runs in a process of its own, so it alone can still run.
                         lost = f"the CUDA context was lost when {family} raised ({first_line(error.__cause__ or error)})"
-            by_family[family] = Verdict(family, status, detail, family in self.required, time.monotonic() - start)
+            by_family[family] = Verdict(
+                family, status, detail, family in self.required, time.monotonic() - start, self.figures.get(family, [])
+            )
             if on_verdict is not None:
                 on_verdict(by_family[family])
         card.verdicts = [by_family[f] for f in FAMILIES if f in by_family]
@@ -362,11 +387,19 @@ class Gate:
         return (PASS if result.passed else FAIL), result.describe()
 
     def speed(self, family: str) -> tuple[str, str]:
-        from properties.timing import compare_speed
+        from properties.timing import compare_speed, speed_lines
 
         if (skip := self._needs_gpu()):
             return skip
-        return PASS, compare_speed(self.variant, self.device, self.domain)
+        baseline = None if self.baseline is None else load_variant(self.baseline, forward_mode=self.variant.forward_mode)
+        rows = compare_speed(self.variant, self.device, self.domain, baseline)
+        self.figures[family] = rows
+        worst = max(rows, key=lambda r: r["ratio"])
+        limit = f"at most {self.max_slowdown:g}x {worst['baseline']}"
+        if worst["ratio"] > self.max_slowdown:
+            head = f"slower: {worst['ratio']:.2f}x {worst['baseline']} at bs {worst['bs']}, {worst['context'] // 1024}k (limit {limit})"
+            return FAIL, "\n".join([head, *speed_lines(rows)])
+        return PASS, "\n".join([f"within {limit} in every cell (worst {worst['ratio']:.2f}x)", *speed_lines(rows)])
 
 
 def _raised(error: Exception) -> str:

@@ -63,19 +63,27 @@ def gpu_time_us(fill: Contract, case: ReplayCase, device: torch.device, *, captu
     return 1e6 * sorted(samples)[len(samples) // 2], "host wall, not capturable"
 
 
-def compare_speed(variant: Variant, device: torch.device, domain: str) -> str:
-    """One line per size: the variant's time, the shipped kernel's, the eager path's, and ratios."""
+def compare_speed(variant: Variant, device: torch.device, domain: str, baseline: Variant | None = None) -> list[dict]:
+    """One row per size (SIZES), each measured side by side in this run: the variant's time, the
+    baseline's (default: the shipped kernel of the mode), the eager path's, and the variant's ratio
+    to the baseline."""
     mode_name = variant.forward_mode
     eager = FILLS[mode_name]
-    shipped = load_variant(SHIPPED_KERNELS[mode_name], forward_mode=mode_name).fill
-    lines = []
+    baseline = baseline or load_variant(SHIPPED_KERNELS[mode_name], forward_mode=mode_name)
+    rows = []
     for bs, context in SIZES:
         case = speed_case(bs, context, mode_name=mode_name).in_domain(domain)
         mine, how = gpu_time_us(variant.fill, case, device)
-        ours, _ = gpu_time_us(shipped, case, device)
+        theirs, _ = gpu_time_us(baseline.fill, case, device)
         slow, _ = gpu_time_us(eager, case, device, capturable=False)
-        lines.append(
-            f"bs {bs}, {context // 1024}k: {mine:.1f} us ({how}); shipped kernel {ours:.1f} us ({mine / ours:.2f}x); "
-            f"eager {slow:.0f} us (host wall)"
-        )
-    return "\n".join(lines)
+        rows.append({"bs": bs, "context": context, "variant_us": mine, "how": how, "baseline": baseline.spec,
+                     "baseline_us": theirs, "ratio": mine / theirs, "eager_us": slow})
+    return rows
+
+
+def speed_lines(rows: list[dict]) -> list[str]:
+    return [
+        f"bs {r['bs']}, {r['context'] // 1024}k: {r['variant_us']:.1f} us ({r['how']}); {r['baseline']} {r['baseline_us']:.1f} us "
+        f"({r['ratio']:.2f}x); eager {r['eager_us']:.0f} us (host wall)"
+        for r in rows
+    ]

@@ -102,3 +102,13 @@ def test_initcheck_catches_a_read_of_cells_never_written(device):
     assert planted.errors, planted.reason
     shipped = check_memory("kernel:fill_draft_extend_metadata", max_examples=2, tool="initcheck")
     assert shipped.passed, shipped.reason
+
+
+def test_the_speed_row_is_a_verdict(device):
+    """A correct variant 30 times slower fails the speed row with its ratio table; the shipped kernel
+    against itself is within the default limit, and the figures go into the verdict (and the JSON)."""
+    slow = row(f"{PLANTED}slow_repeats_the_fill.py:fill_draft_extend_metadata", "speed", device)
+    assert slow.status == FAIL and slow.detail.startswith("slower: "), slow.detail
+    assert min(r["ratio"] for r in slow.figures) > 10, slow.detail
+    shipped = row("kernel:fill_draft_extend_metadata", "speed", device)
+    assert shipped.status == PASS and len(shipped.figures) == 3, shipped.detail
