@@ -16,11 +16,13 @@ import torch
 from hypothesis import strategies as st
 
 from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, ReplayCase
+from reference.domain import EXTEND_LEN, PAGE_SIZE
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES
 from reference.modes import MAX_NEXT_N, TARGET_VERIFY, forward_mode
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-PAGE_SIZES = (1, 64, 2, 16, 128)
+PAGE_SIZES = (PAGE_SIZE.least, 64, 2, 16, 128, PAGE_SIZE.most)
+MAX_DRAFT = EXTEND_LEN.most  # the widest draft a case extends by
 SENTINELS = (-7, INT32_MIN, INT32_MAX, -123_457)
 REGIMES = ("small", "large_batch", "long_context", "wide", "padded_bucket")
 # Batch sizes a CUDA-graph runner captures, as SGLang's default list for speculative decoding runs
@@ -49,7 +51,7 @@ def small_batch(draw) -> tuple[list[int], list[int]]:
     # bs = 0 is an idle batch, which DP attention runs.
     bs = draw(st.integers(0, 8))
     max_kv = draw(st.sampled_from((8, 64, 300, 2100)))
-    max_extend = draw(st.integers(1, 8))
+    max_extend = draw(st.integers(1, MAX_DRAFT))
     if draw(st.booleans()):
         kv = draw(st.lists(st.integers(1, max_kv), min_size=bs, max_size=bs))
         return kv, [1] * bs
@@ -74,7 +76,7 @@ def large_batch(draw) -> tuple[list[int], list[int]]:
     # Past a thousand requests too: decode's tokens are its requests.
     bs = draw(st.one_of(st.integers(LARGE_BATCH, 640), st.integers(MANY_TOKENS, MANY_TOKENS + 64)))
     max_kv = draw(st.integers(1, 96))
-    max_extend = draw(st.integers(1, 8))
+    max_extend = draw(st.integers(1, MAX_DRAFT))
     idle_share = draw(st.sampled_from((0.0, 0.1, 0.5)))
     decode_like = draw(st.booleans())
     generator = _seeded(draw)
@@ -115,7 +117,7 @@ def padded_bucket_batch(draw) -> tuple[list[int], list[int]]:
     included), then padding up to the first captured bucket that holds them, each with seq_len 1 (or
     0), the draft width as extend length and pool row 0 (`replay_cases` points them there).
     The live requests extend the width too (static width) or anything up to it (ragged)."""
-    width = draw(st.integers(1, 8))
+    width = draw(st.integers(1, MAX_DRAFT))
     # No live request at all is its own branch: an idle data-parallel rank replays padding alone.
     live = draw(st.one_of(st.just(0), st.integers(1, 8), st.integers(9, CAPTURE_BUCKETS[-1] - 1)))
     # The first bucket past the live requests: at least one padding request, as in any padded replay.
@@ -172,7 +174,7 @@ def req_pool_indices(draw, bs: int) -> tuple[int, list[int]]:
 
 
 def _next_n(draw, mode_name: str, regime: str, extend_seq_lens: list[int]) -> int:
-    """Target-verify's draft tokens per request: 1..8, few in the wide regime (hundreds of requests
+    """Target-verify's draft tokens per request: 1..MAX_NEXT_N, few in the wide regime (hundreds of requests
     over thousands of columns), at most the drawn extension where the batch was sized for it."""
     if mode_name != TARGET_VERIFY.name:
         return 1
@@ -333,7 +335,7 @@ def whole_range_batch(draw) -> tuple[list[int], list[int]]:
     shape, so that Hypothesis shrinks bs and the context directly (a defect that shows only past
     some size shrinks to just past it); its tail may be bucket padding."""
     bs = draw(st.integers(1, MAX_WHOLE_BS))
-    max_extend = draw(st.integers(1, 8))
+    max_extend = draw(st.integers(1, MAX_DRAFT))
     max_kv = draw(st.integers(max_extend, max(max_extend, min(MAX_WHOLE_CONTEXT, WHOLE_RANGE_CELLS // (bs * max_extend)))))
     padding = draw(st.sampled_from((0, 0, 1, bs // 2)))
     padding = padding if padding < bs else 0
@@ -367,7 +369,7 @@ def engine_sessions(draw, mode_name: str, steps: int = 5) -> GraphSession:
     mode reads it from each step's lengths instead.
     """
     bucket = draw(st.sampled_from(CAPTURE_BUCKETS[:12] + (256, 512)))
-    width = draw(st.integers(1, 8))
+    width = draw(st.integers(1, MAX_DRAFT))
     static = draw(st.booleans())
     fill = draw(st.sampled_from(SEQ_LEN_FILLS))
     columns = draw(st.sampled_from((width + 8, 300, 4096)))

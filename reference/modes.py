@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference.domain import NEXT_N
 from reference.engines import EngineProfile
 
 
@@ -86,7 +87,7 @@ DRAFT_EXTEND = ForwardMode(
 
 FORWARD_MODES: dict[str, ForwardMode] = {mode.name: mode for mode in (DECODE, TARGET_VERIFY, DRAFT_EXTEND)}
 DEFAULT_FORWARD_MODE = DRAFT_EXTEND.name
-MAX_NEXT_N = 8  # the longest draft SGLang's speculative configurations run (speculative_num_draft_tokens)
+MAX_NEXT_N = NEXT_N.most  # past the longest draft SGLang's configurations run (reference.domain)
 
 
 def forward_mode(name: str) -> ForwardMode:

@@ -79,3 +79,9 @@ def test_the_readme_states_the_engine_profiles_as_their_records_do():
     from reference.engines import profile_table
 
     assert profile_table() in (ROOT / "README.md").read_text(), "README.md's profile table drifted from reference/engines.py: paste profile_table()"
+
+
+def test_the_readme_states_the_domain_as_its_records_do():
+    from reference.domain import domain_table
+
+    assert domain_table() in (ROOT / "README.md").read_text(), "README.md's domain table drifted from reference/domain.py: paste domain_table()"

@@ -275,6 +275,18 @@ def test_a_counterexample_reads_as_a_summary_and_a_reproducer_that_replay_reads(
     assert replayed.returncode == 1 and "past max_seqlen_k" in replayed.stdout, replayed.stdout + replayed.stderr
 
 
+def test_a_variant_that_hangs_fails_its_row_as_hung_and_the_gate_goes_on():
+    """A call that never returns (a kernel spinning on a flag, from three requests on) is killed with
+    its row's process after --row-timeout: the row fails naming the case, the next row still runs."""
+    hangs = "tests/planted/hangs_past_two_requests.py:fill_draft_extend_metadata"
+    result = gate_cli("--variant", hangs, "--only", "values,inputs", "--max-examples", "2", "--row-timeout", "15")
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith(("values ", "inputs "))}
+    assert "FAIL" in rows["values"] and "hung after 15 s on draft-extend bs=" in rows["values"], result.stdout
+    assert "FAIL" in rows["inputs"] and "hung after 15 s" in rows["inputs"], result.stdout
+    assert "GATE FAILED: required values, inputs" in result.stdout
+
+
 def test_no_line_of_a_scorecard_is_over_300_characters():
     from properties.gate import MAX_LINE, Scorecard, Verdict
 
@@ -287,8 +299,8 @@ def test_no_line_of_a_scorecard_is_over_300_characters():
 ENGINE = ("padded_bucket", "extend_past_seq_len", "empty_batch")
 
 
-def engine_scorecard(device, spec, convention="contract", only=("values", "laws", "engine_replay")):
-    judge = Gate(load_variant(spec, convention), device, domain="sglang", required=(*CORE, "engine_replay"), max_examples=2, edges=ENGINE)
+def engine_scorecard(device, spec, convention="contract", only=("values", "laws", "engine_replay"), profile=None):
+    judge = Gate(load_variant(spec, convention, profile=profile), device, domain="sglang", required=(*CORE, "engine_replay"), max_examples=2, edges=ENGINE)
     card = judge.run(only)
     return {v.family: v for v in card.verdicts}, card
 
@@ -315,7 +327,11 @@ def test_an_empty_batch_refused_fails_on_the_empty_batch_example(device):
 
 
 def test_padded_rows_left_stale_fail_the_engine_replay(device):
-    rows, card = engine_scorecard(device, "tests/planted/padded_rows_stale.py:fill_draft_extend_metadata", only=("values", "engine_replay"))
+    # Under a live-prefix profile a padding row of seq_len 0 is all tail, where old contents are
+    # allowed: only the full-width contract makes every stale padding row a defect.
+    rows, card = engine_scorecard(
+        device, "tests/planted/padded_rows_stale.py:fill_draft_extend_metadata", only=("values", "engine_replay"), profile="full-width"
+    )
     assert rows["values"].status == PASS, card.table()
     assert rows["engine_replay"].status == FAIL, card.table()
     # On a GPU the replay is a captured graph, which its host sync (`.tolist()`) already fails.

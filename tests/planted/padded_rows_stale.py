@@ -12,10 +12,11 @@ from reference import fill_draft_extend_metadata as reference
 _seen: dict[int, weakref.ref] = {}
 
 
-def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k):
+def fill_draft_extend_metadata(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
+                               **profile_options):
     before = buffers.page_table_1.clone()
     reference(seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
-              nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k)
+              nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, **profile_options)
     known = _seen.get(id(buffers))
     if known is None or known() is not buffers:
         _seen[id(buffers)] = weakref.ref(buffers)
