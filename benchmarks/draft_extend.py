@@ -103,6 +103,7 @@ class Sweep:
     padded: bool = False  # each batch a captured bucket whose last quarter is padding requests
     lengths: tuple[str, ...] = ("half", "serving-mix")
     profile: str = DEFAULT_PROFILE  # the contract the shipped kernel follows, and the floor's bytes
+    page_table_1: bool = True  # False: the real page table alone, as SGLang's fused decode graphs ask
 
 
 FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
@@ -159,7 +160,9 @@ class Case:
             extend_seq_lens=self.extend_seq_lens.clone(),
             req_pool_indices=self.req_pool_indices.clone(),
             req_to_token=self.req_to_token.clone(),
-            buffers=make_buffers(self.bs, self.capacity, self.page_size, self.seq_lens.device, self.forward_mode),
+            buffers=make_buffers(
+                self.bs, self.capacity, self.page_size, self.seq_lens.device, self.forward_mode, self.host.page_table_1_given
+            ),
         )
 
 
@@ -172,9 +175,13 @@ def make_req_to_token(rows: int, columns: int, page_size: int, device: torch.dev
     return slots.view(rows, pages_per_row * page_size)[:, :columns].contiguous()
 
 
-def make_buffers(bs: int, capacity: int, page_size: int, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> MetadataBuffers:
-    """The mode's buffers (target-verify's without the optional 2-D schedule lengths)."""
-    names = tuple(name for name in forward_mode(mode_name).writes if name != "paged_mqa_ctx_lens_2d")
+def make_buffers(
+    bs: int, capacity: int, page_size: int, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE, page_table_1: bool = True
+) -> MetadataBuffers:
+    """The mode's buffers (target-verify's without the optional 2-D schedule lengths; without
+    page_table_1 where the caller gives none)."""
+    dropped = {"paged_mqa_ctx_lens_2d", *(() if page_table_1 else ("page_table_1",))}
+    names = tuple(name for name in forward_mode(mode_name).writes if name not in dropped)
     return MetadataBuffers.allocate(
         max_bs=bs, max_total_tokens=MAX_EXTEND * bs, max_seqlen_k=capacity, page_size=page_size, device=device, names=names
     )
@@ -202,6 +209,7 @@ def draw_seq_lens(lengths: str, context: int, bs: int, gen: torch.Generator) -> 
 def make_case(
     page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None,
     mode_name: str = DEFAULT_FORWARD_MODE, padded: bool = False, lengths: str = "half", profile: str = DEFAULT_PROFILE,
+    page_table_1: bool = True,
 ) -> Case:
     """Draft-extend's extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal); decode's one
     token and target-verify's next_n (`next_n=N`) per request; kv lengths up to the context, spread as
@@ -242,7 +250,7 @@ def make_case(
         extend_seq_lens=extend_seq_lens.to(device),
         req_pool_indices=req_pool_indices.to(device),
         req_to_token=make_req_to_token(pool_rows, capacity, page_size, device),
-        buffers=make_buffers(bs, capacity, page_size, device, mode_name),
+        buffers=make_buffers(bs, capacity, page_size, device, mode_name, page_table_1),
         forward_mode=mode_name,
         next_n=next_n,
         lengths=lengths,
@@ -260,6 +268,7 @@ def make_case(
             static_extend_len=extend == "equal",
             padding=pad,
             profile=profile,
+            page_table_1_given=page_table_1,
         ),
     )
 
@@ -268,7 +277,7 @@ def page_table_bytes(case: Case) -> int:
     """What the page tables must move under the case's profile: each token's row written and each
     request's row read, every column below max_seqlen_k under full-width and only the live prefix
     (the columns below the request's kv length) under a live-prefix profile; the real page table's
-    pages too where page_size > 1."""
+    pages too where page_size > 1, and only those where the caller gives no page_table_1."""
     host = case.host
     live = host.engine.live_prefix
     read = written = 0
@@ -277,7 +286,8 @@ def page_table_bytes(case: Case) -> int:
             continue
         columns = min(kv, case.context) if live else case.context
         read += columns
-        written += tokens * (columns + (-(-columns // case.page_size) if case.page_size > 1 else 0))
+        wide = columns if host.page_table_1_given else 0
+        written += tokens * (wide + (-(-columns // case.page_size) if case.page_size > 1 else 0))
     return (read + written) * 4
 
 
@@ -752,6 +762,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the engine profile the shipped kernel follows, and whose bytes the floor copies (default sglang-dsa)",
     )
     parser.add_argument(
+        "--no-page-table-1", action="store_true",
+        help="give no page_table_1: the real page table alone is written, as SGLang's fused decode graphs ask (page sizes > 1)",
+    )
+    parser.add_argument(
         "--against",
         metavar="[LABEL=]SPEC[@CONVENTION]",
         action="append",
@@ -779,6 +793,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("page sizes must be powers of two")
     if args.topk is not None and args.topk < 1:
         parser.error("--topk must be >= 1")
+    if args.no_page_table_1 and args.page_sizes and 1 in args.page_sizes:
+        parser.error("--no-page-table-1 needs page sizes > 1: at page size 1 page_table_1 is the real page table")
     if args.convention != "contract" and not args.against:
         parser.error("--convention applies to --against")
     if args.extend and not set(args.extend) <= set(MODE_EXTENDS[args.forward_mode]):
@@ -797,11 +813,16 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         "padded": args.padded or None,
         "lengths": args.lengths,
         "profile": args.profile if args.profile != DEFAULT_PROFILE else None,
+        "page_table_1": False if args.no_page_table_1 else None,
     }
     base = QUICK_SWEEP if args.quick else FULL_SWEEP
     mode = args.forward_mode
     base = dataclasses.replace(base, forward_mode=mode, extends=(QUICK_EXTENDS if args.quick else MODE_EXTENDS)[mode])
-    return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
+    sweep = dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
+    if not sweep.page_table_1:
+        # Page size 1 has no real table apart from page_table_1.
+        sweep = dataclasses.replace(sweep, page_sizes=tuple(p for p in sweep.page_sizes if p > 1))
+    return sweep
 
 
 def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -> list[dict]:
@@ -820,7 +841,7 @@ def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -
                         )
                         case = make_case(
                             page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
-                            lengths=lengths, profile=sweep.profile,
+                            lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1,
                         )
                         rows.append(measure_case(case, against, skipped=dict(skipped)))
                         for label in rows[-1]["against_slow"]:

@@ -206,3 +206,17 @@ def test_the_floor_moves_only_the_live_prefix_under_a_live_prefix_profile():
     kv = live.seq_lens.tolist()
     assert draft_extend.page_table_bytes(live) == 4 * sum(2 * k + -(-k // 64) for k in kv)
     assert draft_extend.page_table_bytes(full) == 4 * 16 * (2 * 8192 + 8192 // 64)
+
+
+def test_without_page_table_1_the_floor_is_the_real_table_and_page_size_1_is_left_out():
+    """--no-page-table-1: the buffers hold no page_table_1, the floor writes only the real table's
+    pages (a 64th of the wide table's cells at page 64), and the sweep keeps its page sizes above 1."""
+    args = (64, 8192, 16, "one", 2048, torch.device("cpu"))
+    real_only = draft_extend.make_case(*args, mode_name="decode", lengths="serving-mix", page_table_1=False)
+    assert real_only.buffers.page_table_1 is None and not real_only.host.page_table_1_given
+    kv = real_only.seq_lens.tolist()
+    assert draft_extend.page_table_bytes(real_only) == 4 * sum(k + -(-k // 64) for k in kv)
+    sweep = draft_extend.resolve_sweep(draft_extend.parse_args(["--no-page-table-1"]))
+    assert not sweep.page_table_1 and sweep.page_sizes == (64,)
+    with pytest.raises(SystemExit):
+        draft_extend.parse_args(["--no-page-table-1", "--page-sizes", "1,64"])
