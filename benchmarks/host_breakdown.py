@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     if validation_requested(None):
-        print("validation mode is on (SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
+        print("validation mode is on (SGLANG_DSA_METADATA_VALIDATE or SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
         return 2
     try:
         named = pieces(args.bs, args.context, args.page_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from kernel._environ import Switch
+from kernel._environ import OFF_VALUES, Switch
 from kernel.validation import check_expand_call, check_mode_call, check_mode_values, check_values, validation_requested
 from reference import eager
 from reference.buffers import MetadataBuffers
@@ -24,7 +24,7 @@ TRITON_AVAILABLE = _triton_path is not None
 
 
 _USE_TRITON = Switch(
-    "SGLANG_DSA_USE_TRITON_METADATA", alias="SGLANG_NSA_USE_TRITON_METADATA", default_on=True, off_values=("0", "false", "False")
+    "SGLANG_DSA_USE_TRITON_METADATA", alias="SGLANG_NSA_USE_TRITON_METADATA", default_on=True, off_values=OFF_VALUES
 )
 
 

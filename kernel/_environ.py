@@ -15,6 +15,10 @@ from __future__ import annotations
 import os
 
 
+# What turns a switch off, whichever way a deployment spells "no".
+OFF_VALUES = ("0", "false", "False", "FALSE", "no", "off")
+
+
 class Switch:
     """An on/off environment variable: `default_on` while unset, off for any of `off_values`, on for
     anything else. Where `alias` is given (an older spelling, as SGLang keeps its NSA names beside

@@ -2,7 +2,8 @@
 
 `check_call` reads only what the host already knows (dtypes, devices, shapes, strides, host ints)
 and runs before every launch. `check_values` reads the device data, which costs a host sync, so it
-runs only in validation mode (`validate=True` or SGLANG_NSA_METADATA_VALIDATE=1). Both raise before
+runs only in validation mode (`validate=True` or SGLANG_DSA_METADATA_VALIDATE=1, the seed's
+SGLANG_NSA_METADATA_VALIDATE answering while it is unset). Both raise before
 anything is written.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from kernel._environ import Switch
+from kernel._environ import OFF_VALUES, Switch
 from reference.buffers import MetadataBuffers
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES, kpool_supported, sparse_length
 from reference.modes import DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
@@ -21,7 +22,7 @@ INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
 
 
-_VALIDATE = Switch("SGLANG_NSA_METADATA_VALIDATE", default_on=False, off_values=("", "0"))
+_VALIDATE = Switch("SGLANG_DSA_METADATA_VALIDATE", alias="SGLANG_NSA_METADATA_VALIDATE", default_on=False, off_values=("", *OFF_VALUES))
 
 
 def validation_requested(validate: bool | None) -> bool:

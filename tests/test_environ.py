@@ -94,3 +94,22 @@ def test_the_dsa_spelling_answers_first_and_the_nsa_one_while_it_is_unset(monkey
     monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "false")
     monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "1")
     assert not kernel.triton_enabled()
+
+
+@pytest.mark.parametrize("value", ["0", "false", "False", "FALSE", "no", "off", ""])
+def test_validation_mode_stays_off_for_every_spelling_of_no(monkeypatch, value):
+    """`SGLANG_NSA_METADATA_VALIDATE=false` once turned validation on: every spelling of "no" is off,
+    under the DSA name and under the seed's NSA alias alike."""
+    for name in ("SGLANG_DSA_METADATA_VALIDATE", "SGLANG_NSA_METADATA_VALIDATE"):
+        monkeypatch.delenv("SGLANG_DSA_METADATA_VALIDATE", raising=False)
+        monkeypatch.setenv(name, value)
+        assert not validation_requested(None), (name, value)
+
+
+def test_the_dsa_validation_name_answers_first(monkeypatch):
+    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "1")
+    monkeypatch.setenv("SGLANG_DSA_METADATA_VALIDATE", "0")
+    assert not validation_requested(None)
+    monkeypatch.setenv("SGLANG_DSA_METADATA_VALIDATE", "1")
+    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "0")
+    assert validation_requested(None)
