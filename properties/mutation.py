@@ -6,9 +6,11 @@ pinned edge examples first, then generated cases; a kill is then shrunk by Hypot
 law that broke, in the mode that broke it, within a time box (`properties.search`). A survivor means
 the suite has a blind spot: strengthen the strategies or the laws, never the mutant.
 
-A mutant whose fill says `shows_in` (a GPU family of checks: "memcheck", "compile_count") has the
-shipped kernel's values: on a GPU it is hunted by that family (compute-sanitizer on tight buffers, the
-compile count over bs 1..4096, `properties.compiles`), and without one it is reported as not applicable, not hunted.
+A mutant whose fill says `shows_in` (a GPU family of checks: "memcheck", "compile_count",
+"past_int32") has the shipped kernel's values on the cases a CPU can afford: on a GPU it is hunted by
+that family (compute-sanitizer on tight buffers, the compile count over bs 1..4096,
+`properties.compiles`, the tables past 2^31 cells of `properties.past_int32` in a process of its
+own), and without one it is reported as not applicable, not hunted.
 """
 
 from __future__ import annotations
@@ -109,6 +111,19 @@ def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
     if device.type != "cuda":
         return Hunt(spec, False, None, None, 0.0, skipped=f"shows only in {shows_in}: not applicable on this tier")
     start = time.monotonic()
+    if shows_in == "past_int32":
+        import subprocess
+        import sys
+
+        result = subprocess.run(
+            [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--forward-mode", variant.forward_mode],
+            capture_output=True, text=True,
+        )
+        said = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
+        if result.returncode not in (0, 1):
+            return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"past 2^31 not run: {said[0]}")
+        return Hunt(spec, result.returncode == 1, "past_int32" if result.returncode == 1 else None, None, time.monotonic() - start,
+                    said[0], "host_sized")
     if shows_in == "memcheck":
         from properties.memcheck import check_memory
 

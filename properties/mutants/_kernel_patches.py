@@ -13,7 +13,8 @@ corrupts host memory, and a GPU faults). The guards need sizes the kernel is not
 passes one from the launcher as a runtime int.
 
 A patch with `shows_in` is visible only to a GPU family of checks (compute-sanitizer's memcheck, the
-count of compilations): its values are the shipped kernel's, and the CPU tier does not hunt it.
+count of compilations, the tables past 2^31 cells of `properties.past_int32`): its values are the
+shipped kernel's on every case the CPU tier can afford, and the CPU tier does not hunt it.
 """
 
 from __future__ import annotations
@@ -107,6 +108,18 @@ PATCHES: dict[str, Patch] = {
         "req_to_token's row stride taken as max_seqlen_k, as if the pool were exactly as wide as the call",
         "src_rows = req_to_token_ptr + pool_rows * req_to_token_stride",
         "src_rows = req_to_token_ptr + pool_rows * max_seqlen_k",
+    ),
+    "pool_row_offset_int32": Patch(
+        "the gather offset pool_row * req_to_token_stride formed in int32: it wraps past 2^31 cells of req_to_token",
+        "src_rows = req_to_token_ptr + pool_rows * req_to_token_stride",
+        "src_rows = req_to_token_ptr + pool_rows.to(tl.int32) * req_to_token_stride",
+        shows_in="past_int32",
+    ),
+    "token_row_offset_int32": Patch(
+        "the store offset token * page_table_1_stride formed in int32: it wraps past 2^31 cells of page_table_1",
+        "page_table_1_ptr + (token * page_table_1_stride)[:, None]",
+        "page_table_1_ptr + (token.to(tl.int32) * page_table_1_stride)[:, None]",
+        shows_in="past_int32",
     ),
     "page_table_1_stride_assumed": Patch(
         "page_table_1's row stride taken as max_seqlen_k, as if the padded graph buffer were contiguous",

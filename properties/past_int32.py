@@ -1,0 +1,126 @@
+"""Tables past 2^31 cells, the pinned cases of the GPU tier, in every forward mode.
+
+A 1M-token deployment has a req_to_token of [pool rows, ~1M]: past 2,147 rows the gather offset
+row * stride passes 2^31. A page_table_1 of 2,148 token rows x 1M columns does the same for the
+stores. A kernel that forms either offset in int32 (or drops such rows) passes every smaller case.
+Each case checks every written row against the row of req_to_token it must copy (page_table_1, and
+the real table at page 64) and the per-request lengths, over each row's live prefix.
+
+`python -m properties.past_int32 --variant SPEC --forward-mode MODE` runs both cases in a process of
+its own, as the mutation hunt does for the int32-offset mutants: an offset that wraps reads or writes
+outside its allocation, and the CUDA context that raises it is lost to every later call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from reference.buffers import MetadataBuffers
+from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY, forward_mode
+
+COLUMNS = 1_000_003  # SGLang's large-shape test's width
+PAGE = 64
+WRAP = 2**31
+TOKENS_PER_REQUEST = {DECODE.name: 1, TARGET_VERIFY.name: 4, DRAFT_EXTEND.name: 4}
+
+
+class PastInt32Wrong(AssertionError):
+    pass
+
+
+def gather_case(mode_name: str) -> tuple[int, list[int], list[int]]:
+    """(pool rows, pool rows of the live requests, their seq_lens): live requests on rows whose
+    first cell lies past 2^31 of a 2,200 x 1,000,003 req_to_token, and on row 0."""
+    rows = 2_200
+    return rows, [rows - 1, 2_150, 0, 2_148], [999_000, 700_001, 1_000, COLUMNS - TOKENS_PER_REQUEST[mode_name]]
+
+
+def store_case(mode_name: str) -> tuple[int, list[int], list[int]]:
+    """2,200 token rows of 1,000,003 columns: the last requests' rows start past 2^31; those are
+    long, the ones before short, to keep the case quick."""
+    per = TOKENS_PER_REQUEST[mode_name]
+    bs = 2_200 // per
+    first_past = WRAP // (per * COLUMNS)
+    return bs, list(range(bs))[::-1], [COLUMNS - per if b >= first_past - 2 else 64 + b for b in range(bs)]
+
+
+def bytes_needed(mode_name: str) -> int:
+    per = TOKENS_PER_REQUEST[mode_name]
+    rows, _, seq_lens = gather_case(mode_name)
+    bs, _, _ = store_case(mode_name)
+    return max(rows * COLUMNS * 4 + 2 * len(seq_lens) * per * COLUMNS * 4, 3 * bs * per * COLUMNS * 4)
+
+
+def _pool(rows: int, live_rows: list[int]) -> torch.Tensor:
+    """A [rows, COLUMNS] req_to_token whose live rows hold slots (the others are never read)."""
+    req_to_token = torch.empty((rows, COLUMNS), dtype=torch.int32, device="cuda")
+    for row in live_rows:
+        req_to_token[row].copy_(torch.randperm(COLUMNS, device="cuda", dtype=torch.int32) + row % 7)
+    return req_to_token
+
+
+def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> None:
+    """Call `fill` (the contract's signature) on the case; PastInt32Wrong names the first wrong row."""
+    mode = forward_mode(mode_name)
+    per = TOKENS_PER_REQUEST[mode_name]
+    next_n = per if mode_name == TARGET_VERIFY.name else 1
+    kv_lens = [s + next_n if mode_name == TARGET_VERIFY.name else s for s in seq_lens]
+    req_to_token = _pool(rows, pool_rows)
+    bs = len(seq_lens)
+    buffers = MetadataBuffers.allocate(
+        max_bs=bs, max_total_tokens=bs * per, max_seqlen_k=COLUMNS, page_size=PAGE, device="cuda",
+        names=tuple(name for name in mode.writes if name != "paged_mqa_ctx_lens_2d"), next_n=next_n,
+    )
+    i64 = dict(dtype=torch.int64, device="cuda")
+    named = {
+        "seq_lens": torch.tensor(seq_lens, **i64),
+        "extend_seq_lens": torch.full((bs,), per, **i64),
+        "req_pool_indices": torch.tensor(pool_rows, **i64),
+        "req_to_token": req_to_token,
+    }
+    options = mode.call_options(nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=COLUMNS, next_n=next_n)
+    fill(*(named[name] for name in mode.inputs), buffers, **options)
+    torch.cuda.synchronize()
+    if buffers.cache_seqlens_int32[:bs].tolist() != kv_lens:
+        raise PastInt32Wrong("cache_seqlens_int32 differs from the kv lengths")
+    for b, (row, kv) in enumerate(zip(pool_rows, kv_lens)):
+        want = req_to_token[row, :kv]
+        pages = torch.div(req_to_token[row, :kv:PAGE], PAGE, rounding_mode="floor")
+        for token in range(b * per, (b + 1) * per):
+            where = f"token {token} (request {b}, pool row {row}, first cell {row * COLUMNS:,}; token row's first cell {token * COLUMNS:,})"
+            if not torch.equal(buffers.page_table_1[token, :kv], want):
+                raise PastInt32Wrong(f"page_table_1 row of {where} is not its request's row of req_to_token")
+            if not torch.equal(buffers.real_page_table[token, : pages.shape[0]], pages):
+                raise PastInt32Wrong(f"real_page_table row of {where} is not its request's pages")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from properties.harness import load_variant
+
+    parser = argparse.ArgumentParser(prog="python -m properties.past_int32", description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", required=True, metavar="SPEC")
+    parser.add_argument("--forward-mode", choices=list(TOKENS_PER_REQUEST), default=DRAFT_EXTEND.name)
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("needs a CUDA device", file=sys.stderr)
+        return 2
+    free, _ = torch.cuda.mem_get_info()
+    if free < bytes_needed(args.forward_mode) * 1.2:
+        print(f"needs {bytes_needed(args.forward_mode) * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free", file=sys.stderr)
+        return 2
+    fill = load_variant(args.variant, forward_mode=args.forward_mode).fill
+    for name, case in (("gather past 2^31", gather_case), ("store past 2^31", store_case)):
+        try:
+            run_case(fill, args.forward_mode, *case(args.forward_mode))
+        except Exception as error:  # a wrapped offset faults or writes the wrong row: either is the verdict
+            print(f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+            return 1
+    print("gather and store past 2^31: every row right")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
