@@ -8,6 +8,8 @@ made before anything imports Triton, which is why it happens here, at collection
 
 from __future__ import annotations
 
+import faulthandler
+
 import pytest
 
 from properties.gpus import pin_xdist_worker
@@ -60,6 +62,11 @@ def pytest_addoption(parser):
         help=f"the engine profile whose contract judges the variant (default {DEFAULT_PROFILE}): padding floor, live-prefix page rows, page_table_1=None, index_kpool",
     )
     parser.addoption(
+        "--test-timeout", type=float, metavar="S",
+        help=f"end the run, printing every stack, if one test runs longer than S seconds (a hang); default {GPU_TEST_TIMEOUT_S} "
+        "on a GPU, none on the CPU; 0: none",
+    )
+    parser.addoption(
         "--require",
         metavar="PROP,...",
         help=f"the property families that must pass (default: {required_help()}); a failure of any other family is "
@@ -97,6 +104,26 @@ def pytest_configure(config):
     if unknown:
         raise pytest.UsageError(f"--require: unknown property {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
     config.required_families = names or default_required(DEVICE.type == "cuda")
+
+
+# A test still running after this long on a GPU is hung: a CUDA hang cannot be interrupted in the
+# process, so the process ends, printing every thread's stack; pytest-xdist reports that worker's
+# test as failed and goes on with a fresh worker, and a plain run fails rather than stalls CI.
+GPU_TEST_TIMEOUT_S = 900
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    timeout = item.config.getoption("--test-timeout")
+    if timeout is None:
+        timeout = GPU_TEST_TIMEOUT_S if DEVICE.type == "cuda" else 0
+    if timeout > 0:
+        faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
+        yield
+    finally:
+        if timeout > 0:
+            faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_report_header(config):

@@ -52,3 +52,16 @@ def test_the_reference_passes_the_suite():
 def test_a_bad_variant_name_is_refused(spec):
     result = run_suite(spec)
     assert result.returncode != 0
+
+
+def test_a_hung_test_fails_and_the_run_goes_on(tmp_path):
+    """--test-timeout (on by default on a GPU, where a CUDA hang cannot be interrupted): a test still
+    running then ends its worker with every stack printed, and is reported failed; the others run."""
+    (tmp_path / "test_hangs.py").write_text("import time\n\ndef test_hangs():\n    time.sleep(120)\n\ndef test_returns():\n    pass\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "test_hangs.py"), "-p", "conftest", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), "-n", "2", "--test-timeout", "3", "-q"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed, 1 passed" in result.stdout and "crashed while running" in result.stdout, result.stdout[-3000:]
