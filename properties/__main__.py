@@ -507,7 +507,7 @@ def gate(args) -> int:
     required = names(args.require) or default_required(device.type == "cuda")
     judge = Gate(
         variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes,
-        reproducers=Path(args.reproducers), max_slowdown=args.max_slowdown, baseline=args.baseline,
+        reproducers=Path(args.reproducers), max_slowdown=args.max_slowdown, baseline=args.baseline, past_int32=True,
     )
     def say(verdict) -> None:
         first_line = verdict.detail.splitlines()[0] if verdict.detail else ""

@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m properties.past_int32", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", required=True, metavar="SPEC")
+    parser.add_argument("--convention", default="contract")
     parser.add_argument("--forward-mode", choices=list(TOKENS_PER_REQUEST), default=DRAFT_EXTEND.name)
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if free < bytes_needed(args.forward_mode) * 1.2:
         print(f"needs {bytes_needed(args.forward_mode) * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free", file=sys.stderr)
         return 2
-    fill = load_variant(args.variant, forward_mode=args.forward_mode).fill
+    fill = load_variant(args.variant, args.convention, forward_mode=args.forward_mode).fill
     for name, case in (("gather past 2^31", gather_case), ("store past 2^31", store_case)):
         try:
             run_case(fill, args.forward_mode, *case(args.forward_mode))
