@@ -1,7 +1,9 @@
 """Argument checks for the launcher.
 
 `check_call` reads only what the host already knows (dtypes, devices, shapes, strides, host ints)
-and runs before every launch. `check_values` reads the device data, which costs a host sync, so it
+and runs before a call's first launch: a repeated call of the same signature (the same tensors,
+shapes, strides and host ints) finds its launch plan cached and skips it, since nothing it checks
+can have changed. `check_values` reads the device data, which costs a host sync, so it
 runs only in validation mode (`validate=True` or SGLANG_DSA_METADATA_VALIDATE=1, the seed's
 SGLANG_NSA_METADATA_VALIDATE answering while it is unset). Both raise before
 anything is written.
