@@ -32,7 +32,7 @@ DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
 from properties.conventions import CONVENTIONS  # noqa: E402
-from properties.gate import FAMILIES, default_required, required_help  # noqa: E402
+from properties.gate_rows import FAMILIES, default_required, required_help  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
@@ -95,7 +95,7 @@ def _judged_options(config) -> dict[str, tuple[str, str, str, str]]:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "family(name): the property family (properties.gate.FAMILIES) a test checks")
+    config.addinivalue_line("markers", "family(name): the property family (properties.gate_rows.ROWS) a test checks")
     config.addinivalue_line("markers", "forward_mode(name, ...): a test of these forward modes' variants alone")
     config.variant_options = _variant_options(config)
     config.judged_options = _judged_options(config)

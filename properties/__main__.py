@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 
 from properties.cases import DOMAINS
-from properties.gate import MAX_SLOWDOWN, ROW_TIMEOUT_S, required_help
+from properties.gate import MAX_SLOWDOWN, ROW_TIMEOUT_S
+from properties.gate_rows import required_help
 from properties.harness import DEFAULT_DOMAIN, MODES, SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.conventions import CONVENTIONS
@@ -490,7 +491,8 @@ def compiles(args) -> int:
 
 def gate(args) -> int:
     from properties.cases import DOMAINS
-    from properties.gate import FAMILIES, Gate, default_required
+    from properties.gate import Gate
+    from properties.gate_rows import FAMILIES, default_required
 
     device = prepare_runtime()
     if args.domain not in DOMAINS:

@@ -1,6 +1,6 @@
 """The gate: every family of properties, run against one variant, as a scorecard of verdicts.
 
-Each row is a family (`FAMILIES`) with one verdict: pass, fail, n/a (the variant does not declare
+Each row is a family (`properties.gate_rows.ROWS`, one record each) with one verdict: pass, fail, n/a (the variant does not declare
 that mode) or not run (this machine cannot show it: no GPU, no compute-sanitizer), with the shrunk
 counterexample or a one-line reason a person can act on. The gate passes when every required family
 passes; the others are still run and reported.
@@ -21,21 +21,17 @@ import torch
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
 from properties.harness import Variant, in_mode, load_variant
+from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.laws import (
     CONTRACT_LAWS,
-    ORACLE_FREE_LAWS,
     laws_of,
     Failure,
-    differential,
     first_broken_law,
     first_line,
     engine_replays_match_reference,
     graph_replays_match_reference,
-    inputs_untouched,
-    memory_outside_views_untouched,
     never_syncs_with_host,
     runs_on_callers_stream,
-    state_across_calls,
 )
 from properties.reproducer import to_json, write
 from properties.row_process import run_row
@@ -45,19 +41,7 @@ from reference.engines import DEFAULT_PROFILE
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
 
-LAW_FAMILIES: dict[str, tuple[Callable, ...]] = {
-    "values": (differential,),
-    "laws": ORACLE_FREE_LAWS,
-    "inputs": (inputs_untouched,),
-    "outside_view": (memory_outside_views_untouched,),
-    "state": (state_across_calls,),
-}
 SESSIONS = 100  # graph sessions at most per replay row, whatever the budget
-SANITIZERS = ("memcheck", "racecheck", "synccheck", "initcheck")
-FAMILIES = (
-    *LAW_FAMILIES, "engine_replay", "no_sync", "streams", "graph_capture", "graph_resident", "static_width",
-    *SANITIZERS, "compile_count", "speed",
-)
 MODE_ROWS = ("host_sized", "graph_resident", "static_width")
 # The gate command's default bound on one row: far above what a correct row takes at the default
 # effort (the slowest, memcheck, takes about a minute on a GPU), far below a CI job's limit.
@@ -77,25 +61,6 @@ def clip_lines(text: str) -> str:
         note = f" ... ({len(line) - MAX_LINE + 40} more characters)"
         return line[: MAX_LINE - len(note)] + note
     return "\n".join(clip(line) for line in text.splitlines())
-
-
-def family_of_law(name: str) -> str:
-    return next(family for family, laws in LAW_FAMILIES.items() if any(law.__name__ == name for law in laws))
-
-
-def default_required(gpu: bool) -> tuple[str, ...]:
-    """What a gate requires unless told otherwise: values, the oracle-free laws, inputs, memory
-    outside the views, state across calls, the engine's padded replays, every launch form the variant
-    declares (graph-resident, static-width: n/a where it declares none, which a required row may be),
-    and on a GPU no host sync and the caller's stream. The modes' rows include their graph replay on a
-    GPU, so a declared mode is captured there."""
-    return (*LAW_FAMILIES, "engine_replay", "graph_resident", "static_width", *(("no_sync", "streams") if gpu else ()))
-
-
-def required_help() -> str:
-    """The default required rows, as help texts and docs say them."""
-    cpu, gpu = default_required(False), default_required(True)
-    return f"{', '.join(cpu)}, and on a GPU {', '.join(f for f in gpu if f not in cpu)}"
 
 
 @dataclass
@@ -208,9 +173,6 @@ def _graph_sessions(fill, adapt, device, budget: Budget, sessions, law=graph_rep
     return broken[0] if broken else None
 
 
-SEARCHING = (*LAW_FAMILIES, "engine_replay", "no_sync", "graph_resident", "static_width")
-
-
 class Gate:
     """`minutes`, when given, is shared evenly by the families that search generated cases; `edges`
     names the edge examples checked first (default: all of them)."""
@@ -247,7 +209,7 @@ class Gate:
         # Capture runs last among in-process rows: a failed capture can leave the CUDA context
         # unusable for what follows; memcheck runs in a process of its own.
         order = [f for f in FAMILIES if f in families]
-        order.sort(key=lambda f: f in ("streams", "graph_capture", "graph_resident", "static_width"))
+        order.sort(key=lambda f: f in RUNS_LAST)
         by_family = {}
         lost = ""
         for family in order:
@@ -260,7 +222,7 @@ class Gate:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
                 try:
-                    status, detail = getattr(self, family if family not in LAW_FAMILIES else "law_family")(family)
+                    status, detail = getattr(self, ROW[family].check)(family)
                 except Exception as error:  # a variant that raises is a failing row, never a traceback
                     status, detail = FAIL, _raised(error)
                     if _context_lost(error):
@@ -385,7 +347,7 @@ class Gate:
     def static_width(self, family: str) -> tuple[str, str]:
         return self._mode_row("static_width")
 
-    def _sanitize(self, family: str) -> tuple[str, str]:
+    def sanitizer(self, family: str) -> tuple[str, str]:
         from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
         from properties.memcheck import check_memory
 
@@ -397,8 +359,6 @@ class Gate:
         if result.errors is None:
             return NOT_RUN, result.reason
         return (PASS if result.passed else FAIL), result.reason
-
-    memcheck = racecheck = synccheck = initcheck = _sanitize
 
     def compile_count(self, family: str) -> tuple[str, str]:
         from properties.compiles import count_compiles

@@ -15,7 +15,7 @@ import torch
 from hypothesis import example, given
 
 from properties.edges import pinned_examples
-from properties.gate import family_of_law
+from properties.gate_rows import family_of_law
 from properties.harness import MODES, in_mode
 from properties.laws import CONTRACT_LAWS, laws_of
 from properties.strategies import replay_cases

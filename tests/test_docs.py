@@ -85,3 +85,9 @@ def test_the_readme_states_the_domain_as_its_records_do():
     from reference.domain import domain_table
 
     assert domain_table() in (ROOT / "README.md").read_text(), "README.md's domain table drifted from reference/domain.py: paste domain_table()"
+
+
+def test_the_gate_docs_state_the_rows_as_their_records_do():
+    from properties.gate_rows import rows_table
+
+    assert rows_table() in (ROOT / "docs" / "gate.md").read_text(), "docs/gate.md's table of rows drifted from properties/gate_rows.py: paste rows_table()"

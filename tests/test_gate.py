@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from properties.compiles import MAX_BS, SweepStepRaised, _step_inputs, _sweeps, swept_batch_sizes
-from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate, default_required
+from properties.gate import FAIL, NOT_APPLICABLE, NOT_RUN, PASS, Gate
+from properties.gate_rows import default_required
 from properties.harness import load_variant
 from reference.modes import FORWARD_MODES
 
@@ -147,7 +148,7 @@ def test_a_lost_cuda_context_fails_its_row_and_leaves_the_in_process_rows_not_ru
         return PASS, "held"
 
     monkeypatch.setattr(judge, "law_family", law_family)
-    monkeypatch.setattr(judge, "memcheck", lambda family: (PASS, "ran in a process of its own"))
+    monkeypatch.setattr(judge, "sanitizer", lambda family: (PASS, "ran in a process of its own"))
     card = judge.run(("values", "inputs", "outside_view", "state", "memcheck"))
     rows = {v.family: v for v in card.verdicts}
     assert rows["values"].status == PASS
