@@ -100,7 +100,7 @@ def swept_batch_sizes() -> list[int]:
 
 def _sweeps(dtype: str, mode_name: str):
     """(dimension, the case its buffers are allocated for, the steps), each step a case whose
-    tensors fit in that allocation's. Target-verify sweeps next_n 1..8 where draft-extend sweeps its
+    tensors fit in that allocation's. Target-verify sweeps next_n 1..MAX_NEXT_N where draft-extend sweeps its
     token total; decode's tokens are its requests."""
     tv = mode_name == TARGET_VERIFY.name
     # Target-verify's kv lengths are seq_lens + next_n: its columns leave room for the longest draft.
@@ -139,7 +139,7 @@ def _step_inputs(inputs: tuple[torch.Tensor, ...], step: ReplayCase) -> tuple[to
 
 def count_compiles(fill: Contract, device: torch.device, mode_name: str = DEFAULT_FORWARD_MODE) -> CompileCount | None:
     """Calls `fill` (of forward mode `mode_name`) over bs 1..4096 (`swept_batch_sizes`),
-    max_seqlen_k 1..163,840 and token totals 0..512 (target-verify: next_n 1..8), in each dtype
+    max_seqlen_k 1..163,840 and token totals 0..512 (target-verify: next_n 1..MAX_NEXT_N), in each dtype
     combination, counting Triton compilations; None where they cannot be counted."""
     functions = jit_functions()
     if functions is None:

@@ -33,6 +33,12 @@ class GateRow:
     runs_last: bool = False  # captures or forks streams: a failure there can leave the CUDA context unusable
 
 
+# What racecheck, synccheck and initcheck check: one line of the docs' table for the three.
+MORE_SANITIZERS = (
+    "the same calls under those tools (20 generated cases per mode): shared-memory hazards, barriers misused, "
+    "reads of device memory nothing wrote (`tests/planted/reads_unwritten.py` fails initcheck)"
+)
+
 ROWS: tuple[GateRow, ...] = (
     GateRow(name='values', check='law_family', laws=(differential,), required=ALWAYS, searches=True, where='anywhere; past 2^31 on a GPU',
         summary="`differential`: every cell of every buffer equals the reference's, padding included; on a GPU the gate command also runs the tables past 2^31 cells (`properties.past_int32`: a gather from pool rows past the wrap, 2,200 token rows of 1,000,003 columns), in a process of its own, or says why not (too little free memory)",
@@ -70,17 +76,12 @@ ROWS: tuple[GateRow, ...] = (
     GateRow(name='memcheck', check='sanitizer', where='GPU with compute-sanitizer',
         summary='`compute-sanitizer --tool memcheck` over the edge examples and generated cases on tight buffers, `PYTORCH_NO_CUDA_MEMORY_CACHING=1`',
     ),
-    GateRow(name='racecheck', check='sanitizer', where='GPU with compute-sanitizer',
-        summary='the same calls under those tools (20 generated cases per mode): shared-memory hazards, barriers misused, reads of device memory nothing wrote (`tests/planted/reads_unwritten.py` fails initcheck)',
-    ),
-    GateRow(name='synccheck', check='sanitizer', where='GPU with compute-sanitizer',
-        summary='the same calls under those tools (20 generated cases per mode): shared-memory hazards, barriers misused, reads of device memory nothing wrote (`tests/planted/reads_unwritten.py` fails initcheck)',
-    ),
-    GateRow(name='initcheck', check='sanitizer', where='GPU with compute-sanitizer',
-        summary='the same calls under those tools (20 generated cases per mode): shared-memory hazards, barriers misused, reads of device memory nothing wrote (`tests/planted/reads_unwritten.py` fails initcheck)',
+    *(
+        GateRow(name=tool, check="sanitizer", where="GPU with compute-sanitizer", summary=MORE_SANITIZERS)
+        for tool in ("racecheck", "synccheck", "initcheck")
     ),
     GateRow(name='compile_count', check='compile_count', where='GPU',
-        summary='Triton compilations over bs 1..64 and both sides of every power of two to 4096, `max_seqlen_k` 1..163,840 and token totals 0..512 (target-verify: next_n 1..8), in int32 and int64: at most 4 per dtype combination',
+        summary='Triton compilations over bs 1..64 and both sides of every power of two to 4096, `max_seqlen_k` 1..163,840 and token totals 0..512 (target-verify: next_n 1..16), in int32 and int64: at most 4 per dtype combination',
     ),
     GateRow(name='speed', check='speed', where='GPU',
         summary='GPU time at bs 8, 64 and 512 (8k) against a baseline (`--baseline SPEC`, default the shipped kernel) and the eager path, side by side in one run; fails where the variant takes over `--max-slowdown R` (default 2) times the baseline in any cell. The ratio table is in the report and, as `figures`, in the JSON',

@@ -112,18 +112,12 @@ def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
         return Hunt(spec, False, None, None, 0.0, skipped=f"shows only in {shows_in}: not applicable on this tier")
     start = time.monotonic()
     if shows_in == "past_int32":
-        import subprocess
-        import sys
+        from properties.past_int32 import in_child
 
-        result = subprocess.run(
-            [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--forward-mode", variant.forward_mode],
-            capture_output=True, text=True,
-        )
-        said = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
-        if result.returncode not in (0, 1):
-            return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"past 2^31 not run: {said[0]}")
-        return Hunt(spec, result.returncode == 1, "past_int32" if result.returncode == 1 else None, None, time.monotonic() - start,
-                    said[0], "host_sized")
+        code, said = in_child(spec, variant.convention, variant.forward_mode)
+        if code not in (0, 1):
+            return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"past 2^31 not run: {said}")
+        return Hunt(spec, code == 1, "past_int32" if code == 1 else None, None, time.monotonic() - start, said, "host_sized")
     if shows_in == "memcheck":
         from properties.memcheck import check_memory
 

@@ -14,6 +14,7 @@ outside its allocation, and the CUDA context that raises it is lost to every lat
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 import torch
@@ -95,6 +96,18 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
                 raise PastInt32Wrong(f"page_table_1 row of {where} is not its request's row of req_to_token")
             if not torch.equal(buffers.real_page_table[token, : pages.shape[0]], pages):
                 raise PastInt32Wrong(f"real_page_table row of {where} is not its request's pages")
+
+
+def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
+    """(exit status, last line said) of `main` on the variant, run in a process of its own: 0 every
+    row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
+        capture_output=True, text=True,
+    )
+    # The verdict is stdout's last line; a run that could not start says why on stderr.
+    lines = result.stdout.strip().splitlines() or result.stderr.strip().splitlines()
+    return result.returncode, lines[-1] if lines else f"exit status {result.returncode}"
 
 
 def main(argv: list[str] | None = None) -> int:
