@@ -67,3 +67,20 @@ def test_a_variant_wrong_only_at_the_top_of_a_range_fails_the_gate(device):
     values = card.verdicts[0]
     assert values.status == FAIL, card.table()
     assert f"page_size={PAGE_SIZE.most}" in values.detail.splitlines()[0] and "real_page_table" in values.detail, values.detail
+
+
+@pytest.mark.parametrize("name", ["gather_offset_int32", "store_offset_int32"])
+def test_an_int32_offset_passes_every_case_a_cpu_affords_and_says_what_was_not_run(name, device):
+    """The planted int32 offsets are wrong only past 2^31 cells: the CPU tier's values row passes
+    them and says that the tables past 2^31 were not run here (tests/gpu/test_past_int32.py fails
+    them on a GPU)."""
+    from properties.gate import PASS, Gate
+    from properties.harness import load_variant
+
+    if device.type == "cuda":
+        pytest.skip("on a GPU the values row runs the tables past 2^31 cells, which tests/gpu/test_past_int32.py covers")
+    variant = load_variant(f"tests/planted/{name}.py:fill_draft_extend_metadata")
+    card = Gate(variant, device, domain="sglang", required=("values",), max_examples=10, past_int32=True).run(("values",))
+    values = card.verdicts[0]
+    assert values.status == PASS, card.table()
+    assert "tables past 2^31 cells: not run, no CUDA device" in values.detail, values.detail

@@ -1,6 +1,6 @@
 """GPU tier: tables past 2^31 cells (properties.past_int32), in every forward mode: the variant under
 test gathers from pool rows and stores token rows whose offsets pass 2^31, and the int32-offset
-mutants fail there, in a process of their own (a wrapped offset faults, and the CUDA context that
+mutants and the planted int32 offsets fail there, in a process of their own (a wrapped offset faults, and the CUDA context that
 raised it is lost). Skips saying how much memory is missing where the GPU has too little."""
 
 from __future__ import annotations
@@ -43,11 +43,21 @@ def test_rows_past_2_to_the_31_are_right(mode_name, case, judged):
     torch.cuda.empty_cache()
 
 
-@pytest.mark.parametrize("name", [name for name, patch in PATCHES.items() if patch.shows_in == "past_int32"])
-def test_int32_offset_mutants_fail_past_2_to_the_31(name):
-    _needs("decode")
+PLANTED = [
+    (f"tests/planted/{name}.py:fill_{mode_name.replace('-', '_')}_metadata", mode_name)
+    for name in ("gather_offset_int32", "store_offset_int32")
+    for mode_name in past_int32.TOKENS_PER_REQUEST
+]
+MUTANTS = [(mutants_of("decode")[name], "decode") for name, patch in PATCHES.items() if patch.shows_in == "past_int32"]
+
+
+@pytest.mark.parametrize(("spec", "mode_name"), PLANTED + MUTANTS, ids=[spec.split("/")[-1] + "-" + mode for spec, mode in PLANTED + MUTANTS])
+def test_int32_offsets_fail_past_2_to_the_31(spec, mode_name):
+    """The planted int32 offsets (tests/planted) and the Triton mutants that form an offset in int32
+    are right on every case below the wrap, and wrong past it, in a process of their own."""
+    _needs(mode_name)
     result = subprocess.run(
-        [sys.executable, "-m", "properties.past_int32", "--variant", mutants_of("decode")[name], "--forward-mode", "decode"],
+        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--forward-mode", mode_name],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]

@@ -1,0 +1,24 @@
+"""What the int32-offset planted variants share: the shipped fill of a forward mode called with its
+contract's arguments, and each request's token rows, which they then copy their own way."""
+
+from __future__ import annotations
+
+import kernel
+from reference.modes import forward_mode
+
+
+def shipped_fill(mode_name: str):
+    return getattr(kernel, f"fill_{mode_name.replace('-', '_')}_metadata")
+
+
+def token_rows(mode_name: str, named: dict, options: dict) -> list[tuple[int, int, int]]:
+    """(first token row, tokens, kv length) of every request, read to the host: a planted variant may
+    sync, since the rows it is there to fail judge only its values."""
+    mode = forward_mode(mode_name)
+    extend = named["extend_seq_lens"].tolist() if "extend_seq_lens" in named else None
+    rows, first = [], 0
+    for kv, tokens in mode.request_lengths(named["seq_lens"].tolist(), extend, options.get("next_n", 1)):
+        rows.append((first, tokens, kv))
+        first += tokens
+    return rows
+
