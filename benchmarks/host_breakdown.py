@@ -6,7 +6,7 @@ empty Triton launch through Triton's public path and through the same direct lau
 A repeated call of `kernel.fill_draft_extend_metadata` is: the switch to the Triton path (an
 environment read), the plan-cache key, the lookup, the validation switch (another environment read)
 and the direct launch of the compiled kernel. Each piece runs on its own, timed as the main
-benchmark times host calls (`benchmarks.draft_extend.host_us`): blocks of 25 calls, the device
+benchmark times host calls (`benchmarks.replay_metadata.host_us`): blocks of 25 calls, the device
 synchronized after each block, outside the timed span; a piece's figure is the median over 101
 blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
 over rounds: a shared host's clock moves between rounds more than within one.
@@ -29,7 +29,7 @@ import torch
 import triton
 
 import kernel
-from benchmarks.draft_extend import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
+from benchmarks.replay_metadata import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
 from kernel import _triton_launch
 from kernel.validation import validation_requested
 from reference.modes import DRAFT_EXTEND

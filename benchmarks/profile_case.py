@@ -6,7 +6,7 @@
 `--forward-mode` and `--extend` pick the mode and its tokens per request as the benchmark does.
 `--impl` picks the shipped kernel (host-sized), its graph-resident mode, the floor (the device copy
 of the bytes the mode must move), or any variant through a calling convention (`--against SPEC
---convention NAME`). The inputs are the benchmark's own cases (benchmarks.draft_extend.make_case),
+--convention NAME`). The inputs are the benchmark's own cases (benchmarks.replay_metadata.make_case),
 so a profile and a table row describe the same work.
 """
 
@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from benchmarks.draft_extend import MODE_EXTENDS, copies, make_case, shipped
+from benchmarks.replay_metadata import MODE_EXTENDS, copies, make_case, shipped
 from properties.harness import BadVariant, load_variant
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 

@@ -62,7 +62,7 @@ def parser_for(tool: str):
 
 def test_the_docs_document_both_tools():
     tools = {tool for tool, _ in (p.values for p in DOCUMENTED)}
-    assert {"properties", "benchmarks.draft_extend"} <= tools, tools
+    assert {"properties", "benchmarks.replay_metadata"} <= tools, tools
 
 
 @pytest.mark.parametrize("tool, argv", DOCUMENTED)

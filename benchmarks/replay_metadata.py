@@ -3,7 +3,7 @@ kernel, host-sized and graph-resident, against the eager reference, an empty Tri
 copy of the bytes the mode must move (the floor) and, optionally, any other implementation of the
 mode's contract.
 
-    python -m benchmarks.draft_extend --out DIR [--forward-mode decode|target-verify|draft-extend] [--quick]
+    python -m benchmarks.replay_metadata --out DIR [--forward-mode decode|target-verify|draft-extend] [--quick]
         [--batch-sizes 1,8,...] [--contexts 8192,131072] [--page-sizes 1,64] [--extend ragged,equal]
         [--lengths half,serving-mix,equal] [--profile sglang-dsa|sglang-dsv4|full-width] [--topk 2048]
         [--against [LABEL=]SPEC[@CONVENTION] ...] [--convention NAME] [--capacity]
@@ -726,8 +726,8 @@ def against_spec(text: str, convention: str) -> tuple[str, str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.draft_extend",
-        description="Benchmark the draft-extend metadata fill on one GPU (method: benchmarks/README.md). "
+        prog="python -m benchmarks.replay_metadata",
+        description="Benchmark one forward mode's replay-metadata fill on one GPU (method: benchmarks/README.md). "
         "Without options, the full sweep; every option given replaces that part of it.",
     )
     parser.add_argument(
