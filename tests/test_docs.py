@@ -91,3 +91,9 @@ def test_the_gate_docs_state_the_rows_as_their_records_do():
     from properties.gate_rows import rows_table
 
     assert rows_table() in (ROOT / "docs" / "gate.md").read_text(), "docs/gate.md's table of rows drifted from properties/gate_rows.py: paste rows_table()"
+
+
+def test_the_readme_is_a_five_minute_read():
+    """README.md holds at most 1,500 words outside its code blocks; the rest lives under docs/."""
+    prose = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(), flags=re.S)
+    assert len(prose.split()) <= 1500, f"README.md has {len(prose.split())} words outside code blocks; move detail to docs/"
