@@ -17,8 +17,9 @@ import sys
 
 import torch
 
-from benchmarks.replay_metadata import MODE_EXTENDS, copies, make_case, shipped
+from benchmarks.replay_metadata import LENGTHS, MODE_EXTENDS, copies, make_case, shipped
 from properties.harness import BadVariant, load_variant
+from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--page-size", type=int, default=64)
     parser.add_argument("--extend", help="the mode's tokens per request as the benchmark names them (default: its first)")
     parser.add_argument("--padded", action="store_true", help="the batch a captured bucket whose last quarter pads it")
+    parser.add_argument("--lengths", choices=LENGTHS, default="half", help="how kv lengths spread below the context, as the benchmark draws them")
+    parser.add_argument("--profile", choices=ENGINE_PROFILES, default=DEFAULT_PROFILE, help="the engine profile the shipped kernel and the floor follow")
     parser.add_argument("--topk", type=int, default=2048)
     parser.add_argument("--impl", choices=("kernel", "resident", "floor", "against"), default="kernel")
     parser.add_argument("--against", metavar="SPEC")
@@ -57,13 +60,15 @@ def main(argv=None) -> int:
             print(f"--against: {error}", file=sys.stderr)
             return 2
     case = make_case(args.page_size, args.context, args.bs, extend, args.topk, torch.device("cuda"),
-                     mode_name=args.forward_mode, padded=args.padded)
+                     mode_name=args.forward_mode, padded=args.padded, lengths=args.lengths, profile=args.profile)
     floor = copies([case])[0]
+    # The shipped kernel follows the profile's options, as the benchmark calls it; a variant its convention's.
+    options = {} if args.impl == "against" else case.host.engine.kernel_options(case.host.mode.pads_below_one)
     for _ in range(args.calls):
         if args.impl == "floor":
             floor()
         else:
-            case.fill(fill, resident=args.impl == "resident")
+            case.fill(fill, resident=args.impl == "resident", **options)
     torch.cuda.synchronize()
     return 0
 
