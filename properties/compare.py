@@ -26,13 +26,17 @@ class Mismatch:
     outside_contract: int
     first: tuple[tuple[tuple[int, ...], int, int, str], ...]  # (index, expected, got, where)
     tail: int = 0  # of the cells, those in the tail of a live-prefix row (neither old nor full-width)
+    old_known: bool = True  # whether the buffers' contents before the call were given to judge the tail by
 
     def describe(self) -> str:
         lines = [f"{self.buffer}: {self.cells} cell(s) differ"]
         if self.outside_contract:
             lines[0] += f", {self.outside_contract} of them outside what the contract writes"
-        if self.tail:
+        if self.tail and self.old_known:
             lines[0] += f", {self.tail} of them tail cells holding neither their old contents nor the full-width value"
+        elif self.tail:
+            # Without the contents before the call, a tail cell that kept them cannot be told from a wrong one.
+            lines[0] += f", {self.tail} of them tail cells that differ from the full-width value: compare() was given no `before`, so keeping their old contents was not accepted"
         for index, expected, got, where in self.first:
             lines.append(f"  {self.buffer}{list(index)}: expected {expected}, got {got}  <- {where}")
         return "\n".join(lines)
@@ -112,7 +116,7 @@ def compare(
             held = None if old is None else int(old[index])
             first.append((index, int(target[index]), int(have_cpu[index]), locate(case, name, index, held)[0]))
         tail_cells = 0 if tail is None else int((differ & tail).sum())
-        mismatches.append(Mismatch(name, int(differ.sum()), int(outside.sum()), tuple(first), tail_cells))
+        mismatches.append(Mismatch(name, int(differ.sum()), int(outside.sum()), tuple(first), tail_cells, old is not None))
     return mismatches
 
 
