@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from kernel import fill_decode_metadata, fill_draft_extend_metadata, fill_target_verify_metadata
+from . import fill_decode_metadata, fill_draft_extend_metadata, fill_target_verify_metadata
 from reference.buffers import MetadataBuffers
 from reference.engines import SGLANG_DSA
 
