@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import torch
 
-from ._environ import OFF_VALUES, Switch
-from .call import MetadataCall, public_fills
-from .validation import check_call, check_call_values, check_expand_call, check_values, validation_requested
 from reference import eager
 from reference.buffers import MetadataBuffers
 from reference.modes import TARGET_VERIFY
+
+from ._environ import OFF_VALUES, Switch
+from .call import MetadataCall, public_fills
+from .validation import check_call, check_call_values, check_expand_call, check_values, validation_requested
 
 try:
     from .launch import LAUNCHER as _launcher

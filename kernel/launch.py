@@ -20,6 +20,9 @@ from typing import Callable
 
 import torch
 
+from reference.buffers import MetadataBuffers
+from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY
+
 from . import _triton_launch
 from .call import MetadataCall
 from .dsa_metadata import dsa_metadata_kernel, kernel_id
@@ -33,8 +36,6 @@ from .validation import (
     column_capacity,
     validation_requested,
 )
-from reference.buffers import MetadataBuffers
-from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY
 
 _MAX_PLANS = 1024
 

@@ -16,11 +16,12 @@ from typing import Callable
 
 import torch
 
-from ._environ import OFF_VALUES, Switch
-from .call import MetadataCall
 from reference.buffers import MetadataBuffers
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES, kpool_supported, sparse_length
 from reference.modes import DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
+
+from ._environ import OFF_VALUES, Switch
+from .call import MetadataCall
 
 INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
