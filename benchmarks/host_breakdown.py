@@ -31,8 +31,9 @@ import triton
 import kernel
 from benchmarks.replay_metadata import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
 from kernel import _triton_launch
+from kernel.call import public_fills
+from kernel.launch import LAUNCHER, fill_signature
 from kernel.validation import validation_requested
-from reference.modes import DRAFT_EXTEND
 
 WARMUP_CALLS = 200
 BLOCKS = 101
@@ -48,14 +49,18 @@ KEY = "plan-cache key (fill_signature)"
 def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None]]:
     """Each piece of a repeated call as a zero-argument callable, on the benchmark's own inputs; the
     call runs once first, so its plan is cached and its kernel compiled."""
-    path = kernel._triton_path
     case = make_case(page_size, context, bs, "ragged", TOPK, torch.device("cuda"))
     args = (case.seq_lens, case.extend_seq_lens, case.req_pool_indices, case.req_to_token, case.buffers)
     options = {"nsa_index_topk": TOPK, "page_size": page_size, "max_seqlen_k": context}
     kernel.fill_draft_extend_metadata(*args, **options)
-    mode, inputs, buffers = DRAFT_EXTEND, args[:4], args[4]
-    _, key = path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False)
-    plan = path._PLANS.get(key) if key is not None else None
+    triton_fill = public_fills(LAUNCHER.fill)[0]
+    # The very call object the public fill builds, caught on its way to the launcher.
+    calls = []
+    capture = public_fills(calls.append)[0]
+    capture(*args, **options)
+    call = calls[0]
+    key = fill_signature(call)
+    plan = LAUNCHER.plans.get(key) if key is not None else None
     if plan is None or plan.direct is None:
         raise RuntimeError(
             "the call kept no direct-launch plan: a launch hook is installed, or Triton's private launch API "
@@ -66,10 +71,10 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
     empty_direct = _triton_launch.DirectLaunch(_empty_kernel.warmup(empty_pointer, grid=(1,)), (1, 1), (empty_pointer,))
     return {
         WHOLE: lambda: kernel.fill_draft_extend_metadata(*args, **options),
-        "Triton path alone (no env switch)": lambda: path.fill_draft_extend_metadata(*args, **options),
+        "Triton path alone (no env switch)": lambda: triton_fill(*args, **options),
         "env switch (kernel.triton_enabled)": kernel.triton_enabled,
-        KEY: lambda: path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False),
-        "key and lookup": lambda: path._PLANS.get(path.fill_signature(mode, inputs, buffers, **options, next_n=1, zero_cu_heads=False)[1]),
+        KEY: lambda: fill_signature(call),
+        "key and lookup": lambda: LAUNCHER.plans.get(fill_signature(call)),
         "validation switch (env read)": lambda: validation_requested(None),
         "direct launch of the kernel": plan.direct,
         EMPTY: lambda: _empty_kernel[(1,)](empty_pointer),

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import torch
 
-from kernel import fill_decode_metadata, fill_draft_extend_metadata, fill_target_verify_metadata
 from reference.buffers import MetadataBuffers
 from reference.engines import SGLANG_DSA
+
+from . import fill_decode_metadata, fill_draft_extend_metadata, fill_target_verify_metadata
 
 PADDING_FLOOR = SGLANG_DSA.padding_floor
 

@@ -12,13 +12,16 @@ anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
-from kernel._environ import OFF_VALUES, Switch
 from reference.buffers import MetadataBuffers
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES, kpool_supported, sparse_length
 from reference.modes import DRAFT_EXTEND, TARGET_VERIFY, ForwardMode
+
+from ._environ import OFF_VALUES, Switch
+from .call import MetadataCall
 
 INT32_MAX = 2**31 - 1
 INDEX_DTYPES = (torch.int32, torch.int64)
@@ -40,6 +43,7 @@ class CallShape:
     bs: int
     token_capacity: int
     real_cols: int
+    max_seqlen_k: int = 0  # the columns the checks allowed: the call's, or a graph-resident call's bound
 
 
 def _index_vector(name: str, t, device: torch.device | None) -> None:
@@ -137,24 +141,20 @@ def check_expand_call(
     return CallShape(bs=bs, token_capacity=capacity, real_cols=0)
 
 
-def check_call(
-    seq_lens,
-    extend_seq_lens,
-    req_pool_indices,
-    req_to_token,
-    buffers,
-    *,
-    nsa_index_topk,
-    page_size,
-    max_seqlen_k,
-    forward_mode: ForwardMode = DRAFT_EXTEND,
-    next_n: int = 1,
-    padding_floor: int | None = None,
-    index_kpool: int = 1,
-    live_prefix: bool = True,
-) -> CallShape:
-    """The host checks of one call of `forward_mode`; extend_seq_lens is draft-extend's alone (None
-    for the others), and so is padding_floor (None where the call takes none)."""
+def check_call(call: MetadataCall, graph_columns: Callable[[MetadataCall], int]) -> CallShape:
+    """The host checks of one fill call. A graph-resident call (max_seqlen_k None) is checked once
+    with no columns, so that `graph_columns` reads only arguments that are what they claim, then for
+    every column it says the call may fill: the launcher's capacity, or the reference's longest kv
+    length."""
+    if call.max_seqlen_k is not None:
+        return _check_host(call, call.max_seqlen_k)
+    _check_host(call, 0)
+    return _check_host(call, graph_columns(call))
+
+
+def _check_host(call: MetadataCall, max_seqlen_k: int) -> CallShape:
+    forward_mode, buffers, page_size, next_n = call.forward_mode, call.buffers, call.page_size, call.next_n
+    seq_lens, extend_seq_lens, req_pool_indices, req_to_token = call.seq_lens, call.extend_seq_lens, call.req_pool_indices, call.req_to_token
     if not isinstance(buffers, MetadataBuffers):
         raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
     _index_vector("seq_lens", seq_lens, None)
@@ -165,7 +165,7 @@ def check_call(
             raise ValueError(
                 f"extend_seq_lens has {extend_seq_lens.shape[0]} entries, seq_lens has {bs} (batch size mismatch)"
             )
-    _host_int("nsa_index_topk", nsa_index_topk, 1)
+    _host_int("nsa_index_topk", call.nsa_index_topk, 1)
     if forward_mode is TARGET_VERIFY:
         _host_int("next_n", next_n, 1)
     _index_vector("req_pool_indices", req_pool_indices, device)
@@ -187,9 +187,9 @@ def check_call(
     _host_int("page_size", page_size, 1)
     if page_size & (page_size - 1):
         raise ValueError(f"page_size must be a power of two, got {page_size}")
-    _check_profile_options(padding_floor, index_kpool, page_size, nsa_index_topk)
-    if not isinstance(live_prefix, bool):
-        raise TypeError(f"live_prefix must be a bool, got {type(live_prefix).__name__}")
+    _check_profile_options(call.padding_floor, call.index_kpool, page_size, call.nsa_index_topk)
+    if not isinstance(call.live_prefix, bool):
+        raise TypeError(f"live_prefix must be a bool, got {type(call.live_prefix).__name__}")
     _host_int("max_seqlen_k", max_seqlen_k, 0)
     if max_seqlen_k > req_to_token.shape[1]:
         raise ValueError(
@@ -251,7 +251,7 @@ def check_call(
         if tokens > token_capacity:
             short = min(capacities, key=capacities.get)
             raise ValueError(f"{short} holds {capacities[short]} token rows, needs {tokens} ({forward_mode.name}, bs={bs})")
-    return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols)
+    return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols, max_seqlen_k=max_seqlen_k)
 
 
 def check_values(
@@ -310,35 +310,18 @@ def check_values(
             raise ValueError(f"req_pool_indices[{b}]={int(pool[b])} is outside req_to_token's {pool_size} rows")
 
 
-def check_mode_call(
-    mode: ForwardMode, inputs: tuple, buffers, *, nsa_index_topk, page_size, max_seqlen_k, next_n,
-    padding_floor=None, index_kpool=1, live_prefix=True,
-) -> CallShape:
-    """`check_call` on one forward mode's inputs, given in the mode's order (ForwardMode.inputs)."""
-    named = dict(zip(mode.inputs, inputs))
-    return check_call(
-        *(named.get(name) for name in DRAFT_EXTEND.inputs), buffers,
-        nsa_index_topk=nsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, forward_mode=mode, next_n=next_n,
-        padding_floor=padding_floor if mode.pads_below_one else None, index_kpool=index_kpool, live_prefix=live_prefix,
-    )
-
-
-def check_mode_values(
-    mode: ForwardMode, inputs: tuple, *, token_capacity: int, max_seqlen_k: int, nsa_index_topk: int, next_n: int,
-    padding_floor=None, index_kpool=1,
-) -> None:
-    """`check_values` (validation mode: one host sync) on one forward mode's inputs, in its order."""
-    named = dict(zip(mode.inputs, inputs))
+def check_call_values(call: MetadataCall, shape: CallShape) -> None:
+    """`check_values` (validation mode: one host sync) of a fill call whose host checks gave `shape`."""
     check_values(
-        named["seq_lens"],
-        named.get("extend_seq_lens"),
-        token_capacity=token_capacity,
-        max_seqlen_k=max_seqlen_k,
-        req_pool_indices=named["req_pool_indices"],
-        pool_size=named["req_to_token"].shape[0],
-        nsa_index_topk=nsa_index_topk,
-        forward_mode=mode,
-        next_n=next_n,
-        padding_floor=padding_floor,
-        index_kpool=index_kpool,
+        call.seq_lens,
+        call.extend_seq_lens,
+        token_capacity=shape.token_capacity,
+        max_seqlen_k=shape.max_seqlen_k,
+        req_pool_indices=call.req_pool_indices,
+        pool_size=call.req_to_token.shape[0],
+        nsa_index_topk=call.nsa_index_topk,
+        forward_mode=call.forward_mode,
+        next_n=call.next_n,
+        padding_floor=call.padding_floor,
+        index_kpool=call.index_kpool,
     )

@@ -23,11 +23,7 @@ from reference.engines import DEFAULT_PROFILE, engine_profile
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 # The shipped kernel and the reference, per forward mode: what `--variant` judges by default.
-SHIPPED_KERNELS = {
-    "draft-extend": "kernel:fill_draft_extend_metadata",
-    "decode": "kernel:fill_decode_metadata",
-    "target-verify": "kernel:fill_target_verify_metadata",
-}
+SHIPPED_KERNELS = {name: f"kernel:{mode.fill_name}" for name, mode in FORWARD_MODES.items()}
 REFERENCES = {name: f"reference:{fill.__name__}" for name, fill in FILLS.items()}
 
 

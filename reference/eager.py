@@ -27,7 +27,7 @@ import torch
 
 from reference.buffers import MetadataBuffers
 from reference.engines import DEFAULT_PROFILE, engine_profile
-from reference.modes import DRAFT_EXTEND
+from reference.modes import DRAFT_EXTEND, FORWARD_MODES
 
 DEFAULT_PADDING_FLOOR = DRAFT_EXTEND.length_floor(engine_profile(DEFAULT_PROFILE))
 
@@ -212,8 +212,4 @@ def fill_target_verify_metadata(
     _sparse_and_real_tables(metadata, dsa_cache_seqlens, page_indices, page_size)
 
 
-FILLS = {
-    "decode": fill_decode_metadata,
-    "target-verify": fill_target_verify_metadata,
-    "draft-extend": fill_draft_extend_metadata,
-}
+FILLS = {name: globals()[mode.fill_name] for name, mode in FORWARD_MODES.items()}

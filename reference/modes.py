@@ -21,6 +21,7 @@ from reference.engines import EngineProfile
 @dataclass(frozen=True)
 class ForwardMode:
     name: str  # as the suite's command lines spell it: --forward-mode decode|target-verify|draft-extend
+    fill_name: str  # its fill's name, the reference's and the shipped kernel's alike
     inputs: tuple[str, ...]  # the tensors a call takes, in order, before the buffers
     options: tuple[str, ...]  # the host ints it takes, by keyword
     writes: tuple[str, ...]  # the buffers it fills (reference.buffers.AXES), the optional ones included
@@ -65,6 +66,7 @@ _SPARSE = ("nsa_cache_seqlens_int32", "nsa_cu_seqlens_k")
 
 DECODE = ForwardMode(
     name="decode",
+    fill_name="fill_decode_metadata",
     inputs=("seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k"),
     writes=_PER_REQUEST + _PAGES + _SPARSE,
@@ -72,6 +74,7 @@ DECODE = ForwardMode(
 )
 TARGET_VERIFY = ForwardMode(
     name="target-verify",
+    fill_name="fill_target_verify_metadata",
     inputs=("seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k", "next_n"),
     writes=_PER_REQUEST + _PAGES + ("nsa_seqlens_expanded",) + _SPARSE + ("paged_mqa_ctx_lens_2d",),
@@ -79,6 +82,7 @@ TARGET_VERIFY = ForwardMode(
 )
 DRAFT_EXTEND = ForwardMode(
     name="draft-extend",
+    fill_name="fill_draft_extend_metadata",
     inputs=("seq_lens", "extend_seq_lens", "req_pool_indices", "req_to_token"),
     options=("nsa_index_topk", "page_size", "max_seqlen_k"),
     writes=_PER_REQUEST + _PAGES + ("nsa_seqlens_expanded",) + _SPARSE,

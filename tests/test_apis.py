@@ -34,7 +34,7 @@ def test_without_triton_every_api_routes_to_the_reference(device):
     """Triton failing to import leaves TRITON_AVAILABLE false: the same calls then take the
     reference path and give the contract's result."""
     case = EDGE_EXAMPLES["page_size_64"]
-    with mock.patch.object(kernel, "TRITON_AVAILABLE", False), mock.patch.object(kernel, "_triton_path", None):
+    with mock.patch.object(kernel, "TRITON_AVAILABLE", False), mock.patch.object(kernel, "_launcher", None):
         assert not kernel.triton_enabled()
         for law in API_LAWS:
             law(kernel, case, device)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel.dsa_metadata import LATENCY_CELLS, SMALL_BATCH, launch_geometry
+from kernel.geometry import LATENCY_CELLS, SMALL_BATCH, launch_geometry
 from properties.compiles import LIMIT, MAX_SEQLEN_K_SPREAD
 from reference.modes import FORWARD_MODES
 

@@ -18,8 +18,9 @@ from hypothesis import settings
 from properties.cases import ReplayCase
 from properties.harness import MODES, in_mode, load_variant
 from properties.laws import differential
-from properties.mutants import MUTANTS, mutants_of
-from properties.mutants._kernel_patches import PATCHES, StalePatch, patched_source, shipped_source
+from properties.mutants import MUTANTS, NAMES, mutants_of
+from kernel.launch import LAUNCHER
+from properties.mutants._kernel_patches import PATCHES, StalePatch, launcher, patched_sources, shipped_sources
 from properties.mutation import hunt
 from reference.modes import FORWARD_MODES
 
@@ -42,17 +43,34 @@ def test_mutant_is_killed(mode_name, name):
 
 @pytest.mark.parametrize("name", PATCHES)
 def test_kernel_patch_matches_the_shipped_source(name):
-    assert shipped_source().count(PATCHES[name].snippet) == 1, f"{name}: its snippet is not in the shipped source once"
-    assert patched_source(name) != shipped_source()
-    compile(patched_source(name), f"<mutant {name}>", "exec")
-    assert any(name in mutants_of(mode) for mode in PATCHES[name].forward_modes), f"{name} has a patch but no module properties/mutants/{name}.py"
+    shipped = shipped_sources()
+    assert sum(text.count(PATCHES[name].snippet) for text in shipped.values()) == 1, f"{name}: its snippet is not in the shipped source once"
+    patched = patched_sources(name)
+    assert patched != shipped
+    for path, text in patched.items():
+        compile(text, f"<mutant {name}: {path}>", "exec")
+    assert any(name in mutants_of(mode) for mode in PATCHES[name].forward_modes), f"{name} has a patch but no forward mode"
+
+
+def test_every_mutant_is_one_defect_of_one_kind():
+    """An eager mutant's module and a kernel patch of the same name would shadow one another."""
+    assert len(NAMES) == len(set(NAMES))
 
 
 def test_stale_kernel_patch_fails_naming_the_mutant():
     name = "column_tile_frozen"
-    drifted = shipped_source().replace(PATCHES[name].snippet, "cols = c + tl.arange(0, COL_TILE) + 0")
+    drifted = {path: text.replace(PATCHES[name].snippet, "cols = c + tl.arange(0, COL_TILE) + 0") for path, text in shipped_sources().items()}
     with pytest.raises(StalePatch, match=name):
-        patched_source(name, drifted)
+        patched_sources(name, drifted)
+
+
+@pytest.mark.parametrize("name", ["page_tile_too_narrow", "single_request_block", "pool_index_ignored"])
+def test_a_triton_mutant_launches_copies_of_its_own(name):
+    """Whichever file its edit is in (the launcher, the geometry, the jit body), a mutant's compiled
+    variants and plans are never the shipped kernel's."""
+    mutant = launcher(name)
+    assert mutant.kernel is not LAUNCHER.kernel and mutant.geometry is not LAUNCHER.geometry
+    assert mutant.plans is not LAUNCHER.plans
 
 
 def _pool_rows_with_room(seq_lens, extend_seq_lens, page_size):

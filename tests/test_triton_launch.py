@@ -17,7 +17,8 @@ import torch
 
 import kernel
 from kernel import _triton_launch
-from kernel import dsa_metadata as launcher
+from kernel import launch
+from kernel.launch import LAUNCHER
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import run, run_reference
@@ -58,15 +59,15 @@ def fake_driver() -> SimpleNamespace:
 def fresh_launcher(monkeypatch):
     """No probe yet and no cached plan; the state is restored afterwards."""
     monkeypatch.setattr(_triton_launch, "_available", None)
-    monkeypatch.setattr(launcher, "_PLANS", {})
+    monkeypatch.setattr(LAUNCHER, "plans", {})
     return monkeypatch
 
 
 @pytest.fixture
 def plans_for_cpu(fresh_launcher):
-    original = launcher._signature
+    original = launch._signature
     fresh_launcher.setattr(
-        launcher, "_signature", lambda tensors, host: original(tuple(map(OnDevice, tensors)), host)
+        launch, "_signature", lambda tensors, host: original(tuple(map(OnDevice, tensors)), host)
     )
     return fresh_launcher
 
@@ -149,7 +150,7 @@ def test_a_direct_launch_binds_the_launchers_layout_and_addresses(fresh_launcher
 def test_without_the_private_api_calls_take_the_public_path(plans_for_cpu, name, device):
     plans_for_cpu.setattr(_triton_launch, "probe", lambda: False)
     assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
-    assert launcher._PLANS == {}
+    assert LAUNCHER.plans == {}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU warmup does compile: see the GPU test below")
@@ -158,13 +159,13 @@ def test_a_compiled_kernel_without_the_private_api_falls_back(private_api_presen
     """Under the interpreter, warmup compiles nothing and returns None: no `run`, no `function`."""
     assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
     assert _triton_launch._available is False
-    assert launcher._PLANS == {}
+    assert LAUNCHER.plans == {}
 
 
 @pytest.mark.parametrize("missing", ["packed_metadata", "function"])
 def test_a_compiled_kernel_missing_an_attribute_falls_back(private_api_present, missing, device):
     private_api_present.setitem(
-        vars(launcher.dsa_metadata_kernel),
+        vars(LAUNCHER.kernel),
         "warmup",
         lambda *args, grid, **options: FakeCompiled(lambda *a: pytest.fail("launched without all it needs"), without=(missing,)),
     )
@@ -185,11 +186,11 @@ def test_a_changed_launcher_signature_falls_back(private_api_present, name, devi
         rejected.append(grid)
         return FakeCompiled(changed_launcher)
 
-    private_api_present.setitem(vars(launcher.dsa_metadata_kernel), "warmup", warmup)
+    private_api_present.setitem(vars(LAUNCHER.kernel), "warmup", warmup)
     assert_twice_equals_reference(EDGE_EXAMPLES[name], device)
     assert len(rejected) == 1, "the changed layout must be detected once, then never tried again"
     assert _triton_launch._available is False
-    assert launcher._PLANS == {}
+    assert LAUNCHER.plans == {}
 
 
 @pytest.mark.gpu
@@ -197,7 +198,7 @@ def test_a_changed_launcher_signature_falls_back(private_api_present, name, devi
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("path", ["direct", "probe_missing", "changed_signature"])
 def test_both_paths_on_the_gpu(fresh_launcher, name, path):
-    real_warmup = launcher.dsa_metadata_kernel.warmup
+    real_warmup = LAUNCHER.kernel.warmup
 
     def changed_launcher(grid_x, grid_y, grid_z, stream, function, metadata, launch_metadata, *args, pdl):
         pytest.fail("launched with an incomplete layout")
@@ -212,11 +213,11 @@ def test_both_paths_on_the_gpu(fresh_launcher, name, path):
     if path == "probe_missing":
         fresh_launcher.setattr(_triton_launch, "probe", lambda: False)
     if path == "changed_signature":
-        fresh_launcher.setitem(vars(launcher.dsa_metadata_kernel), "warmup", warmup)
+        fresh_launcher.setitem(vars(LAUNCHER.kernel), "warmup", warmup)
     assert_twice_equals_reference(EDGE_EXAMPLES[name], torch.device("cuda"))
     if path == "direct":
         assert _triton_launch._available is True
-        assert [type(plan.direct) for plan in launcher._PLANS.values()] == [_triton_launch.DirectLaunch]
+        assert [type(plan.direct) for plan in LAUNCHER.plans.values()] == [_triton_launch.DirectLaunch]
     else:
         assert _triton_launch._available is False
-        assert launcher._PLANS == {}
+        assert LAUNCHER.plans == {}

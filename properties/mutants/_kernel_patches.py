@@ -1,11 +1,13 @@
-"""The Triton mutants: the shipped module, kernel/dsa_metadata.py, with one defect patched in.
+"""The Triton mutants: the shipped launch path (the jit body kernel/dsa_metadata.py, the geometry
+and the launcher) with one defect patched in.
 
-A mutant is written as text edits of the shipped source (kernel and launcher alike), as Triton's own
-tests build kernel variants from one template, so that every mutant keeps pace with the kernel we
-ship: a snippet that no longer occurs exactly once in it fails loudly, naming the mutant, at load time
-and in tests/test_mutants.py. The patched source is written to a file (Triton's @jit reads its source
-back through inspect) and imported as a module of its own, so each mutant is a complete copy of the
-shipped module, graph-resident mode (`supports_graph_resident`) and launch plans included.
+A mutant is written as text edits of the shipped sources, as Triton's own tests build kernel
+variants from one template, so that every mutant keeps pace with the kernel we ship: each edit is
+made in the one file (`SHIPPED`) its snippet occurs in, and a snippet that no longer occurs exactly
+once among them fails loudly, naming the mutant, at load time and in tests/test_mutants.py. Each
+patched file is written out (Triton's @jit reads its source back through inspect) and imported as a
+module of its own, and the mutant's fills are the public ones (kernel.call) over a launcher of those
+copies, graph-resident mode (`supports_graph_resident`) and a plan cache of its own included.
 
 `guards` are edits that change nothing the defect shows: they only keep its reads and writes inside
 their allocations, where the defect alone would reach past them (Triton's interpreter then reads or
@@ -28,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from kernel.call import public_fills
 from properties.harness import Contract
+from reference.modes import FORWARD_MODES
 
 Edit = tuple[str, str]
-FORWARD_MODE_NAMES = ("draft-extend", "decode", "target-verify")
-FILL_NAMES = ("fill_draft_extend_metadata", "fill_decode_metadata", "fill_target_verify_metadata")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Patch:
     # The engine profile under which the mutant is hunted: "full-width" where the defect leaves only
     # columns past a row's kv length unwritten, which a live-prefix profile accepts.
     profile: str | None = None
-    forward_modes: tuple[str, ...] = FORWARD_MODE_NAMES  # the modes whose code the defect is in
+    forward_modes: tuple[str, ...] = tuple(FORWARD_MODES)  # the modes whose code the defect is in
 
     def edits(self) -> tuple[Edit, ...]:
         return ((self.snippet, self.replacement), *self.also, *self.guards)
@@ -63,7 +65,7 @@ def _bound(param: str, value: str) -> tuple[Edit, ...]:
     return (
         ('        "real_page_table_stride",\n    ]', f'        "real_page_table_stride",\n        "{param}",\n    ]'),
         ("    col_programs,\n    REQS: tl.constexpr,", f"    col_programs,\n    {param},\n    REQS: tl.constexpr,"),
-        ("        geometry.col_programs,\n        tiles.reqs,", f"        geometry.col_programs,\n        {value},\n        tiles.reqs,"),
+        ("geometry.col_programs,\n            tiles.reqs,", f"geometry.col_programs,\n            {value},\n            tiles.reqs,"),
     )
 
 
@@ -308,14 +310,14 @@ PATCHES: dict[str, Patch] = {
     ),
     "decode_floor_one": Patch(
         "decode's causal lengths kept at least 1, as draft-extend's padding requests are: a seq_len of 0 reads 1",
-        "        padding_floor if mode.pads_below_one else 0,\n",
-        "        padding_floor if mode.pads_below_one else 1,\n",
+        "padding_floor if mode.pads_below_one else 0,",
+        "padding_floor if mode.pads_below_one else 1,",
         forward_modes=("decode",),
     ),
     "padding_floor_ignored": Patch(
         "the padding floor taken as 1 whatever the engine profile asks: sglang-dsa's padding requests read 1 where 0 is due",
-        "        padding_floor if mode.pads_below_one else 0,\n",
-        "        1 if mode.pads_below_one else 0,\n",
+        "padding_floor if mode.pads_below_one else 0,",
+        "1 if mode.pads_below_one else 0,",
         forward_modes=("draft-extend",),
     ),
     "kpool_remainder_dropped": Patch(
@@ -373,44 +375,48 @@ PATCHES: dict[str, Patch] = {
     ),
 }
 
-SHIPPED = "kernel/dsa_metadata.py"
-CACHE = Path(tempfile.gettempdir()) / "nsa-draft-extend-mutants"
+# The jit body, the launch geometry and the launcher: a snippet may be in any of them.
+SHIPPED = ("kernel/dsa_metadata.py", "kernel/geometry.py", "kernel/launch.py")
+CACHE = Path(tempfile.gettempdir()) / "dsa-metadata-mutants"
 
 
-def shipped_source() -> str:
-    kernel_package = importlib.util.find_spec("kernel")
-    return (Path(kernel_package.origin).parent / "dsa_metadata.py").read_text()
+def shipped_sources() -> dict[str, str]:
+    root = Path(importlib.util.find_spec("kernel").origin).parents[1]
+    return {path: (root / path).read_text() for path in SHIPPED}
 
 
-def patched_source(name: str, source: str | None = None) -> str:
-    """The shipped source (or `source`) with mutant `name`'s edits; StalePatch where any snippet
-    does not occur exactly once."""
-    text = shipped_source() if source is None else source
+def patched_sources(name: str, sources: dict[str, str] | None = None) -> dict[str, str]:
+    """The shipped sources (or `sources`) with mutant `name`'s edits, each made in the one file its
+    snippet occurs in; StalePatch where a snippet does not occur exactly once among them all."""
+    texts = dict(shipped_sources() if sources is None else sources)
     for snippet, replacement in PATCHES[name].edits():
-        count = text.count(snippet)
-        if count != 1:
+        counts = {path: text.count(snippet) for path, text in texts.items()}
+        if sum(counts.values()) != 1:
             raise StalePatch(
-                f"mutant {name!r}: its snippet {snippet!r} occurs {count} times in {SHIPPED}, not once; "
-                f"update its entry in {__name__}.PATCHES to the shipped source"
+                f"mutant {name!r}: its snippet {snippet!r} occurs {sum(counts.values())} times in {', '.join(texts)}, "
+                f"not once; update its entry in {__name__}.PATCHES to the shipped source"
             )
-        text = text.replace(snippet, replacement)
-    return text
+        path = max(counts, key=counts.get)
+        texts[path] = texts[path].replace(snippet, replacement)
+    return texts
 
 
-def load(name: str) -> ModuleType:
-    """Mutant `name` as a module of its own, imported from a file named by its source's hash."""
-    source = patched_source(name)
-    module_name = f"_nsa_mutant_{name}_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+def _module(name: str, path: str, source: str) -> ModuleType:
+    """`source`, the mutant's copy of shipped file `path`, as a module of its own, imported from a
+    file named by its hash (Triton's @jit reads a kernel's source back through inspect). It is named
+    inside the kernel package, so that its relative imports find the shipped modules."""
+    stem = f"_mutant_{name}_{Path(path).stem}_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    module_name = f"kernel.{stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]
-    path = CACHE / f"{module_name}.py"
-    if not path.is_file():
+    file = CACHE / f"{stem}.py"
+    if not file.is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed, so that a process importing it never reads half a file.
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial = file.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(source)
-        os.replace(partial, path)
-    spec = importlib.util.spec_from_file_location(module_name, path)
+        os.replace(partial, file)
+    spec = importlib.util.spec_from_file_location(module_name, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -421,18 +427,23 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def mutant(module_name: str) -> tuple[Contract, Contract, Contract]:
-    """The fills of every forward mode (FILL_NAMES' order) of the mutant that module `module_name`
-    is named after; `properties.mutants.mutants_of` lists only those of the modes its defect is in."""
-    name = module_name.rpartition(".")[2]
-    patched = load(name)
-    fills = []
-    for fill_name in FILL_NAMES:
-        fill = getattr(patched, fill_name)
-        if PATCHES[name].shows_in:
-            fill.shows_in = PATCHES[name].shows_in
-        fill.domain = PATCHES[name].domain
-        if PATCHES[name].profile:
-            fill.profile = PATCHES[name].profile
-        fills.append(fill)
-    return tuple(fills)
+def launcher(name: str):
+    """Mutant `name`'s launcher (kernel.launch.Launcher) over the patched copies of the jit body and
+    the geometry, every file a copy even where unpatched, so that the mutant shares neither compiled
+    variants nor launch plans with the shipped kernel."""
+    body, geometry, launch = (_module(name, path, source) for path, source in patched_sources(name).items())
+    return launch.Launcher(body.dsa_metadata_kernel, geometry.launch_geometry)
+
+
+def mutant(name: str) -> tuple[Contract, Contract, Contract]:
+    """The public fills (kernel.call.public_fills' order) over mutant `name`'s launcher;
+    `properties.mutants.mutants_of` lists only those of the modes its defect is in."""
+    patch = PATCHES[name]
+    fills = public_fills(launcher(name).fill)
+    for fill in fills:
+        if patch.shows_in:
+            fill.shows_in = patch.shows_in
+        fill.domain = patch.domain
+        if patch.profile:
+            fill.profile = patch.profile
+    return fills

@@ -1,0 +1,95 @@
+"""The launch geometry of the metadata kernel: how many programs a call takes, and the tile shape
+each one runs (kernel.dsa_metadata says what a program does with it).
+
+Program i * col_programs + j owns request block i and every j-th column tile. Tile sizes are fixed
+per device kind, bucket and forward mode, so batch size and context length change only the grid
+within a bucket, and one compiled variant serves the whole bucket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from reference.modes import DRAFT_EXTEND, FORWARD_MODES
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """A compiled variant's tile shape: requests per program, the prefix-sum block, the columns per
+    tile, warps per program, and how many programs the grid aims for."""
+
+    reqs: int
+    scan_block: int
+    col_tile: int
+    num_warps: int
+    target: int
+
+
+@dataclass(frozen=True)
+class LaunchGeometry:
+    tiles: Tiles
+    req_programs: int
+    col_programs: int
+
+    @property
+    def grid(self) -> tuple[int]:
+        return (self.req_programs * self.col_programs,)
+
+
+# Tiles per device kind, bucket and forward mode, each the fastest of those timed on an H200 over
+# that bucket's cells (benchmarks/README.md). A small call that copies at most LATENCY_CELLS
+# page-table cells (bs * max_seqlen_k) is latency-bound: one-warp programs of 256 columns spread it
+# over the most SMs. Past that, one request per program and four-warp programs of wide tiles keep
+# bytes in flight, the prefix sums a vector load of the earlier lengths at a time. Target-verify
+# past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to 1.5x slower
+# there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
+# element, so it runs few, wide programs, several requests each (which also puts the in-block
+# prefix sums under the CPU tier's checks), and scans in short blocks so that the CPU tier walks
+# the scan's loop.
+SMALL_BATCH = 64
+MID_BATCH = 512
+LATENCY_CELLS = 1 << 19
+_GPU_TILES = {
+    "latency": {mode: Tiles(1, 64, 256, 1, 8192) for mode in FORWARD_MODES},
+    "small": {
+        "draft-extend": Tiles(1, 64, 512, 4, 16384),
+        "decode": Tiles(1, 64, 1024, 4, 16384),
+        "target-verify": Tiles(1, 64, 1024, 4, 16384),
+    },
+    "mid": {
+        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "decode": Tiles(1, 1024, 1024, 4, 8192),
+        "target-verify": Tiles(1, 1024, 2048, 8, 8192),
+    },
+    "large": {
+        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "decode": Tiles(1, 1024, 1024, 4, 8192),
+        "target-verify": Tiles(32, 1024, 128, 4, 2048),
+    },
+}
+_INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(256, 64, 1024, 1, 4)}
+
+
+def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
+    """Which tiles a call takes: on a GPU latency, small, mid or large; in the interpreter small or large."""
+    if device.type != "cuda":
+        return "small" if bs <= SMALL_BATCH else "large"
+    if bs <= SMALL_BATCH:
+        return "latency" if bs * max_seqlen_k <= LATENCY_CELLS else "small"
+    return "mid" if bs <= MID_BATCH else "large"
+
+
+def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str = DRAFT_EXTEND.name) -> LaunchGeometry:
+    """The grid and tile sizes for a call. Tile sizes are fixed per device kind, bucket and forward
+    mode, so batch size and context length change only the grid within a bucket: at most four tile
+    shapes per mode, each a compiled variant (`properties.compiles` counts them all). Column
+    programs never outnumber what the target leaves per request block, however wide max_seqlen_k
+    (or, in graph-resident mode, the buffers) may be."""
+    bucket = bucket_of(bs, max_seqlen_k, device)
+    tiles = _GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket]
+    req_programs = max(1, -(-bs // tiles.reqs))
+    col_tiles = max(1, -(-max_seqlen_k // tiles.col_tile))
+    col_programs = max(1, min(col_tiles, tiles.target // req_programs))
+    return LaunchGeometry(tiles, req_programs, col_programs)
