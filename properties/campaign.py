@@ -17,7 +17,8 @@ import torch
 from properties.cases import ReplayCase, edge_classes_of
 from properties.edges import EXTREMES, pinned_examples
 from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
-from properties.laws import CONTRACT_LAWS, Failure, first_broken_law, laws_of
+from properties.failures import Failure
+from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
 from properties.strategies import replay_cases
 from reference.modes import DEFAULT_FORWARD_MODE

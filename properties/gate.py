@@ -20,12 +20,9 @@ from properties.cases import ReplayCase
 from properties.edges import pinned_examples
 from properties.harness import Variant, in_mode, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
-from properties.laws import (
-    CONTRACT_LAWS,
-    laws_of,
-    Failure,
-    first_broken_law,
-    first_line,
+from properties.failures import Failure, first_line
+from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
+from properties.runtime_laws import (
     engine_replays_match_reference,
     graph_replays_match_reference,
     never_syncs_with_host,

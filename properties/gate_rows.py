@@ -65,7 +65,7 @@ ROWS: tuple[GateRow, ...] = (
         summary='`runs_on_callers_stream`: inputs written on a non-default caller stream behind a 0.1 s device-side wait are what the call reads, and a read enqueued on that stream right after it (no synchronize) sees what the variant writes when nothing else is in flight; a capture on that stream finds no stream it never joins. Deterministic: the wait catches a variant that never waits for the caller, the capture one that forks and never joins back',
     ),
     GateRow(name='graph_capture', check='graph_capture', runs_last=True, where='GPU',
-        summary="captured once, replayed with new values written into the captured inputs; every replay equals the reference; sessions reach bs 4096 and 128k contexts. A capture that fails is explained from the error it raised, which the reason quotes: a stream the capture never joined, a host sync or pageable copy, an operation capture forbids, or the variant's own exception (`properties.laws.capture_failure`)",
+        summary="captured once, replayed with new values written into the captured inputs; every replay equals the reference; sessions reach bs 4096 and 128k contexts. A capture that fails is explained from the error it raised, which the reason quotes: a stream the capture never joined, a host sync or pageable copy, an operation capture forbids, or the variant's own exception (`properties.failures.capture_failure`)",
     ),
     GateRow(name='graph_resident', check='graph_resident', required=ALWAYS, searches=True, runs_last=True, where='laws anywhere, replay on a GPU',
         summary='where declared (`fill.supports_graph_resident`): every contract law with `max_seqlen_k=None`, and its graph replay',

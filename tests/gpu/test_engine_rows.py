@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from properties.edges import EDGE_EXAMPLES
 from properties.gate import FAIL, PASS, Gate
 from properties.harness import MODES, in_mode, load_variant
-from properties.laws import LawBroken, engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
+from properties.failures import LawBroken
+from properties.runtime_laws import engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
 from properties.strategies import engine_sessions
 
 pytestmark = [
