@@ -30,7 +30,7 @@ from properties.runtime_laws import (
 )
 from properties.past_int32 import in_child
 from properties.reproducer import to_json, write
-from properties.row_process import run_row
+from properties.row_process import RowLost, run_row
 from properties.search import find_failure
 from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
@@ -213,7 +213,10 @@ class Gate:
             if self.share is not None:
                 self.budget.deadline = start + self.share
             if row_timeout is not None:
-                status, detail, self.figures[family] = run_row(self.row_options, family, row_timeout)
+                try:
+                    status, detail, self.figures[family] = run_row(_row_in_child, (self.row_options, family), family, row_timeout)
+                except RowLost as lost:
+                    status, detail = FAIL, str(lost)
             elif lost and family not in SANITIZERS:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
@@ -370,6 +373,20 @@ class Gate:
             head = f"slower: {worst['ratio']:.2f}x {worst['baseline']} at bs {worst['bs']}, {worst['context'] // 1024}k (limit {limit})"
             return FAIL, "\n".join([head, *speed_lines(rows)])
         return PASS, "\n".join([f"within {limit} in every cell (worst {worst['ratio']:.2f}x)", *speed_lines(rows)])
+
+
+def _row_in_child(conn, progress: str, options: dict, family: str) -> None:
+    """Row `family` of the gate that `options` describe (`Gate.row_options`), in a process of its own
+    (properties.row_process): rebuilt from plain options, it writes each case's summary to
+    `progress` before the call and sends back (status, detail, figures)."""
+    from properties.harness import prepare_runtime
+
+    device = prepare_runtime()
+    variant = load_variant(options["spec"], options["convention"], options["forward_mode"], options["profile"])
+    gate = Gate(variant, device, **options["gate"])
+    gate.budget.on_case = lambda case: Path(progress).write_text(case.summary())
+    verdict = gate.run((family,)).verdicts[0]
+    conn.send((verdict.status, verdict.detail, verdict.figures))
 
 
 def _raised(error: Exception) -> str:
