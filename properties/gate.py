@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import Variant, in_mode, load_variant
+from properties.harness import Variant, in_mode, launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
@@ -242,7 +242,7 @@ class Gate:
         """A failure as a person reads it: the law and the case in one line each, where the whole case
         went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
         law = law or failure.law
-        lines = [f"{law} ({mode}) on {failure.case.summary()}"]
+        lines = [f"{law} ({launch_form(mode)}) on {failure.case.summary()}"]
         if self.reproducers is not None:
             record = to_json(
                 failure.case, variant=self.variant.spec, law=law, message=failure.message, device=self.device, mode=mode,
@@ -261,7 +261,7 @@ class Gate:
             # A wrapped offset faults, and the context that raised it would be lost to the other rows.
             code, said = in_child(self.variant.spec, self.variant.convention, self.variant.forward_mode)
             if code == 1:
-                return FAIL, f"tables past 2^31 cells: {said} (python -m properties.past_int32 --variant {self.variant.spec})"
+                return FAIL, f"tables past 2^31 cells: {said} (python -m properties past-int32 --variant {self.variant.spec})"
             return PASS, f"{searched}; tables past 2^31 cells: {said if code == 0 else 'not run, ' + said}"
         return PASS, searched
 
@@ -283,7 +283,7 @@ class Gate:
         for mode, fill, adapt in self._declared():
             broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(self.variant.forward_mode), engine_replays_match_reference)
             if broken:
-                return FAIL, f"{broken[0]} ({mode})\n{broken[1]}"
+                return FAIL, f"{broken[0]} ({launch_form(mode)})\n{broken[1]}"
         how = "captured once, replayed" if self.gpu else "called on the same tensors (no CUDA device to capture on)"
         return PASS, f"padded buckets {how} step after step with a changing number of live requests, in every declared mode"
 
@@ -304,7 +304,7 @@ class Gate:
             for name in ("padded_bucket", "page_size_64", "large_batch"):
                 failure = first_broken_law(fill, adapt(self.examples[name]), self.device, (runs_on_callers_stream,))
                 if failure:
-                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({mode}, edge example {name})"
+                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({launch_form(mode)}, edge example {name})"
         return PASS, "reads and writes in the caller's stream order behind a long device-side wait, and joins every stream it forks"
 
     def graph_capture(self, family: str) -> tuple[str, str]:

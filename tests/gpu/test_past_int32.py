@@ -47,7 +47,7 @@ def test_rows_past_2_to_the_31_are_right(mode_name, case, judged):
 def test_int32_offset_mutants_fail_past_2_to_the_31(name):
     _needs("decode")
     result = subprocess.run(
-        [sys.executable, "-m", "properties.past_int32", "--variant", mutants_of("decode")[name], "--forward-mode", "decode"],
+        [sys.executable, "-m", "properties", "past-int32", "--variant", mutants_of("decode")[name], "--forward-mode", "decode"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
