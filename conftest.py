@@ -1,6 +1,7 @@
 """Suite-wide wiring: the device (one GPU per xdist worker), the Hypothesis profiles,
-`--variant MODULE:CALLABLE`, `--forward-mode decode|target-verify|draft-extend` and the engine
-profile, `--profile sglang-dsa|sglang-dsv4|full-width`.
+`--variant SPEC`, `--forward-mode decode|target-verify|draft-extend`, the engine profile
+(`--profile sglang-dsa|sglang-dsv4|full-width`) and the rows required (`--require ROW,...`), in the
+command line's vocabulary.
 
 Without a GPU the tensors live on the CPU and Triton runs in its interpreter; the switch must be
 made before anything imports Triton, which is why it happens here, at collection time.
@@ -31,8 +32,18 @@ from properties.harness import (  # noqa: E402
 DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
+from properties.cli.options import (  # noqa: E402
+    CONVENTION_HELP,
+    DOMAIN_HELP,
+    FORWARD_MODE_HELP,
+    PROFILE_HELP,
+    REQUIRE_HELP,
+    VARIANT_HELP,
+    choice,
+    rows,
+)
 from properties.conventions import CONVENTIONS  # noqa: E402
-from properties.gate_rows import FAMILIES, default_required, required_help  # noqa: E402
+from properties.gate_rows import default_required  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
@@ -41,25 +52,14 @@ register_profiles()
 
 
 def pytest_addoption(parser):
+    # The command line's vocabulary (properties.cli.options): the same names, help and choices.
+    parser.addoption("--variant", metavar="SPEC", help=VARIANT_HELP)
+    parser.addoption("--convention", default="contract", choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
+    parser.addoption("--forward-mode", type=choice(FORWARD_MODES), choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
+    parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help=DOMAIN_HELP)
     parser.addoption(
-        "--variant",
-        metavar="SPEC",
-        help="the implementation that every contract property judges, MODULE:CALLABLE or "
-        "path/to/file.py:CALLABLE (default: the shipped kernel of the forward mode, e.g. "
-        f"{SHIPPED_KERNELS['draft-extend']})",
-    )
-    parser.addoption("--convention", default="contract", help=f"how the variant is called: {', '.join(CONVENTIONS)}")
-    parser.addoption(
-        "--forward-mode",
-        choices=FORWARD_MODES,
-        help="the forward mode whose contract the variant is judged by (default: the one its convention implies, else draft-extend)",
-    )
-    parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help="sglang (slots >= 0, cu buffers zeroed) or strict")
-    parser.addoption(
-        "--profile",
-        default=DEFAULT_PROFILE,
-        choices=ENGINE_PROFILES,
-        help=f"the engine profile whose contract judges the variant (default {DEFAULT_PROFILE}): padding floor, live-prefix page rows, page_table_1=None, index_kpool",
+        "--profile", default=DEFAULT_PROFILE, type=choice(ENGINE_PROFILES), choices=ENGINE_PROFILES,
+        help=f"{PROFILE_HELP}: padding floor, live-prefix page rows, page_table_1=None, index_kpool",
     )
     parser.addoption(
         "--test-timeout", type=float, metavar="S",
@@ -67,10 +67,8 @@ def pytest_addoption(parser):
         "on a GPU, none on the CPU; 0: none",
     )
     parser.addoption(
-        "--require",
-        metavar="PROP,...",
-        help=f"the property families that must pass (default: {required_help()}); a failure of any other family is "
-        "reported as xfail with its reason",
+        "--require", type=rows, metavar="ROW,...",
+        help=f"{REQUIRE_HELP}; a failure of any other row is reported as xfail with its reason",
     )
 
 
@@ -99,11 +97,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "forward_mode(name, ...): a test of these forward modes' variants alone")
     config.variant_options = _variant_options(config)
     config.judged_options = _judged_options(config)
-    names = tuple(name for name in (config.getoption("--require") or "").split(",") if name)
-    unknown = [name for name in names if name not in FAMILIES]
-    if unknown:
-        raise pytest.UsageError(f"--require: unknown property {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
-    config.required_families = names or default_required(DEVICE.type == "cuda")
+    config.required_families = config.getoption("--require") or default_required(DEVICE.type == "cuda")
 
 
 # A test still running after this long on a GPU is hung: a CUDA hang cannot be interrupted in the

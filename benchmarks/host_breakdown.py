@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         print("the host breakdown needs a CUDA device: on the CPU no call keeps a launch plan", file=sys.stderr)
         return 2
     if not kernel.triton_enabled():
-        print("the Triton path is off (SGLANG_NSA_USE_TRITON_METADATA=0, or no Triton): nothing to break down",
+        print("the Triton path is off (SGLANG_DSA_USE_TRITON_METADATA=0, or its alias SGLANG_NSA_USE_TRITON_METADATA, or no Triton): nothing to break down",
               file=sys.stderr)
         return 2
     if validation_requested(None):
-        print("validation mode is on (SGLANG_DSA_METADATA_VALIDATE or SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
+        print("validation mode is on (SGLANG_DSA_METADATA_VALIDATE, or its alias SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
         return 2
     try:
         named = pieces(args.bs, args.context, args.page_size)

@@ -14,10 +14,12 @@ from typing import Callable
 
 import torch
 
-from properties.cases import ReplayCase, edge_classes_of
+from properties.cases import ReplayCase
+from properties.edge_classes import edge_classes, edge_classes_of
 from properties.edges import EXTREMES, pinned_examples
 from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
-from properties.laws import CONTRACT_LAWS, Failure, first_broken_law, laws_of
+from properties.failures import Failure
+from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
 from properties.strategies import replay_cases
 from reference.modes import DEFAULT_FORWARD_MODE
@@ -42,7 +44,7 @@ class Coverage:
     def record(self, case: ReplayCase, laws: int) -> None:
         self.examples += 1
         self.law_checks += laws
-        self.edge_hits.update(case.edge_classes())
+        self.edge_hits.update(edge_classes(case))
         self.page_sizes[case.page_size] += 1
         self.dtypes.update({case.seq_lens_dtype, case.extend_seq_lens_dtype, case.req_pool_indices_dtype})
         self.max_bs = max(self.max_bs, case.bs)

@@ -8,7 +8,8 @@ schedule lengths, the longest draft, and the extremes SGLang's own kernel test c
 
 from __future__ import annotations
 
-from properties.cases import (
+from properties.cases import ReplayCase
+from properties.edge_classes import (
     HUGE_BATCH,
     LARGE_BATCH,
     LONG_CONTEXT,
@@ -17,7 +18,6 @@ from properties.cases import (
     TRIANGLE_LIMIT,
     WIDE_BATCH,
     WIDE_CONTEXT,
-    ReplayCase,
     edge_classes_of,
 )
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY

@@ -18,14 +18,11 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import Variant, in_mode, load_variant
+from properties.harness import Variant, in_mode, launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
-from properties.laws import (
-    CONTRACT_LAWS,
-    laws_of,
-    Failure,
-    first_broken_law,
-    first_line,
+from properties.failures import Failure, first_line
+from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
+from properties.runtime_laws import (
     engine_replays_match_reference,
     graph_replays_match_reference,
     never_syncs_with_host,
@@ -33,7 +30,7 @@ from properties.laws import (
 )
 from properties.past_int32 import in_child
 from properties.reproducer import to_json, write
-from properties.row_process import run_row
+from properties.row_process import RowLost, run_row
 from properties.search import find_failure
 from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
@@ -216,7 +213,10 @@ class Gate:
             if self.share is not None:
                 self.budget.deadline = start + self.share
             if row_timeout is not None:
-                status, detail, self.figures[family] = run_row(self.row_options, family, row_timeout)
+                try:
+                    status, detail, self.figures[family] = run_row(_row_in_child, (self.row_options, family), family, row_timeout)
+                except RowLost as lost:
+                    status, detail = FAIL, str(lost)
             elif lost and family not in SANITIZERS:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
@@ -242,7 +242,7 @@ class Gate:
         """A failure as a person reads it: the law and the case in one line each, where the whole case
         went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
         law = law or failure.law
-        lines = [f"{law} ({mode}) on {failure.case.summary()}"]
+        lines = [f"{law} ({launch_form(mode)}) on {failure.case.summary()}"]
         if self.reproducers is not None:
             record = to_json(
                 failure.case, variant=self.variant.spec, law=law, message=failure.message, device=self.device, mode=mode,
@@ -263,7 +263,7 @@ class Gate:
             # A wrapped offset faults, and the context that raised it would be lost to the other rows.
             code, said = in_child(self.variant.spec, self.variant.convention, self.variant.forward_mode)
             if code == 1:
-                return FAIL, f"tables past 2^31 cells: {said} (python -m properties.past_int32 --variant {self.variant.spec})"
+                return FAIL, f"tables past 2^31 cells: {said} (python -m properties past-int32 --variant {self.variant.spec})"
             return PASS, f"{searched}; tables past 2^31 cells: {said if code == 0 else 'not run, ' + said}"
         return PASS, searched
 
@@ -285,7 +285,7 @@ class Gate:
         for mode, fill, adapt in self._declared():
             broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(self.variant.forward_mode), engine_replays_match_reference)
             if broken:
-                return FAIL, f"{broken[0]} ({mode})\n{broken[1]}"
+                return FAIL, f"{broken[0]} ({launch_form(mode)})\n{broken[1]}"
         how = "captured once, replayed" if self.gpu else "called on the same tensors (no CUDA device to capture on)"
         return PASS, f"padded buckets {how} step after step with a changing number of live requests, in every declared mode"
 
@@ -306,7 +306,7 @@ class Gate:
             for name in ("padded_bucket", "page_size_64", "large_batch"):
                 failure = first_broken_law(fill, adapt(self.examples[name]), self.device, (runs_on_callers_stream,))
                 if failure:
-                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({mode}, edge example {name})"
+                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({launch_form(mode)}, edge example {name})"
         return PASS, "reads and writes in the caller's stream order behind a long device-side wait, and joins every stream it forks"
 
     def graph_capture(self, family: str) -> tuple[str, str]:
@@ -375,6 +375,20 @@ class Gate:
             head = f"slower: {worst['ratio']:.2f}x {worst['baseline']} at bs {worst['bs']}, {worst['context'] // 1024}k (limit {limit})"
             return FAIL, "\n".join([head, *speed_lines(rows)])
         return PASS, "\n".join([f"within {limit} in every cell (worst {worst['ratio']:.2f}x)", *speed_lines(rows)])
+
+
+def _row_in_child(conn, progress: str, options: dict, family: str) -> None:
+    """Row `family` of the gate that `options` describe (`Gate.row_options`), in a process of its own
+    (properties.row_process): rebuilt from plain options, it writes each case's summary to
+    `progress` before the call and sends back (status, detail, figures)."""
+    from properties.harness import prepare_runtime
+
+    device = prepare_runtime()
+    variant = load_variant(options["spec"], options["convention"], options["forward_mode"], options["profile"])
+    gate = Gate(variant, device, **options["gate"])
+    gate.budget.on_case = lambda case: Path(progress).write_text(case.summary())
+    verdict = gate.run((family,)).verdicts[0]
+    conn.send((verdict.status, verdict.detail, verdict.figures))
 
 
 def _raised(error: Exception) -> str:

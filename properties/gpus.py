@@ -1,6 +1,6 @@
 """Which GPU each worker of a sharded run gets: an entry of the caller's own GPUs.
 
-Both `python -m properties fuzz --workers N` and `pytest -n N` give worker k the k-th entry (mod
+Both `python -m properties campaign --workers N` and `pytest -n N` give worker k the k-th entry (mod
 their number) of the GPUs the caller may use, so `CUDA_VISIBLE_DEVICES=2,3` keeps the run on GPUs
 2 and 3. Nothing here imports torch: the pytest workers are pinned before CUDA is initialised, and
 CUDA reads CUDA_VISIBLE_DEVICES only once, when it is.

@@ -105,8 +105,14 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     return Variant(spec, adapt(fill, convention, spec, mode), convention, mode, profile)
 
 
+# The launch forms, spelled as code and reproducers spell them; the command line and the reports
+# spell them with hyphens (`launch_form`).
 MODES = ("host_sized", "graph_resident", "static_width")
 DEFAULT_DOMAIN = "sglang"
+
+
+def launch_form(mode: str) -> str:
+    return mode.replace("_", "-")
 
 
 def graph_resident(fill: Contract) -> Contract:

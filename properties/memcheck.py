@@ -8,13 +8,12 @@ past what the contract allows leaves its allocation. PyTorch's caching allocator
 inside one of its larger blocks (pytorch/pytorch#45294), so the checked process runs with
 PYTORCH_NO_CUDA_MEMORY_CACHING=1: every tensor is then an allocation of its own.
 
-`python -m properties.memcheck --variant SPEC` is the process the sanitizer runs; `check_memory`
-starts it and reads the sanitizer's verdict.
+`python -m properties memcheck --under-sanitizer --variant SPEC` is the process the sanitizer runs
+(`calls`); `check_memory` starts it and reads the sanitizer's verdict.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -23,10 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from properties.cases import DOMAINS
 from properties.harness import DEFAULT_DOMAIN
-from reference.engines import ENGINE_PROFILES
-from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = 200  # generated cases per mode, after the edge examples: "a few hundred" in all
@@ -73,7 +69,7 @@ def check_memory(
         max_examples = min(max_examples, SLOW_TOOL_EXAMPLES)
     argv = [
         "compute-sanitizer", "--tool", tool, "--error-exitcode", "99", "--print-limit", "8",
-        sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
+        sys.executable, "-m", "properties", "memcheck", "--under-sanitizer", "--variant", spec, "--convention", convention,
         "--max-examples", str(max_examples), "--domain", domain,
         *(("--forward-mode", forward_mode) if forward_mode else ()),
         *(("--profile", profile) if profile else ()),
@@ -98,7 +94,7 @@ def check_memory(
     return MemcheckResult(errors, f"{tool}: {errors} error(s) on tight buffers:\n{detail}", calls)
 
 
-def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_mode: str | None = None, profile: str | None = None) -> int:
+def calls(spec: str, convention: str, max_examples: int, domain: str, forward_mode: str | None = None, profile: str | None = None) -> int:
     """Inside the sanitizer: every call, tight, in every mode; returns how many calls were made."""
     import torch
     from hypothesis import HealthCheck, given, settings
@@ -133,19 +129,3 @@ def _calls(spec: str, convention: str, max_examples: int, domain: str, forward_m
         print(f"memcheck: {calls[0]} calls", flush=True)
     return calls[0]
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m properties.memcheck", description=__doc__)
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--convention", default="contract")
-    parser.add_argument("--max-examples", type=int, default=EXAMPLES)
-    parser.add_argument("--domain", choices=DOMAINS, default=DEFAULT_DOMAIN)
-    parser.add_argument("--forward-mode", choices=FORWARD_MODES)
-    parser.add_argument("--profile", choices=ENGINE_PROFILES)
-    args = parser.parse_args(argv)
-    _calls(args.variant, args.convention, args.max_examples, args.domain, args.forward_mode, args.profile)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,14 +6,13 @@ stores. A kernel that forms either offset in int32 (or drops such rows) passes e
 Each case checks every written row against the row of req_to_token it must copy (page_table_1, and
 the real table at page 64) and the per-request lengths, over each row's live prefix.
 
-`python -m properties.past_int32 --variant SPEC --forward-mode MODE` runs both cases in a process of
+`python -m properties past-int32 --variant SPEC --forward-mode MODE` runs both cases in a process of
 its own, as the mutation hunt does for the int32-offset mutants: an offset that wraps reads or writes
 outside its allocation, and the CUDA context that raises it is lost to every later call.
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
@@ -99,10 +98,10 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
 
 
 def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
-    """(exit status, last line said) of `main` on the variant, run in a process of its own: 0 every
+    """(exit status, last line said) of `check` on the variant, run in a process of its own: 0 every
     row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory)."""
     result = subprocess.run(
-        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
+        [sys.executable, "-m", "properties", "past-int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
         capture_output=True, text=True,
     )
     # The verdict is stdout's last line; a run that could not start says why on stderr.
@@ -110,31 +109,25 @@ def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
     return result.returncode, lines[-1] if lines else f"exit status {result.returncode}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def check(spec: str, convention: str, mode_name: str) -> int:
+    """Both cases on the variant, saying the verdict on stdout's last line: 0 every row right, 1 a
+    row wrong or a fault, 2 not run (said on stderr)."""
     from properties.harness import load_variant
 
-    parser = argparse.ArgumentParser(prog="python -m properties.past_int32", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", required=True, metavar="SPEC")
-    parser.add_argument("--convention", default="contract")
-    parser.add_argument("--forward-mode", choices=list(TOKENS_PER_REQUEST), default=DRAFT_EXTEND.name)
-    args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         print("needs a CUDA device", file=sys.stderr)
         return 2
     free, _ = torch.cuda.mem_get_info()
-    if free < bytes_needed(args.forward_mode) * 1.2:
-        print(f"needs {bytes_needed(args.forward_mode) * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free", file=sys.stderr)
+    if free < bytes_needed(mode_name) * 1.2:
+        print(f"needs {bytes_needed(mode_name) * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free", file=sys.stderr)
         return 2
-    fill = load_variant(args.variant, args.convention, forward_mode=args.forward_mode).fill
+    fill = load_variant(spec, convention, forward_mode=mode_name).fill
     for name, case in (("gather past 2^31", gather_case), ("store past 2^31", store_case)):
         try:
-            run_case(fill, args.forward_mode, *case(args.forward_mode))
+            run_case(fill, mode_name, *case(mode_name))
         except Exception as error:  # a wrapped offset faults or writes the wrong row: either is the verdict
             print(f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
             return 1
     print("gather and store past 2^31: every row right")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,6 +30,11 @@ def example_database(location: str | None = None, namespace: str = "") -> Exampl
     return DirectoryBasedExampleDatabase(os.path.join(location or ".hypothesis/examples", namespace))
 
 
+# Generated cases a law under the profiles that search (and keep what they find in the database).
+SEARCHING_PROFILES = {"dev": 60, "fuzz": 5_000}
+HYPOTHESIS_PROFILES = ("ci", *SEARCHING_PROFILES)
+
+
 def register_profiles() -> None:
     settings.register_profile(
         "ci",
@@ -43,7 +48,7 @@ def register_profiles() -> None:
         suppress_health_check=SLOW_DATA,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
-    for name, max_examples in (("dev", 60), ("fuzz", 5_000)):
+    for name, max_examples in SEARCHING_PROFILES.items():
         settings.register_profile(
             name,
             max_examples=max_examples,

@@ -16,29 +16,21 @@ import os
 import tempfile
 from pathlib import Path
 
-FAIL = "fail"  # properties.gate's; this module is imported by it, so it cannot import it back
+
+class RowLost(Exception):
+    """A row's process hung past its time or died before it sent a verdict; the message says which,
+    and on what case."""
 
 
-def _child(conn, options: dict, family: str, progress: str) -> None:
-    from properties.gate import Gate
-    from properties.harness import load_variant, prepare_runtime
-
-    device = prepare_runtime()
-    variant = load_variant(options["spec"], options["convention"], options["forward_mode"], options["profile"])
-    gate = Gate(variant, device, **options["gate"])
-    gate.budget.on_case = lambda case: Path(progress).write_text(case.summary())
-    verdict = gate.run((family,)).verdicts[0]
-    conn.send((verdict.status, verdict.detail, verdict.figures))
-
-
-def run_row(options: dict, family: str, timeout: float) -> tuple[str, str, list[dict]]:
-    """(status, detail, figures) of row `family` of the gate that `options` describe (`Gate.row_options`),
-    run in a child process given `timeout` seconds."""
+def run_row(target, args: tuple, family: str, timeout: float):
+    """What `target(conn, progress, *args)` sends on `conn`, run in a spawned child process given
+    `timeout` seconds; `target` (a module-level function, so that spawn can find it) writes the case
+    it is on to the file `progress` before each call. Raises RowLost when no answer comes."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     handle, progress = tempfile.mkstemp(prefix=f"dsa-gate-{family}-", suffix=".case")
     os.close(handle)
-    child = context.Process(target=_child, args=(send, options, family, progress), daemon=True)
+    child = context.Process(target=target, args=(send, progress, *args), daemon=True)
     try:
         child.start()
         send.close()
@@ -47,10 +39,10 @@ def run_row(options: dict, family: str, timeout: float) -> tuple[str, str, list[
                 return receive.recv()
             except EOFError:
                 child.join()
-                return FAIL, f"the row's process died (exit code {child.exitcode}) on {_last_case(progress)}", []
+                raise RowLost(f"the row's process died (exit code {child.exitcode}) on {_last_case(progress)}") from None
         child.kill()
         child.join()
-        return FAIL, f"hung after {timeout:g} s on {_last_case(progress)} (--row-timeout {timeout:g})", []
+        raise RowLost(f"hung after {timeout:g} s on {_last_case(progress)} (--row-timeout {timeout:g})")
     finally:
         receive.close()
         Path(progress).unlink(missing_ok=True)

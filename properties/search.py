@@ -13,7 +13,7 @@ from typing import Callable
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from properties.cases import ReplayCase
-from properties.laws import Failure
+from properties.failures import Failure
 
 
 def find_failure(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
-from properties.cases import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT, ReplayCase
+from properties.cases import ReplayCase
+from properties.edge_classes import LARGE_BATCH, LONG_CONTEXT, MANY_TOKENS, TRIANGLE_LIMIT, WIDE_BATCH, WIDE_CONTEXT
 from reference.domain import EXTEND_LEN, PAGE_SIZE
 from reference.engines import KPOOL_PAGE_SIZE, KPOOL_SIZES
 from reference.modes import MAX_NEXT_N, TARGET_VERIFY, forward_mode

@@ -9,7 +9,7 @@ import torch
 from properties.cases import ReplayCase
 from properties.compare import Mismatch, compare, disagreeing_cells, report
 from properties.harness import Variant, run, run_reference
-from properties.laws import Failure
+from properties.failures import Failure
 from properties.search import find_failure
 from properties.strategies import replay_cases
 

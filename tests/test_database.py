@@ -49,7 +49,7 @@ def redis_url(tmp_path_factory):
 
 
 def fuzz(*argv: str, env: dict[str, str] | None = None):
-    return command_line("fuzz", "--variant", PACKED_ROWS, "--laws", "differential", *argv, env=env)
+    return command_line("campaign", "--variant", PACKED_ROWS, "--laws", "differential", *argv, env=env)
 
 
 def test_a_failure_found_on_one_runner_is_replayed_first_on_the_next(redis_url, tmp_path):

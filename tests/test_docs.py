@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from properties.__main__ import build_parser as properties_parser
+from properties.cli import build_parser as properties_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]

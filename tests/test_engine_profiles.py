@@ -182,7 +182,7 @@ def test_an_unknown_profile_is_refused_naming_the_known_ones():
         [sys.executable, "-m", "properties", "gate", "--profile", "vllm"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-        "unknown engine profile 'vllm'; known: sglang-dsa, sglang-dsv4, full-width"
+        "python -m properties gate: argument --profile: invalid choice: 'vllm' (choose from 'sglang-dsa', 'sglang-dsv4', 'full-width')"
     ], result.stderr
 
 

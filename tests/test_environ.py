@@ -73,14 +73,25 @@ def test_a_change_is_seen_at_the_next_call(monkeypatch):
 
 
 def test_the_kernel_switches_follow_the_environment(monkeypatch):
-    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "false")
+    monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "false")
     assert not kernel.triton_enabled()
-    monkeypatch.setenv("SGLANG_NSA_USE_TRITON_METADATA", "1")
+    monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "1")
     assert kernel.triton_enabled() == kernel.TRITON_AVAILABLE
-    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "1")
+    monkeypatch.setenv("SGLANG_DSA_METADATA_VALIDATE", "1")
     assert validation_requested(None) and not validation_requested(False)
-    monkeypatch.setenv("SGLANG_NSA_METADATA_VALIDATE", "0")
+    monkeypatch.setenv("SGLANG_DSA_METADATA_VALIDATE", "0")
     assert not validation_requested(None) and validation_requested(True)
+
+
+@pytest.mark.parametrize("name", ["DSA", "NSA"])
+@pytest.mark.parametrize("off", ["0", "false", "no", "off"])
+def test_both_switches_read_every_spelling_of_off_alike(monkeypatch, name, off):
+    """0, false, no and off turn either switch off, under the DSA name and its NSA alias alike."""
+    for switch in ("USE_TRITON_METADATA", "METADATA_VALIDATE"):
+        for spelling in ("DSA", "NSA"):
+            monkeypatch.delenv(f"SGLANG_{spelling}_{switch}", raising=False)
+        monkeypatch.setenv(f"SGLANG_{name}_{switch}", off)
+    assert not kernel.triton_enabled() and not validation_requested(None)
 
 
 def test_the_dsa_spelling_answers_first_and_the_nsa_one_while_it_is_unset(monkeypatch):

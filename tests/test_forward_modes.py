@@ -1,5 +1,6 @@
-"""The forward mode on every surface: each command of the properties CLI takes --forward-mode, a
-convention implies its mode and refuses another, and each mode's entry points share one signature
+"""The forward mode on every surface: each command of the properties CLI that judges a variant
+takes --forward-mode (replay judges each reproducer in the mode it records), a convention implies
+its mode and refuses another, and each mode's entry points share one signature
 shape across the reference, the kernel and the contract convention."""
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ import pytest
 
 import kernel
 import reference
-from properties.__main__ import build_parser
+from properties.cli import build_parser
 from properties.harness import SHIPPED_KERNELS, BadVariant, load_variant
 from reference.modes import FORWARD_MODES
 
-COMMANDS = ("campaign", "fuzz", "replay", "diff", "gate", "mutants", "memcheck", "compiles", "throughput")
+COMMANDS = ("campaign", "diff", "gate", "mutants", "memcheck", "compiles", "past-int32", "throughput")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("mode_name", FORWARD_MODES)
 def test_every_command_takes_the_forward_mode(command, mode_name):
-    extra = {"replay": ["corpus.json"], "diff": ["--variant", "reference:fill_decode_metadata"]}.get(command, [])
+    extra = {"diff": ["--variant", "reference:fill_decode_metadata"]}.get(command, [])
     args = build_parser().parse_args([command, *extra, "--forward-mode", mode_name])
     assert args.forward_mode == mode_name
 

@@ -19,7 +19,7 @@ from properties.harness import load_variant
 from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("values", "inputs", "outside_view", "state")
+CORE = ("values", "inputs", "outside-view", "state")
 # The expected scorecards need cases that tell the stand-ins apart, not every edge class: those are
 # pinned on the shipped kernel by the contract tests. Negative slots and int64 inputs (page_size_64,
 # int64_inputs), a request with no tokens, and strided padded tables.
@@ -33,16 +33,16 @@ def scorecard(device, spec, convention="contract", domain="sglang", only=CORE):
 
 
 def test_shipped_drop_in_passes_under_sglangs_convention_in_every_mode(device):
-    rows, card = scorecard(device, "kernel.sglang:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend", only=(*CORE, "static_width", "graph_resident"))
+    rows, card = scorecard(device, "kernel.sglang:fused_dsa_draft_extend_metadata", "sglang-fused-draft-extend", only=(*CORE, "static-width", "graph-resident"))
     assert all(rows[f].status == PASS for f in rows), card.table()
     assert card.passed
 
 
 def test_sglang_like_kernel_passes_the_sglang_domain_and_fails_the_strict_one(device):
     spec = "tests/standins/sglang_like.py:fused_dsa_draft_extend_metadata"
-    rows, card = scorecard(device, spec, "sglang-fused-draft-extend", only=("values", "static_width", "graph_resident"))
-    assert rows["values"].status == PASS and rows["static_width"].status == PASS, card.table()
-    assert rows["graph_resident"].status == NOT_APPLICABLE
+    rows, card = scorecard(device, spec, "sglang-fused-draft-extend", only=("values", "static-width", "graph-resident"))
+    assert rows["values"].status == PASS and rows["static-width"].status == PASS, card.table()
+    assert rows["graph-resident"].status == NOT_APPLICABLE
     rows, card = scorecard(device, spec, "sglang-fused-draft-extend", domain="strict", only=("values",))
     assert rows["values"].status == FAIL and not card.passed
     assert "element 0" in rows["values"].detail or "page" in rows["values"].detail, rows["values"].detail
@@ -70,18 +70,18 @@ def family_scorecard(device, spec, mode_name, domain="sglang", only=CORE):
 @pytest.mark.parametrize("mode_name", FAMILY_EDGES)
 def test_shipped_drop_ins_pass_under_sglangs_decode_and_target_verify_conventions(device, mode_name):
     spec = f"kernel.sglang:{SGLANG_NAMES[mode_name]}"
-    rows, card = family_scorecard(device, spec, mode_name, only=(*CORE, "laws", "engine_replay", "graph_resident", "static_width"))
-    assert rows["static_width"].status == NOT_APPLICABLE and "draft-extend's" in rows["static_width"].detail, card.table()
-    assert all(rows[f].status == PASS for f in rows if f != "static_width"), card.table()
+    rows, card = family_scorecard(device, spec, mode_name, only=(*CORE, "laws", "engine-replay", "graph-resident", "static-width"))
+    assert rows["static-width"].status == NOT_APPLICABLE and "draft-extend's" in rows["static-width"].detail, card.table()
+    assert all(rows[f].status == PASS for f in rows if f != "static-width"), card.table()
     assert f"({mode_name}, convention {SGLANG_CONVENTIONS[mode_name]}" in card.table()
 
 
 @pytest.mark.parametrize("mode_name", FAMILY_EDGES)
 def test_sglang_like_decode_and_target_verify_pass_the_sglang_domain_and_fail_the_strict_one(device, mode_name):
     spec = f"tests/standins/sglang_like.py:{SGLANG_NAMES[mode_name]}"
-    rows, card = family_scorecard(device, spec, mode_name, only=("values", "laws", "graph_resident"))
+    rows, card = family_scorecard(device, spec, mode_name, only=("values", "laws", "graph-resident"))
     assert rows["values"].status == PASS and rows["laws"].status == PASS, card.table()
-    assert rows["graph_resident"].status == NOT_APPLICABLE, card.table()
+    assert rows["graph-resident"].status == NOT_APPLICABLE, card.table()
     rows, card = family_scorecard(device, spec, mode_name, domain="strict", only=("values",))
     assert rows["values"].status == FAIL, card.table()
     assert "element 0" in rows["values"].detail or "page" in rows["values"].detail, rows["values"].detail
@@ -124,13 +124,13 @@ def test_a_declared_launch_form_is_required_and_an_undeclared_one_is_na(device):
     that is wrong fails the gate though host-sized calls pass; a variant that declares none gets n/a
     on those rows and still passes."""
     required = default_required(device.type == "cuda")
-    only = ("values", "graph_resident", "static_width")
+    only = ("values", "graph-resident", "static-width")
     wrong = Gate(load_variant("tests/planted/graph_resident_drops_last_request.py:fill_draft_extend_metadata"), device,
                  domain="sglang", required=required, max_examples=1, edges=EDGES).run(only)
     rows = {v.family: v for v in wrong.verdicts}
-    assert rows["values"].status == PASS and rows["graph_resident"].status == FAIL, wrong.table()
-    assert rows["static_width"].status == NOT_APPLICABLE and not wrong.passed
-    assert "GATE FAILED: required graph_resident" in wrong.table()
+    assert rows["values"].status == PASS and rows["graph-resident"].status == FAIL, wrong.table()
+    assert rows["static-width"].status == NOT_APPLICABLE and not wrong.passed
+    assert "GATE FAILED: required graph-resident" in wrong.table()
     undeclared = Gate(load_variant("reference:fill_draft_extend_metadata"), device, domain="sglang", required=required,
                       max_examples=1, edges=EDGES).run(only)
     assert {v.status for v in undeclared.verdicts if v.family != "values"} == {NOT_APPLICABLE} and undeclared.passed, undeclared.table()
@@ -149,14 +149,14 @@ def test_a_lost_cuda_context_fails_its_row_and_leaves_the_in_process_rows_not_ru
 
     monkeypatch.setattr(judge, "law_family", law_family)
     monkeypatch.setattr(judge, "sanitizer", lambda family: (PASS, "ran in a process of its own"))
-    card = judge.run(("values", "inputs", "outside_view", "state", "memcheck"))
+    card = judge.run(("values", "inputs", "outside-view", "state", "memcheck"))
     rows = {v.family: v for v in card.verdicts}
     assert rows["values"].status == PASS
     assert rows["inputs"].status == FAIL
     assert rows["inputs"].detail == (
         "the variant raised RuntimeError: CUDA error: device-side assert triggered (at batch size 64 (int32))"
     )
-    for family in ("outside_view", "state"):
+    for family in ("outside-view", "state"):
         assert rows[family].status == NOT_RUN
         assert rows[family].detail.startswith("the CUDA context was lost when inputs raised (RuntimeError: CUDA error")
         assert rows[family].detail.endswith(f"run it alone: --only {family}")
@@ -215,9 +215,10 @@ def gate_cli(*argv):
 @pytest.mark.parametrize(
     "argv, says",
     [
-        (("--convention", "nope"), "unknown convention 'nope'"),
-        (("--require", "values,speediness"), "unknown property speediness"),
-        (("--domain", "lenient"), "unknown domain 'lenient'"),
+        (("--convention", "nope"), "argument --convention: invalid choice: 'nope'"),
+        (("--require", "values,speediness"), "argument --require: unknown row speediness; known: values, laws,"),
+        (("--only", "values,no_sync,nope"), "argument --only: unknown row nope"),
+        (("--domain", "lenient"), "argument --domain: invalid choice: 'lenient'"),
         (("--variant", "no/such/file.py:fill"), "no such file"),
         (("--variant", "reference:no_such_callable"), "has no callable 'no_such_callable'"),
         (("--variant", "reference:expand_seqlens"), "does not have the draft-extend contract's signature"),
@@ -263,7 +264,7 @@ def test_a_counterexample_reads_as_a_summary_and_a_reproducer_that_replay_reads(
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert max(len(line) for line in failed.stdout.splitlines()) <= 300, failed.stdout
     detail = failed.stdout[failed.stdout.index("--- values ---"):].splitlines()
-    assert detail[1].startswith("differential (host_sized) on draft-extend bs="), detail[1]
+    assert detail[1].startswith("differential (host-sized) on draft-extend bs="), detail[1]
     for word in ("tokens=", "max_seqlen_k=", "page_size=", "profile=sglang-dsa", "padding="):
         assert word in detail[1], detail[1]
     assert detail[2].startswith("reproducer: "), detail[2]
@@ -300,8 +301,8 @@ def test_no_line_of_a_scorecard_is_over_300_characters():
 ENGINE = ("padded_bucket", "extend_past_seq_len", "empty_batch")
 
 
-def engine_scorecard(device, spec, convention="contract", only=("values", "laws", "engine_replay"), profile=None):
-    judge = Gate(load_variant(spec, convention, profile=profile), device, domain="sglang", required=(*CORE, "engine_replay"), max_examples=2, edges=ENGINE)
+def engine_scorecard(device, spec, convention="contract", only=("values", "laws", "engine-replay"), profile=None):
+    judge = Gate(load_variant(spec, convention, profile=profile), device, domain="sglang", required=(*CORE, "engine-replay"), max_examples=2, edges=ENGINE)
     card = judge.run(only)
     return {v.family: v for v in card.verdicts}, card
 
@@ -331,9 +332,9 @@ def test_padded_rows_left_stale_fail_the_engine_replay(device):
     # Under a live-prefix profile a padding row of seq_len 0 is all tail, where old contents are
     # allowed: only the full-width contract makes every stale padding row a defect.
     rows, card = engine_scorecard(
-        device, "tests/planted/padded_rows_stale.py:fill_draft_extend_metadata", only=("values", "engine_replay"), profile="full-width"
+        device, "tests/planted/padded_rows_stale.py:fill_draft_extend_metadata", only=("values", "engine-replay"), profile="full-width"
     )
     assert rows["values"].status == PASS, card.table()
-    assert rows["engine_replay"].status == FAIL, card.table()
+    assert rows["engine-replay"].status == FAIL, card.table()
     # On a GPU the replay is a captured graph, which its host sync (`.tolist()`) already fails.
-    assert ("page_table_1" if device.type == "cpu" else "synchronizes with the host") in rows["engine_replay"].detail, card.table()
+    assert ("page_table_1" if device.type == "cpu" else "synchronizes with the host") in rows["engine-replay"].detail, card.table()

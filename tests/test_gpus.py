@@ -1,4 +1,4 @@
-"""Which GPU a worker gets (properties/gpus.py), for `fuzz --workers` and for `pytest -n`."""
+"""Which GPU a worker gets (properties/gpus.py), for `campaign --workers` and for `pytest -n`."""
 
 from __future__ import annotations
 

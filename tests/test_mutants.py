@@ -108,7 +108,7 @@ def test_gpu_only_mutant_keeps_the_shipped_values(name, device):
 
 def test_mutants_command_reports_kills_and_passes_controls():
     result = subprocess.run(
-        [sys.executable, "-m", "properties", "mutants", "--only", "cu_seqlens_exclusive", "nsa_cu_unclipped",
+        [sys.executable, "-m", "properties", "mutants", "--only", "cu_seqlens_exclusive,nsa_cu_unclipped",
          "--workers", "1", "--max-examples", "4", "--shrink-seconds", "1",
          # The shipped kernel's own laws are the contract tests; here the reference stands control.
          "--controls", "reference"],

@@ -1,4 +1,4 @@
-"""The fuzz, replay and diff commands, end to end, on the planted bug of tests/planted/."""
+"""The campaign, replay and diff commands, end to end, on the planted bug of tests/planted/."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def properties(*argv: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_fuzz_writes_a_self_contained_reproducer_that_replay_reports(tmp_path):
-    fuzzed = properties("fuzz", "--variant", PLANTED, "--max-examples", "2", "--laws", "differential", "--corpus", str(tmp_path))
+    fuzzed = properties("campaign", "--variant", PLANTED, "--max-examples", "2", "--laws", "differential", "--corpus", str(tmp_path))
     assert fuzzed.returncode == 1, fuzzed.stdout + fuzzed.stderr
     assert "edge classes:" in fuzzed.stdout
     [path] = tmp_path.glob("*.json")
@@ -74,13 +74,13 @@ def shards(device) -> tuple[list[str], dict[str, str]]:
         return ["cpu", "cpu"], {}
     gpus = visible_gpus(os.environ.get(RUNNER_GPUS, os.environ.get("CUDA_VISIBLE_DEVICES")), torch.cuda.device_count)
     if len(gpus) == 1:
-        pytest.skip("one GPU: fuzz --workers puts one worker on each GPU, so there is nothing to shard")
+        pytest.skip("one GPU: campaign --workers puts one worker on each GPU, so there is nothing to shard")
     return [f"GPU {gpu}" for gpu in gpus], {"CUDA_VISIBLE_DEVICES": ",".join(gpus)}
 
 
 def test_fuzz_shards_over_workers(shards):
     places, env = shards
-    result = properties("fuzz", "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential", env=env)
+    result = properties("campaign", "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     for index, place in enumerate(places):
         assert re.search(rf"^\[worker {index} on {place}(: .+)?\] differential campaign", result.stdout, re.M), result.stdout
@@ -91,7 +91,7 @@ def test_fuzz_shards_over_workers(shards):
 def test_a_defect_every_worker_finds_is_reported_once_with_one_reproducer(shards, tmp_path):
     places, env = shards
     result = properties(
-        "fuzz", "--variant", PLANTED, "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential",
+        "campaign", "--variant", PLANTED, "--workers", str(len(places)), "--max-examples", "2", "--laws", "differential",
         "--corpus", str(tmp_path), env=env,
     )
     assert result.returncode == 1, result.stdout + result.stderr
@@ -107,7 +107,7 @@ def test_a_crashed_worker_is_reported_as_such(shards, tmp_path):
     places, env = shards
     crashing = tmp_path / "crashing.py"
     crashing.write_text("import os\n\n\ndef fill(*args, **kwargs):\n    os._exit(70)\n")
-    result = properties("fuzz", "--variant", f"{crashing}:fill", "--workers", str(len(places)), "--max-examples", "1", env=env)
+    result = properties("campaign", "--variant", f"{crashing}:fill", "--workers", str(len(places)), "--max-examples", "1", env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     for index, place in enumerate(places):
         assert f"worker {index} on {place}: CRASHED (exit code 70)" in result.stdout

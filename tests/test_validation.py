@@ -131,7 +131,7 @@ HOST_CHECKS = {
 @pytest.mark.parametrize("defect", HOST_CHECKS)
 def test_host_checks_refuse_before_writing(defect, route, device):
     mutate, error, message = HOST_CHECKS[defect]
-    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
         with pytest.raises(error, match=message):
             call(device, mutate)
 
@@ -146,7 +146,7 @@ def test_page_table_1_none_needs_a_page_size_above_1(route, device):
         args["max_seqlen_k"] = CASE.max_seqlen_k
         args["buffers"] = dataclasses.replace(args["buffers"], page_table_1=None)
 
-    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
         with pytest.raises(ValueError, match="page_table_1 is None, but with page_size 1"):
             call(device, omit_at_page_1)
 
@@ -191,14 +191,14 @@ VALUE_CHECKS = {
 @pytest.mark.parametrize("defect", VALUE_CHECKS)
 def test_validation_mode_refuses_bad_values_before_writing(defect, route, device):
     mutate, message = VALUE_CHECKS[defect]
-    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
         with pytest.raises(ValueError, match=message):
             call(device, mutate, validate=True)
 
 
 def test_validation_mode_from_environment(device):
     mutate, message = VALUE_CHECKS["negative seq_len"]
-    with mock.patch.dict(os.environ, {"SGLANG_NSA_METADATA_VALIDATE": "1"}):
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_METADATA_VALIDATE": "1"}):
         with pytest.raises(ValueError, match=message):
             call(device, mutate)
 
@@ -217,7 +217,7 @@ def test_validation_mode_accepts_what_the_engine_sends(name, route, device):
 
     case = EDGE_EXAMPLES[name]
     inputs, buffers = case.inputs(device), case.buffers(device)
-    with mock.patch.dict(os.environ, {"SGLANG_NSA_USE_TRITON_METADATA": route}):
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
         kernel.fill_draft_extend_metadata(*inputs, buffers, **case.options(), validate=True)
     initial = {name: t.cpu().tolist() for name, t in case.buffers(device).named().items()}
     want = expected_buffers(

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from properties.edges import EDGE_EXAMPLES
 from properties.gate import FAIL, PASS, Gate
 from properties.harness import MODES, in_mode, load_variant
-from properties.laws import LawBroken, engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
+from properties.failures import LawBroken
+from properties.runtime_laws import engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
 from properties.strategies import engine_sessions
 
 pytestmark = [
@@ -83,13 +84,13 @@ def _one_step(case):
 
 
 def test_a_sync_past_512_requests_fails_no_sync_shrunk_to_just_past_it(device):
-    verdict = row(f"{PLANTED}syncs_past_512.py:fill_draft_extend_metadata", "no_sync", device, max_examples=30)
+    verdict = row(f"{PLANTED}syncs_past_512.py:fill_draft_extend_metadata", "no-sync", device, max_examples=30)
     assert verdict.status == FAIL and "synchronizes with the host" in verdict.detail, verdict.detail
     assert "bs=513 " in verdict.detail, verdict.detail
 
 
 def test_the_shipped_kernel_passes_the_gpu_rows(variant, device):
-    for family in ("engine_replay", "no_sync", "streams"):
+    for family in ("engine-replay", "no-sync", "streams"):
         verdict = row(variant.spec, family, device, variant.convention, max_examples=10)
         assert verdict.status == PASS, f"{family}: {verdict.detail}"
 

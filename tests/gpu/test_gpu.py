@@ -17,7 +17,7 @@ from properties.cases import ReplayCase
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
 from properties.harness import MODES, in_mode, run_reference
-from properties.laws import graph_replays_match_reference
+from properties.runtime_laws import graph_replays_match_reference
 from properties.strategies import graph_sessions
 
 pytestmark = [

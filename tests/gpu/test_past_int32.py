@@ -57,7 +57,7 @@ def test_int32_offsets_fail_past_2_to_the_31(spec, mode_name):
     are right on every case below the wrap, and wrong past it, in a process of their own."""
     _needs(mode_name)
     result = subprocess.run(
-        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--forward-mode", mode_name],
+        [sys.executable, "-m", "properties", "past-int32", "--variant", spec, "--forward-mode", mode_name],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]

@@ -1,0 +1,25 @@
+"""Command-line tools of the suite: `python -m properties COMMAND --help`. Every command that judges
+a variant takes `--variant SPEC` (default: the shipped kernel of the forward mode), `--convention`,
+`--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the mode the
+convention implies) and `--profile`; lists are comma-separated, values hyphenated.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from properties.cli import campaign, gate, gpu_tools, mutants, triage
+from properties.cli.options import Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m properties", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for family in (campaign, triage, mutants, gate, gpu_tools):
+        family.add(commands)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
