@@ -16,7 +16,7 @@ import os
 
 
 # What turns a switch off, whichever way a deployment spells "no".
-OFF_VALUES = ("0", "false", "False", "FALSE", "no", "off")
+OFF_VALUES = ("0", "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF")
 
 
 class Switch:
