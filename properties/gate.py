@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import Variant, in_mode, launch_form, load_variant
+from properties.harness import MODES, Variant, in_mode, launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
@@ -38,7 +38,6 @@ from reference.engines import DEFAULT_PROFILE
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
 
 SESSIONS = 100  # graph sessions at most per replay row, whatever the budget
-MODE_ROWS = ("host_sized", "graph_resident", "static_width")
 # The gate command's default bound on one row: far above what a correct row takes at the default
 # effort (the slowest, memcheck, takes about a minute on a GPU), far below a CI job's limit.
 ROW_TIMEOUT_S = 900.0
@@ -279,7 +278,7 @@ class Gate:
 
     def _declared(self):
         """(mode, fill, adapt) of every mode the variant declares."""
-        return [(mode, *judged) for mode in MODE_ROWS if (judged := self._mode(mode)) is not None]
+        return [(mode, *judged) for mode in MODES if (judged := self._mode(mode)) is not None]
 
     def engine_replay(self, family: str) -> tuple[str, str]:
         for mode, fill, adapt in self._declared():
