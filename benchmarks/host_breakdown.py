@@ -53,10 +53,10 @@ def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None
     args = (case.seq_lens, case.extend_seq_lens, case.req_pool_indices, case.req_to_token, case.buffers)
     options = {"nsa_index_topk": TOPK, "page_size": page_size, "max_seqlen_k": context}
     kernel.fill_draft_extend_metadata(*args, **options)
-    triton_fill = public_fills(LAUNCHER.fill)[0]
+    triton_fill = public_fills(LAUNCHER.fill, kernel.__name__)[0]
     # The very call object the public fill builds, caught on its way to the launcher.
     calls = []
-    capture = public_fills(calls.append)[0]
+    capture = public_fills(calls.append, kernel.__name__)[0]
     capture(*args, **options)
     call = calls[0]
     key = fill_signature(call)

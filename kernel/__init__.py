@@ -6,7 +6,9 @@ call; the seed's SGLANG_NSA_USE_TRITON_METADATA answers while it is unset), or T
 import, routes these same functions to the reference path, after the same argument checks.
 
 The package's modules import one another relatively, so that a copy of it under another name is
-whole: a bisect's baseline (docs/triage.md) and the mutation self-test's patched copies rely on it.
+whole: a bisect's baseline (docs/triage.md) relies on it. A mutant's patched files are loaded into
+this package instead and import its shipped modules; the mutant's launcher is handed its patched
+body and geometry (properties.mutants._kernel_patches.launcher).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def _fill(call: MetadataCall) -> None:
         _reference_fill(call)
 
 
-fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata = public_fills(_fill)
+fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata = public_fills(_fill, __name__)
 
 
 def expand_seqlens_into(
@@ -86,16 +88,7 @@ def expand_seqlens_into(
 ) -> None:
     """seqlens_expanded and its sparse lengths (clipped to nsa_index_topk, KPool-pooled by
     index_kpool), written in place; no host sync. padding_floor as for fill_draft_extend_metadata."""
-    profile_options = {"padding_floor": padding_floor, "index_kpool": index_kpool}
-    if triton_enabled():
-        return _launcher.expand_into(
-            extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, validate=validate,
-            **profile_options,
-        )
-    shape = check_expand_call(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, **profile_options)
-    if validation_requested(validate):
-        check_values(seq_lens, extend_seq_lens, token_capacity=shape.token_capacity, nsa_index_topk=nsa_index_topk, **profile_options)
-    eager.expand_seqlens_into(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, **profile_options)
+    _expand_into(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, validate, padding_floor, index_kpool, None)
 
 
 def expand_seqlens(
@@ -108,13 +101,41 @@ def expand_seqlens(
     padding_floor: int = eager.DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(seqlens_expanded, nsa_cache_seqlens), allocated. One sync unless total_tokens is given."""
+    """(seqlens_expanded, nsa_cache_seqlens), allocated. Without `total_tokens` the output size is
+    read from the device: that is this API's one sync. Validation mode checks that a given
+    `total_tokens` equals sum(extend_seq_lens)."""
+    if not isinstance(extend_seq_lens, torch.Tensor):
+        raise TypeError(f"extend_seq_lens must be a torch.Tensor, got {type(extend_seq_lens).__name__}")
+    if total_tokens is None:
+        total_tokens = int(extend_seq_lens.sum())
+        if total_tokens < 0:
+            raise ValueError(f"extend_seq_lens sums to {total_tokens}: an extend length is negative")
+    elif isinstance(total_tokens, bool) or not isinstance(total_tokens, int) or total_tokens < 0:
+        raise ValueError(f"total_tokens must be a non-negative int, got {total_tokens!r}")
+    seqlens_expanded = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
+    nsa_cache_seqlens = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
+    _expand_into(extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens, validate, padding_floor, index_kpool, total_tokens)
+    return seqlens_expanded, nsa_cache_seqlens
+
+
+def _expand_into(
+    extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, validate, padding_floor, index_kpool, total_tokens
+) -> None:
+    """Both expand APIs' one dispatch: the Triton launch, or the reference after the same checks."""
     profile_options = {"padding_floor": padding_floor, "index_kpool": index_kpool}
     if triton_enabled():
-        return _launcher.expand(
-            extend_seq_lens, seq_lens, nsa_index_topk, total_tokens=total_tokens, validate=validate, **profile_options
+        _launcher.expand_into(
+            extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, validate=validate,
+            total_tokens=total_tokens, **profile_options,
         )
-    return eager.expand_seqlens(extend_seq_lens, seq_lens, nsa_index_topk, **profile_options)
+        return
+    shape = check_expand_call(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, **profile_options)
+    if validation_requested(validate):
+        check_values(
+            seq_lens, extend_seq_lens, token_capacity=shape.token_capacity, nsa_index_topk=nsa_index_topk, total_tokens=total_tokens,
+            **profile_options,
+        )
+    eager.expand_seqlens_into(extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, **profile_options)
 
 
 __all__ = [

@@ -45,9 +45,13 @@ class MetadataCall(NamedTuple):
         return tuple(getattr(self, name) for name in self.forward_mode.inputs)
 
 
-def public_fills(fill: Callable[[MetadataCall], None]) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
+def public_fills(
+    fill: Callable[[MetadataCall], None], module: str
+) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
     """The fills of draft-extend, decode and target-verify, each with its contract's signature (the
-    names reference.modes gives them), handing `fill` one MetadataCall."""
+    names reference.modes gives them), handing `fill` one MetadataCall. Each is named as an attribute
+    of `module`, which must bind it under its own name: pickle then finds it there (a process pool
+    sends a fill by name), and a traceback names where it is called from."""
 
     def fill_draft_extend_metadata(
         seq_lens: torch.Tensor,
@@ -132,6 +136,7 @@ def public_fills(fill: Callable[[MetadataCall], None]) -> tuple[Callable[..., No
 
     fills = (fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata)
     for public in fills:
+        public.__module__, public.__qualname__ = module, public.__name__
         public.supports_graph_resident = True
         public.supports_page_table_1_none = True
     return fills

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reference.modes import DRAFT_EXTEND, FORWARD_MODES
+from reference.modes import FORWARD_MODES
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
     return "mid" if bs <= MID_BATCH else "large"
 
 
-def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str = DRAFT_EXTEND.name) -> LaunchGeometry:
+def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str) -> LaunchGeometry:
     """The grid and tile sizes for a call. Tile sizes are fixed per device kind, bucket and forward
     mode, so batch size and context length change only the grid within a bucket: at most four tile
     shapes per mode, each a compiled variant (`properties.compiles` counts them all). Column

@@ -112,10 +112,19 @@ class Launcher:
         self.geometry = geometry
         self.plans: dict[tuple, LaunchPlan] = {}
 
+    def _cached(self, signature: tuple | None) -> tuple[tuple | None, LaunchPlan | None]:
+        """(signature, its cached plan), both None where the call must reach the checks: an
+        unhashable host argument (a list for an int) is one, and the checks name it."""
+        if signature is None:
+            return None, None
+        try:
+            return signature, self.plans.get(signature)
+        except TypeError:
+            return None, None
+
     def fill(self, call: MetadataCall) -> None:
         """One fill call: one launch, no host sync (validation mode's value checks aside)."""
-        signature = fill_signature(call)
-        plan = self.plans.get(signature) if signature is not None else None
+        signature, plan = self._cached(fill_signature(call))
         if plan is None:
             plan = self._build_plan(call, check_call(call, _graph_columns), full_metadata=True)
         if validation_requested(call.validate):
@@ -129,10 +138,9 @@ class Launcher:
         """The expanded and the clipped lengths of a draft-extend call, written into preallocated
         int32 vectors: the kernel's token pass alone, its page-table and per-request outputs compiled
         out. No host sync."""
-        signature = _signature(
+        signature, plan = self._cached(_signature(
             (extend_seq_lens, seq_lens, out_seqlens_expanded, out_nsa_cache_seqlens), (nsa_index_topk, padding_floor, index_kpool)
-        )
-        plan = self.plans.get(signature) if signature is not None else None
+        ))
         if plan is None:
             shape = check_expand_call(
                 extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens,
@@ -154,26 +162,6 @@ class Launcher:
             )
         self._launch(plan, signature)
 
-    def expand(
-        self, extend_seq_lens, seq_lens, nsa_index_topk, *, total_tokens, validate, padding_floor, index_kpool
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(seqlens_expanded, nsa_cache_seqlens), allocated. Without `total_tokens` the output size
-        is read from the device: that is this API's one sync. Validation mode checks that a given
-        `total_tokens` equals sum(extend_seq_lens)."""
-        if not isinstance(extend_seq_lens, torch.Tensor):
-            raise TypeError(f"extend_seq_lens must be a torch.Tensor, got {type(extend_seq_lens).__name__}")
-        if total_tokens is None:
-            total_tokens = int(extend_seq_lens.sum())
-        elif isinstance(total_tokens, bool) or not isinstance(total_tokens, int) or total_tokens < 0:
-            raise ValueError(f"total_tokens must be a non-negative int, got {total_tokens!r}")
-        seqlens_expanded = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
-        nsa_cache_seqlens = torch.empty(total_tokens, dtype=torch.int32, device=extend_seq_lens.device)
-        self.expand_into(
-            extend_seq_lens, seq_lens, nsa_index_topk, seqlens_expanded, nsa_cache_seqlens, validate=validate,
-            padding_floor=padding_floor, index_kpool=index_kpool, total_tokens=total_tokens,
-        )
-        return seqlens_expanded, nsa_cache_seqlens
-
     def _build_plan(self, call: MetadataCall, shape: CallShape, *, full_metadata: bool) -> LaunchPlan:
         mode, max_seqlen_k, seq_lens, req_to_token = call.forward_mode, shape.max_seqlen_k, call.seq_lens, call.req_to_token
         geometry = self.geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name)
@@ -181,7 +169,6 @@ class Launcher:
         # The page size is a compile-time constant, as it is for one deployment: the real page table
         # is then one lane per page, not a masked lane per column.
         page_shift = call.page_size.bit_length() - 1
-        padding_floor = call.padding_floor
         cache_seqlens, cu_seqlens_k, page_table_1, real_page_table, expanded, clipped, nsa_cu_seqlens_k, ctx_lens = _outputs(call)
         # A buffer the mode (or the caller) does not have is compiled out; any int32 tensor stands in
         # for its pointer.
@@ -219,7 +206,7 @@ class Launcher:
             call.live_prefix,
             call.zero_cu_heads,
             kernel_id(mode),
-            padding_floor if mode.pads_below_one else 0,
+            call.padding_floor if mode.pads_below_one else 0,
             call.index_kpool.bit_length() - 1,
             has_page_table_1,
             ctx_lens is not None,

@@ -42,8 +42,7 @@ class CallShape:
 
     bs: int
     token_capacity: int
-    real_cols: int
-    max_seqlen_k: int = 0  # the columns the checks allowed: the call's, or a graph-resident call's bound
+    max_seqlen_k: int  # the columns the checks allowed: the call's, or a graph-resident call's bound
 
 
 def _index_vector(name: str, t, device: torch.device | None) -> None:
@@ -138,7 +137,7 @@ def check_expand_call(
     _int32_buffer("out_nsa_cache_seqlens", out_nsa_cache_seqlens, 1, device)
     _disjoint({"out_seqlens_expanded": out_seqlens_expanded, "out_nsa_cache_seqlens": out_nsa_cache_seqlens})
     capacity = min(out_seqlens_expanded.shape[0], out_nsa_cache_seqlens.shape[0])
-    return CallShape(bs=bs, token_capacity=capacity, real_cols=0)
+    return CallShape(bs=bs, token_capacity=capacity, max_seqlen_k=0)  # expand writes no page-table column
 
 
 def check_call(call: MetadataCall, graph_columns: Callable[[MetadataCall], int]) -> CallShape:
@@ -187,7 +186,10 @@ def _check_host(call: MetadataCall, max_seqlen_k: int) -> CallShape:
     _host_int("page_size", page_size, 1)
     if page_size & (page_size - 1):
         raise ValueError(f"page_size must be a power of two, got {page_size}")
-    _check_profile_options(call.padding_floor, call.index_kpool, page_size, call.nsa_index_topk)
+    if forward_mode.pads_below_one:
+        # Only this mode's padding requests take a floor, and None is none of its values.
+        _host_int("padding_floor", call.padding_floor, 0)
+    _check_profile_options(call.padding_floor if forward_mode.pads_below_one else None, call.index_kpool, page_size, call.nsa_index_topk)
     if not isinstance(call.live_prefix, bool):
         raise TypeError(f"live_prefix must be a bool, got {type(call.live_prefix).__name__}")
     _host_int("max_seqlen_k", max_seqlen_k, 0)
@@ -251,7 +253,7 @@ def _check_host(call: MetadataCall, max_seqlen_k: int) -> CallShape:
         if tokens > token_capacity:
             short = min(capacities, key=capacities.get)
             raise ValueError(f"{short} holds {capacities[short]} token rows, needs {tokens} ({forward_mode.name}, bs={bs})")
-    return CallShape(bs=bs, token_capacity=token_capacity, real_cols=real_cols, max_seqlen_k=max_seqlen_k)
+    return CallShape(bs=bs, token_capacity=token_capacity, max_seqlen_k=max_seqlen_k)
 
 
 def check_values(

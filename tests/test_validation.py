@@ -112,6 +112,7 @@ HOST_CHECKS = {
     "padding_floor 2": (setting("padding_floor", 2), ValueError, "padding_floor must be 0 or 1"),
     "padding_floor negative": (setting("padding_floor", -1), ValueError, "padding_floor"),
     "padding_floor a bool": (setting("padding_floor", True), TypeError, "padding_floor"),
+    "padding_floor None": (setting("padding_floor", None), TypeError, "padding_floor"),
     "index_kpool 3": (setting("index_kpool", 3), ValueError, "index_kpool must be one of"),
     "index_kpool 0": (setting("index_kpool", 0), ValueError, "index_kpool"),
     "index_kpool not dividing topk": (
@@ -240,10 +241,46 @@ def test_overflowing_cu_seqlens_refused_in_validation_mode(device):
         kernel.expand_seqlens_into(extend_seq_lens, seq_lens, 8, out, out.clone(), validate=True)
 
 
-def test_expand_seqlens_total_tokens_checked_in_validation_mode(device):
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+def test_expand_seqlens_total_tokens_checked_in_validation_mode(route, device):
     seq_lens, extend_seq_lens, _, _ = CASE.inputs(device)
-    with pytest.raises(ValueError, match="total_tokens"):
-        kernel.expand_seqlens(extend_seq_lens, seq_lens, 4, total_tokens=CASE.total_tokens + 1, validate=True)
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
+        with pytest.raises(ValueError, match="total_tokens"):
+            kernel.expand_seqlens(extend_seq_lens, seq_lens, 4, total_tokens=CASE.total_tokens + 1, validate=True)
+
+
+EXPAND_CHECKS = {
+    "float seq_lens": (lambda a: a.update(seq_lens=a["seq_lens"].float()), TypeError, "seq_lens"),
+    "batch size mismatch": (lambda a: a.update(seq_lens=a["seq_lens"][1:]), ValueError, "extend_seq_lens"),
+    "topk zero": (lambda a: a.update(nsa_index_topk=0), ValueError, "nsa_index_topk"),
+    "padding_floor 2": (lambda a: a.update(padding_floor=2), ValueError, "padding_floor"),
+    "total_tokens negative": (lambda a: a.update(total_tokens=-1), ValueError, "total_tokens"),
+    "extend_seq_lens a list": (lambda a: a.update(extend_seq_lens=a["extend_seq_lens"].tolist()), TypeError, "extend_seq_lens"),
+}
+
+
+@pytest.mark.parametrize("route", ["1", "0"], ids=["triton", "reference"])
+@pytest.mark.parametrize("defect", EXPAND_CHECKS)
+def test_expand_seqlens_checks_its_arguments_on_both_routes(defect, route, device):
+    """The allocating expand API checks what the in-place one does, whichever route the switch picks."""
+    mutate, error, message = EXPAND_CHECKS[defect]
+    seq_lens, extend_seq_lens, _, _ = CASE.inputs(device)
+    args = {"extend_seq_lens": extend_seq_lens, "seq_lens": seq_lens, "nsa_index_topk": 4}
+    mutate(args)
+    with mock.patch.dict(os.environ, {"SGLANG_DSA_USE_TRITON_METADATA": route}):
+        with pytest.raises(error, match=message):
+            kernel.expand_seqlens(**args)
+
+
+def test_the_public_fills_pickle_by_name():
+    """A process pool sends a fill by its module and name: the public fills and a mutant's resolve."""
+    import importlib
+    import pickle
+
+    for fill in (kernel.fill_draft_extend_metadata, kernel.fill_decode_metadata, kernel.fill_target_verify_metadata):
+        assert pickle.loads(pickle.dumps(fill)) is fill
+    mutant = importlib.import_module("properties.mutants.decode_floor_one").fill_decode_metadata
+    assert pickle.loads(pickle.dumps(mutant)) is mutant
 
 
 

@@ -310,13 +310,13 @@ PATCHES: dict[str, Patch] = {
     ),
     "decode_floor_one": Patch(
         "decode's causal lengths kept at least 1, as draft-extend's padding requests are: a seq_len of 0 reads 1",
-        "padding_floor if mode.pads_below_one else 0,",
-        "padding_floor if mode.pads_below_one else 1,",
+        "call.padding_floor if mode.pads_below_one else 0,",
+        "call.padding_floor if mode.pads_below_one else 1,",
         forward_modes=("decode",),
     ),
     "padding_floor_ignored": Patch(
         "the padding floor taken as 1 whatever the engine profile asks: sglang-dsa's padding requests read 1 where 0 is due",
-        "padding_floor if mode.pads_below_one else 0,",
+        "call.padding_floor if mode.pads_below_one else 0,",
         "1 if mode.pads_below_one else 0,",
         forward_modes=("draft-extend",),
     ),
@@ -436,10 +436,11 @@ def launcher(name: str):
 
 
 def mutant(name: str) -> tuple[Contract, Contract, Contract]:
-    """The public fills (kernel.call.public_fills' order) over mutant `name`'s launcher;
+    """The public fills (kernel.call.public_fills' order) over mutant `name`'s launcher, named as
+    attributes of `properties.mutants.<name>`, the module the import hook makes of them;
     `properties.mutants.mutants_of` lists only those of the modes its defect is in."""
     patch = PATCHES[name]
-    fills = public_fills(launcher(name).fill)
+    fills = public_fills(launcher(name).fill, f"properties.mutants.{name}")
     for fill in fills:
         if patch.shows_in:
             fill.shows_in = patch.shows_in
