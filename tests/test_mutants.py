@@ -16,7 +16,7 @@ import pytest
 from hypothesis import settings
 
 from properties.cases import ReplayCase
-from properties.harness import MODES, in_mode, load_variant
+from properties.harness import MODES, hyphenated, in_mode, load_variant
 from properties.laws import differential
 from properties.mutants import MUTANTS, NAMES, mutants_of
 from kernel.launch import LAUNCHER
@@ -38,7 +38,7 @@ def test_mutant_is_killed(mode_name, name):
     if result.skipped:
         pytest.skip(f"{name}: {result.skipped}")
     assert result.killed, f"{name} survived the suite in the {mode_name} mode"
-    print(f"{name} ({mode_name}): killed by {result.law} ({result.mode}) on {result.size} in {result.seconds:.1f}s")
+    print(f"{name} ({mode_name}): killed by {result.law} ({hyphenated(result.mode)}) on {result.size} in {result.seconds:.1f}s")
 
 
 @pytest.mark.parametrize("name", PATCHES)

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from properties.cases import DOMAINS
 from properties.conventions import CONVENTIONS
 from properties.gate_rows import FAMILIES, required_help
-from properties.harness import DEFAULT_DOMAIN, MODES, launch_form
+from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import FORWARD_MODES
 
@@ -32,11 +32,7 @@ LAUNCH_HELP = "host-sized: the host gives max_seqlen_k; graph-resident: max_seql
 REQUIRE_HELP = f"the rows that must pass, of {', '.join(FAMILIES)} (default: {required_help()})"
 
 
-def hyphenated(value: str) -> str:
-    return value.replace("_", "-")
-
-
-LAUNCH_FORMS = {launch_form(mode): mode for mode in MODES}
+LAUNCH_FORMS = {hyphenated(mode): mode for mode in MODES}
 
 
 def choice(known: Iterable[str]) -> Callable[[str], str]:
