@@ -121,3 +121,15 @@ def test_mutants_command_reports_kills_and_passes_controls():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2/2 mutants killed" in result.stdout
     assert "cu_seqlens_exclusive" in result.stdout and "killed" in result.stdout
+
+
+def test_mutants_command_refuses_a_mutant_of_another_forward_mode(capsys):
+    from properties.cli import build_parser
+
+    assert "padding_floor_ignored" not in mutants_of("decode")
+    args = build_parser().parse_args(["mutants", "--forward-mode", "decode", "--only", "padding_floor_ignored,column_one_past_end"])
+    assert args.handler(args) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.strip().splitlines() == [
+        "not mutants of the decode mode: padding_floor_ignored (--forward-mode picks the mode)"
+    ], said.err
