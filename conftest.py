@@ -54,7 +54,7 @@ register_profiles()
 def pytest_addoption(parser):
     # The command line's vocabulary (properties.cli.options): the same names, help and choices.
     parser.addoption("--variant", metavar="SPEC", help=VARIANT_HELP)
-    parser.addoption("--convention", default="contract", choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
+    parser.addoption("--convention", default="contract", type=choice(CONVENTIONS), choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
     parser.addoption("--forward-mode", type=choice(FORWARD_MODES), choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
     parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help=DOMAIN_HELP)
     parser.addoption(

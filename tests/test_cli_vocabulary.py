@@ -61,6 +61,7 @@ def test_values_are_hyphenated_and_their_underscore_spelling_is_read_as_them():
     args = build_parser().parse_args(["gate", "--require", "no_sync,graph-resident", "--only", "outside_view"])
     assert args.require == ("no-sync", "graph-resident") and args.only == ("outside-view",)
     assert build_parser().parse_args(["campaign", "--launch", "graph_resident"]).launch == "graph-resident"
+    assert build_parser().parse_args(["campaign", "--convention", "sglang_fused_decode"]).convention == "sglang-fused-decode"
     assert build_parser().parse_args(["campaign", "--laws", "inputs-untouched"]).laws == ("inputs_untouched",)
     for name, command in SUBCOMMANDS.items():
         for action in command._actions:

@@ -24,7 +24,7 @@ from properties.cli.options import (
     shrink_parent,
     variant_parent,
 )
-from properties.harness import prepare_runtime
+from properties.harness import HOST_SIZED, hyphenated, prepare_runtime
 from properties.laws import CONTRACT_LAWS
 
 
@@ -50,7 +50,7 @@ def add(commands) -> None:
         help="replay, then save, failures in Hypothesis' example database: redis://HOST:PORT/N or a "
         "directory; given alone, HYPOTHESIS_DATABASE_URL, else HYPOTHESIS_DATABASE_DIR, else .hypothesis/examples",
     )
-    run.add_argument("--launch", type=choice(LAUNCH_FORMS), choices=LAUNCH_FORMS, default="host-sized", help=LAUNCH_HELP)
+    run.add_argument("--launch", type=choice(LAUNCH_FORMS), choices=LAUNCH_FORMS, default=hyphenated(HOST_SIZED), help=LAUNCH_HELP)
     run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     run.add_argument("--summary-json", help=argparse.SUPPRESS)
     run.set_defaults(handler=campaign)

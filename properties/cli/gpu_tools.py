@@ -22,7 +22,7 @@ from properties.cli.options import (
 from properties.harness import SHIPPED_KERNELS, load_variant, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.memcheck import TOOLS
-from properties.profiles import HYPOTHESIS_PROFILES
+from properties.profiles import HYPOTHESIS_PROFILES, SEARCHING_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
@@ -52,13 +52,13 @@ def add(commands) -> None:
         "throughput", help="differential examples per second, split by phase",
         parents=[
             variant_parent(), profile_parent(),
-            forward_mode_parent("all", help_text="the forward mode whose contract is timed (default: draft-extend; all: each)"),
+            forward_mode_parent("all", help_text=f"the forward mode whose contract is timed (default: {DEFAULT_FORWARD_MODE}; all: each)"),
             budget_parent(200, "generated cases per timing"),
         ],
     )
     speed.add_argument(
-        "--hypothesis-profiles", type=names(HYPOTHESIS_PROFILES, "Hypothesis profile"), default=("dev", "fuzz"), metavar="NAME,...",
-        help="the Hypothesis profiles to time (default: dev,fuzz)",
+        "--hypothesis-profiles", type=names(HYPOTHESIS_PROFILES, "Hypothesis profile"), default=tuple(SEARCHING_PROFILES), metavar="NAME,...",
+        help=f"the Hypothesis profiles to time (default: the searching ones, {','.join(SEARCHING_PROFILES)})",
     )
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)

@@ -16,6 +16,7 @@ from properties.cli.options import (
     variant_parent,
 )
 from properties.harness import SHIPPED_KERNELS, load_variant, prepare_runtime
+from reference.modes import DEFAULT_FORWARD_MODE
 
 
 def add(commands) -> None:
@@ -51,7 +52,7 @@ def replay(args) -> int:
         record = load_record(path)
         spec = args.variant or record["variant"]
         convention = args.convention or record.get("convention", "contract")
-        recorded_mode = record.get("forward_mode", "draft-extend")
+        recorded_mode = record.get("forward_mode", DEFAULT_FORWARD_MODE)
         if args.profile:
             # Judged by another engine's contract than the one recorded.
             record = {**record, "case": {**record["case"], "profile": args.profile}}
