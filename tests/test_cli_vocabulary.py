@@ -83,3 +83,18 @@ def test_one_spelling_per_option_in_every_command(name):
 def test_campaign_is_the_one_name_of_the_campaign_and_replay_takes_no_forward_mode():
     assert "fuzz" not in SUBCOMMANDS
     assert "--forward-mode" in _refused("replay", "corpus.json", "--forward-mode", "decode")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("diff", "--variant", "reference:fill_draft_extend_metadata", "--against", "reference:no_such_callable"),
+        ("throughput", "--variant", "reference:no_such_callable"),
+    ],
+    ids=["diff --against", "throughput --variant"],
+)
+def test_a_variant_that_does_not_load_is_one_line_and_exit_2(argv, capsys):
+    args = build_parser().parse_args(list(argv))
+    assert args.handler(args) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.strip().splitlines() == ["'reference:no_such_callable': reference has no callable 'no_such_callable'"], said.err

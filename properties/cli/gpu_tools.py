@@ -14,12 +14,13 @@ from properties.cli.options import (
     forward_mode_parent,
     judged_parents,
     load,
+    loaded,
     named,
     names,
     profile_parent,
     variant_parent,
 )
-from properties.harness import SHIPPED_KERNELS, load_variant, prepare_runtime
+from properties.harness import SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.memcheck import TOOLS
 from properties.profiles import HYPOTHESIS_PROFILES, SEARCHING_PROFILES
@@ -115,9 +116,13 @@ def throughput(args) -> int:
     from properties.throughput import describe, measure_cold_and_warm
 
     device = prepare_runtime()
-    register_profiles()
     modes = tuple(FORWARD_MODES) if args.forward_mode == "all" else (args.forward_mode or DEFAULT_FORWARD_MODE,)
-    variants = [load_variant(args.variant or SHIPPED_KERNELS[mode], forward_mode=mode, profile=args.profile) for mode in modes]
+    variants = []
+    for mode in modes:
+        if (variant := loaded(args.variant or SHIPPED_KERNELS[mode], "contract", mode, args.profile)) is None:
+            return 2
+        variants.append(variant)
+    register_profiles()
     results = [r for variant in variants for profile in args.hypothesis_profiles for r in measure_cold_and_warm(variant, device, profile, args.max_examples)]
     for result in results:
         print(describe(result))

@@ -159,12 +159,18 @@ def named(args) -> tuple[str, str] | None:
 def load(args):
     """The variant the command names, loaded through its convention; None, after one line on stderr,
     where it cannot be loaded."""
-    from properties.harness import BadVariant, load_variant
-
     if (spec_mode := named(args)) is None:
         return None
+    return loaded(spec_mode[0], args.convention, spec_mode[1], args.profile)
+
+
+def loaded(spec: str, convention: str, forward_mode: str, profile: str | None):
+    """The variant `spec` names (properties.harness.load_variant); None, after one line on stderr,
+    where it cannot be loaded."""
+    from properties.harness import BadVariant, load_variant
+
     try:
-        return load_variant(spec_mode[0], args.convention, spec_mode[1], args.profile)
+        return load_variant(spec, convention, forward_mode, profile)
     except BadVariant as error:
         print(error, file=sys.stderr)
         return None

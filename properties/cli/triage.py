@@ -10,6 +10,7 @@ from properties.cli.options import (
     convention_parent,
     judged_parents,
     load,
+    loaded,
     profile_parent,
     seed_parent,
     shrink_parent,
@@ -80,7 +81,9 @@ def diff(args) -> int:
     variant = load(args)
     if variant is None:
         return 2
-    against = load_variant(args.against or SHIPPED_KERNELS[variant.forward_mode], forward_mode=variant.forward_mode, profile=variant.profile)
+    against = loaded(args.against or SHIPPED_KERNELS[variant.forward_mode], "contract", variant.forward_mode, variant.profile)
+    if against is None:
+        return 2
     tried, found = find_disagreement(
         variant, against, device, max_examples=args.max_examples, seed_value=args.seed, shrink_seconds=args.shrink_seconds
     )
