@@ -98,3 +98,21 @@ def test_a_variant_that_does_not_load_is_one_line_and_exit_2(argv, capsys):
     assert args.handler(args) == 2
     said = capsys.readouterr()
     assert said.out == "" and said.err.strip().splitlines() == ["'reference:no_such_callable': reference has no callable 'no_such_callable'"], said.err
+
+
+def test_the_child_processes_parse_the_commands_options_without_the_commands():
+    """properties.memcheck and properties.past_int32 start themselves as children (under the
+    sanitizer, past 2^31): they take their command's options, spelled alike, and import no command."""
+    import subprocess
+    import sys
+
+    from properties import memcheck, past_int32
+
+    for module, command in ((memcheck, "memcheck"), (past_int32, "past-int32")):
+        child = {action.dest for parent in module.parents() for action in parent._actions}
+        assert child <= {action.dest for action in SUBCOMMANDS[command]._actions}, (command, child)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, properties.memcheck, properties.past_int32, properties.cli.options; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert not [name for name in loaded if name in ("properties.gate", "properties.mutation") or name.startswith("properties.cli.") and name != "properties.cli.options"], loaded

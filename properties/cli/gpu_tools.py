@@ -3,14 +3,11 @@ Triton compilations it makes, the tables past 2^31 cells, and the suite's own th
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from properties.cli.options import (
     budget_parent,
-    convention_parent,
-    domain_parent,
     forward_mode_parent,
     judged_parents,
     load,
@@ -21,20 +18,18 @@ from properties.cli.options import (
     variant_parent,
 )
 from properties.harness import SHIPPED_KERNELS, prepare_runtime
-from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
 from properties.memcheck import TOOLS
+from properties.memcheck import parents as memcheck_parents
+from properties.past_int32 import parents as past_int32_parents
 from properties.profiles import HYPOTHESIS_PROFILES, SEARCHING_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
 def add(commands) -> None:
     check = commands.add_parser(
-        "memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck",
-        parents=[variant_parent(), *judged_parents(), domain_parent(), budget_parent(MEMCHECK_EXAMPLES, "generated cases per launch form, after the edge examples")],
+        "memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck", parents=memcheck_parents(),
     )
     check.add_argument("--tool", default="memcheck", choices=TOOLS, help="compute-sanitizer's tool")
-    # The process compute-sanitizer runs: the calls themselves, with no sanitizer of their own.
-    check.add_argument("--under-sanitizer", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(handler=memcheck)
 
     count = commands.add_parser(
@@ -45,7 +40,7 @@ def add(commands) -> None:
 
     wide = commands.add_parser(
         "past-int32", help="the tables past 2^31 cells (a gather and a store past the int32 offsets) in a process of their own",
-        parents=[variant_parent(), convention_parent(), forward_mode_parent()],
+        parents=past_int32_parents(),
     )
     wide.set_defaults(handler=past_int32)
 
@@ -66,14 +61,11 @@ def add(commands) -> None:
 
 
 def memcheck(args) -> int:
-    from properties.memcheck import calls, check_memory
+    from properties.memcheck import check_memory
 
     if (spec_mode := named(args)) is None:
         return 2
     spec, mode = spec_mode
-    if args.under_sanitizer:
-        calls(spec, args.convention, args.max_examples, args.domain, mode, args.profile)
-        return 0
     result = check_memory(
         spec, args.convention, max_examples=args.max_examples, domain=args.domain, tool=args.tool, forward_mode=mode, profile=args.profile,
     )
