@@ -1,7 +1,9 @@
 """Command-line tools of the suite: `python -m properties COMMAND --help`. Every command that judges
-a variant takes `--variant SPEC` (default: the shipped kernel of the forward mode), `--convention`,
-`--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the mode the
-convention implies) and `--profile`; lists are comma-separated, values hyphenated.
+a variant takes `--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the
+mode the convention implies) and, but for mutants, `--variant SPEC` (default: the shipped kernel of
+the forward mode); `--convention` where the variant may be called another way than the contract's
+(not throughput's, which times contract-shaped ones) and `--profile` where an engine profile's
+contract judges it (not past-int32's tables); lists are comma-separated, values hyphenated.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def shrink_parent(seconds: float, help_text: str = "time box for shrinking each 
 
 def seed_parent() -> argparse.ArgumentParser:
     parent = _parent()
-    parent.add_argument("--seed", type=int, default=0)
+    parent.add_argument("--seed", type=int, metavar="N", default=0, help="the seed of the generated cases: a run with the same seed draws the same (default 0)")
     return parent
 
 
