@@ -23,7 +23,7 @@ from properties.harness import (  # noqa: E402
     DEFAULT_DOMAIN,
     SHIPPED_KERNELS,
     BadVariant,
-    in_mode,
+    in_launch_form,
     load_variant,
     prepare_runtime,
     variant_forward_mode,
@@ -185,5 +185,5 @@ def pytest_collection_modifyitems(config, items):
             continue
         variant = judged[only.args[0]] if only is not None else primary
         mode = getattr(item, "callspec", None) and item.callspec.params.get("mode")
-        if mode and in_mode(variant, mode, domain) is None:
+        if mode and in_launch_form(variant, mode, domain) is None:
             item.add_marker(pytest.mark.skip(reason=f"{variant.name} does not declare the {mode} mode"))

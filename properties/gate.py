@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_mode, load_variant
+from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
@@ -235,8 +235,8 @@ class Gate:
         card.verdicts = [by_family[f] for f in FAMILIES if f in by_family]
         return card
 
-    def _mode(self, mode: str):
-        return in_mode(self.variant, mode, self.domain)
+    def _launch(self, launch: str):
+        return in_launch_form(self.variant, launch, self.domain)
 
     def _counterexample(self, failure: Failure, mode: str, law: str | None = None) -> str:
         """A failure as a person reads it: the law and the case in one line each, where the whole case
@@ -252,7 +252,7 @@ class Gate:
         return "\n".join([*lines, failure.message])
 
     def law_family(self, family: str) -> tuple[str, str]:
-        fill, adapt = self._mode(HOST_SIZED)
+        fill, adapt = self._launch(HOST_SIZED)
         found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases())
         if found:
             return FAIL, self._counterexample(found, HOST_SIZED)
@@ -279,7 +279,7 @@ class Gate:
 
     def _declared(self):
         """(mode, fill, adapt) of every mode the variant declares."""
-        return [(mode, *judged) for mode in MODES if (judged := self._mode(mode)) is not None]
+        return [(mode, *judged) for mode in MODES if (judged := self._launch(mode)) is not None]
 
     def engine_replay(self, family: str) -> tuple[str, str]:
         for mode, fill, adapt in self._declared():
@@ -312,12 +312,12 @@ class Gate:
     def graph_capture(self, family: str) -> tuple[str, str]:
         if (skip := self._needs_gpu()):
             return skip
-        fill, adapt = self._mode(HOST_SIZED)
+        fill, adapt = self._launch(HOST_SIZED)
         broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
         return (FAIL, "\n".join(broken)) if broken else (PASS, "captured once, replayed with new values step after step")
 
-    def _mode_row(self, mode: str) -> tuple[str, str]:
-        judged = self._mode(mode)
+    def _launch_row(self, mode: str) -> tuple[str, str]:
+        judged = self._launch(mode)
         if judged is None and mode == STATIC_WIDTH and self.variant.forward_mode != DRAFT_EXTEND.name:
             return NOT_APPLICABLE, f"static width is draft-extend's: every {self.variant.forward_mode} request has the same tokens"
         if judged is None:
@@ -333,10 +333,10 @@ class Gate:
         return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold")
 
     def graph_resident(self, family: str) -> tuple[str, str]:
-        return self._mode_row(GRAPH_RESIDENT)
+        return self._launch_row(GRAPH_RESIDENT)
 
     def static_width(self, family: str) -> tuple[str, str]:
-        return self._mode_row(STATIC_WIDTH)
+        return self._launch_row(STATIC_WIDTH)
 
     def sanitizer(self, family: str) -> tuple[str, str]:
         from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES

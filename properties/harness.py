@@ -141,7 +141,7 @@ def declares(variant: Variant, mode: str) -> bool:
     return flag is None or bool(getattr(variant.fill, flag, False))
 
 
-def in_mode(
+def in_launch_form(
     variant: Variant, mode: str, domain: str = DEFAULT_DOMAIN
 ) -> tuple[Contract, Callable[[ReplayCase], ReplayCase]] | None:
     """(the callable the laws judge, how a generated case reads in this mode and domain), or None

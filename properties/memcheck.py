@@ -101,14 +101,14 @@ def calls(spec: str, convention: str, max_examples: int, domain: str, forward_mo
     from hypothesis import HealthCheck, given, settings
 
     from properties.edges import pinned_examples
-    from properties.harness import MODES, in_mode, load_variant, prepare_runtime, run
+    from properties.harness import MODES, in_launch_form, load_variant, prepare_runtime, run
     from properties.strategies import replay_cases
 
     device = prepare_runtime()
     variant = load_variant(spec, convention, forward_mode, profile)
     calls = [0]
     for mode in MODES:
-        judged = in_mode(variant, mode, domain)
+        judged = in_launch_form(variant, mode, domain)
         if judged is None:
             continue
         fill, adapt = judged

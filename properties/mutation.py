@@ -24,7 +24,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import HOST_SIZED, MODES, hyphenated, in_mode, load_variant, prepare_runtime
+from properties.harness import HOST_SIZED, MODES, hyphenated, in_launch_form, load_variant, prepare_runtime
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
 from properties.strategies import replay_cases
@@ -39,7 +39,7 @@ class Hunt:
     case: ReplayCase | None
     seconds: float
     message: str = ""
-    mode: str | None = None
+    launch: str | None = None  # the launch form that killed it, or what a GPU family checked
     skipped: str = ""  # why the mutant was not hunted on this tier
 
     @property
@@ -73,7 +73,7 @@ def hunt(
     start = time.monotonic()
     # The strict domain's rules are the stronger ones: any int32 slots, element 0 of both cu buffers
     # untouched. Mutants whose defect breaks only them say so (`fill.domain = "strict"`).
-    modes = {mode: adapted for mode in MODES if (adapted := in_mode(variant, mode, "strict")) is not None}
+    modes = {mode: adapted for mode in MODES if (adapted := in_launch_form(variant, mode, "strict")) is not None}
 
     def check(mode: str, laws=contract_laws):
         fill, adapt = modes[mode]
@@ -166,7 +166,7 @@ def table(hunts: list[Hunt], names: dict[str, str]) -> str:
             (
                 names.get(h.spec, h.spec),
                 "killed" if h.killed else "n/a" if h.skipped else "SURVIVED",
-                f"{h.law} ({hyphenated(h.mode)})" if h.killed else h.skipped or "-",
+                f"{h.law} ({hyphenated(h.launch)})" if h.killed else h.skipped or "-",
                 h.size,
                 f"{h.seconds:.1f}s",
             )

@@ -66,14 +66,14 @@ def campaign(args) -> int:
     import hashlib
 
     from properties.gpus import visible_gpus
-    from properties.harness import in_mode
+    from properties.harness import in_launch_form
     from properties.profiles import example_database
 
     prepare_runtime()
     variant = load(args)
     if variant is None:
         return 2
-    if in_mode(variant, LAUNCH_FORMS[args.launch], args.domain) is None:
+    if in_launch_form(variant, LAUNCH_FORMS[args.launch], args.domain) is None:
         print(f"{variant.name} does not declare the {args.launch} launch", file=sys.stderr)
         return 2
     laws = tuple(law for law in CONTRACT_LAWS if not args.laws or law.__name__ in args.laws)
@@ -145,7 +145,7 @@ def _campaign_one(args, variant, laws, database) -> int:
         laws=laws,
         database=database,
         on_failure=keep,
-        mode=LAUNCH_FORMS[args.launch],
+        launch=LAUNCH_FORMS[args.launch],
         domain=args.domain,
         shrink_seconds=args.shrink_seconds,
     )

@@ -66,7 +66,7 @@ def mutants(args) -> int:
     for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds, forward_mode=mode, profile=args.profile):
         hunts.append(h)
         control = h.spec in controls.values()
-        verdict = f"killed by {h.law} ({hyphenated(h.mode)}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
+        verdict = f"killed by {h.law} ({hyphenated(h.launch)}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
         print(f"[{len(hunts)}/{len(specs)}] {names[h.spec]}: {verdict}, {h.seconds:.1f}s", file=sys.stderr, flush=True)
     print(table(hunts, names))
     survivors = [h for h in hunts if not h.killed and not h.skipped and h.spec not in controls.values()]
