@@ -23,7 +23,7 @@ from properties.harness import (  # noqa: E402
     DEFAULT_DOMAIN,
     SHIPPED_KERNELS,
     BadVariant,
-    in_mode,
+    in_launch_form,
     load_variant,
     prepare_runtime,
     variant_forward_mode,
@@ -54,7 +54,7 @@ register_profiles()
 def pytest_addoption(parser):
     # The command line's vocabulary (properties.cli.options): the same names, help and choices.
     parser.addoption("--variant", metavar="SPEC", help=VARIANT_HELP)
-    parser.addoption("--convention", default="contract", choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
+    parser.addoption("--convention", default="contract", type=choice(CONVENTIONS), choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
     parser.addoption("--forward-mode", type=choice(FORWARD_MODES), choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
     parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help=DOMAIN_HELP)
     parser.addoption(
@@ -185,5 +185,5 @@ def pytest_collection_modifyitems(config, items):
             continue
         variant = judged[only.args[0]] if only is not None else primary
         mode = getattr(item, "callspec", None) and item.callspec.params.get("mode")
-        if mode and in_mode(variant, mode, domain) is None:
+        if mode and in_launch_form(variant, mode, domain) is None:
             item.add_marker(pytest.mark.skip(reason=f"{variant.name} does not declare the {mode} mode"))

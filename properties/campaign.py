@@ -17,7 +17,7 @@ import torch
 from properties.cases import ReplayCase
 from properties.edge_classes import edge_classes, edge_classes_of
 from properties.edges import EXTREMES, pinned_examples
-from properties.harness import DEFAULT_DOMAIN, Variant, in_mode
+from properties.harness import DEFAULT_DOMAIN, HOST_SIZED, Variant, hyphenated, in_launch_form
 from properties.failures import Failure
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
@@ -132,7 +132,7 @@ def run_campaign(
     laws: tuple[Callable, ...] = CONTRACT_LAWS,
     database=None,
     on_failure: Callable[[Failure], None] = lambda failure: None,
-    mode: str = "host_sized",
+    launch: str = HOST_SIZED,
     domain: str = DEFAULT_DOMAIN,
     shrink_seconds: float | None = SHRINK_SECONDS,
 ) -> tuple[Coverage, list[Failure]]:
@@ -154,9 +154,9 @@ def run_campaign(
     deadline = time.monotonic() + 60 * minutes if minutes else None
     progress = Progress(None if deadline else max_examples, deadline)
 
-    judged = in_mode(variant, mode, domain)
+    judged = in_launch_form(variant, launch, domain)
     if judged is None:
-        raise ValueError(f"{variant.name} does not declare the {mode} mode")
+        raise ValueError(f"{variant.name} does not declare the {hyphenated(launch)} launch")
     fill, adapt = judged
 
     def check(case: ReplayCase) -> Failure | None:

@@ -16,7 +16,11 @@ from reference.buffers import AXES, GUARD_CELLS, MetadataBuffers, extents, guard
 from reference.engines import DEFAULT_PROFILE, EngineProfile, engine_profile
 from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, TARGET_VERIFY, ForwardMode, forward_mode
 
-DOMAINS = ("sglang", "strict")
+# The inputs a case may hold, each with what it allows.
+DOMAINS = {
+    "sglang": "what SGLang passes (slots >= 0, cu buffers zeroed)",
+    "strict": "any int32 slots, element 0 of the cu buffers kept",
+}
 STATIC_WIDTHS = tuple(range(1, 9))  # tokens per request in static-width mode: SGLang's draft lengths
 
 

@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import MODES, Variant, in_mode, launch_form, load_variant
+from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
@@ -34,6 +34,7 @@ from properties.row_process import RowLost, run_row
 from properties.search import find_failure
 from properties.strategies import engine_sessions, graph_sessions, replay_cases, whole_range_cases
 from reference.engines import DEFAULT_PROFILE
+from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
 
@@ -84,7 +85,7 @@ class Scorecard:
     domain: str
     device: str
     verdicts: list[Verdict] = field(default_factory=list)
-    forward_mode: str = "draft-extend"
+    forward_mode: str = DEFAULT_FORWARD_MODE
     profile: str = DEFAULT_PROFILE
 
     @property
@@ -234,14 +235,14 @@ class Gate:
         card.verdicts = [by_family[f] for f in FAMILIES if f in by_family]
         return card
 
-    def _mode(self, mode: str):
-        return in_mode(self.variant, mode, self.domain)
+    def _launch(self, launch: str):
+        return in_launch_form(self.variant, launch, self.domain)
 
     def _counterexample(self, failure: Failure, mode: str, law: str | None = None) -> str:
         """A failure as a person reads it: the law and the case in one line each, where the whole case
         went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
         law = law or failure.law
-        lines = [f"{law} ({launch_form(mode)}) on {failure.case.summary()}"]
+        lines = [f"{law} ({hyphenated(mode)}) on {failure.case.summary()}"]
         if self.reproducers is not None:
             record = to_json(
                 failure.case, variant=self.variant.spec, law=law, message=failure.message, device=self.device, mode=mode,
@@ -251,10 +252,10 @@ class Gate:
         return "\n".join([*lines, failure.message])
 
     def law_family(self, family: str) -> tuple[str, str]:
-        fill, adapt = self._mode("host_sized")
+        fill, adapt = self._launch(HOST_SIZED)
         found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases())
         if found:
-            return FAIL, self._counterexample(found, "host_sized")
+            return FAIL, self._counterexample(found, HOST_SIZED)
         searched = f"edge examples and up to {self.budget.max_examples} generated cases"
         if family == "values" and self.past_int32 and not self.gpu:
             return PASS, f"{searched}; tables past 2^31 cells: not run, no CUDA device on this machine"
@@ -278,13 +279,13 @@ class Gate:
 
     def _declared(self):
         """(mode, fill, adapt) of every mode the variant declares."""
-        return [(mode, *judged) for mode in MODES if (judged := self._mode(mode)) is not None]
+        return [(mode, *judged) for mode in MODES if (judged := self._launch(mode)) is not None]
 
     def engine_replay(self, family: str) -> tuple[str, str]:
         for mode, fill, adapt in self._declared():
             broken = _graph_sessions(fill, adapt, self.device, self.budget, engine_sessions(self.variant.forward_mode), engine_replays_match_reference)
             if broken:
-                return FAIL, f"{broken[0]} ({launch_form(mode)})\n{broken[1]}"
+                return FAIL, f"{broken[0]} ({hyphenated(mode)})\n{broken[1]}"
         how = "captured once, replayed" if self.gpu else "called on the same tensors (no CUDA device to capture on)"
         return PASS, f"padded buckets {how} step after step with a changing number of live requests, in every declared mode"
 
@@ -305,22 +306,22 @@ class Gate:
             for name in ("padded_bucket", "page_size_64", "large_batch"):
                 failure = first_broken_law(fill, adapt(self.examples[name]), self.device, (runs_on_callers_stream,))
                 if failure:
-                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({launch_form(mode)}, edge example {name})"
+                    return FAIL, f"{failure.message.removeprefix('LawBroken: ')} ({hyphenated(mode)}, edge example {name})"
         return PASS, "reads and writes in the caller's stream order behind a long device-side wait, and joins every stream it forks"
 
     def graph_capture(self, family: str) -> tuple[str, str]:
         if (skip := self._needs_gpu()):
             return skip
-        fill, adapt = self._mode("host_sized")
+        fill, adapt = self._launch(HOST_SIZED)
         broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
         return (FAIL, "\n".join(broken)) if broken else (PASS, "captured once, replayed with new values step after step")
 
-    def _mode_row(self, mode: str) -> tuple[str, str]:
-        judged = self._mode(mode)
-        if judged is None and mode == "static_width" and self.variant.forward_mode != "draft-extend":
+    def _launch_row(self, mode: str) -> tuple[str, str]:
+        judged = self._launch(mode)
+        if judged is None and mode == STATIC_WIDTH and self.variant.forward_mode != DRAFT_EXTEND.name:
             return NOT_APPLICABLE, f"static width is draft-extend's: every {self.variant.forward_mode} request has the same tokens"
         if judged is None:
-            flag = "supports_graph_resident" if mode == "graph_resident" else "supports_static_extend_len"
+            flag = "supports_graph_resident" if mode == GRAPH_RESIDENT else "supports_static_extend_len"
             return NOT_APPLICABLE, f"not declared (fill.{flag})"
         fill, adapt = judged
         found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases())
@@ -332,10 +333,10 @@ class Gate:
         return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold")
 
     def graph_resident(self, family: str) -> tuple[str, str]:
-        return self._mode_row("graph_resident")
+        return self._launch_row(GRAPH_RESIDENT)
 
     def static_width(self, family: str) -> tuple[str, str]:
-        return self._mode_row("static_width")
+        return self._launch_row(STATIC_WIDTH)
 
     def sanitizer(self, family: str) -> tuple[str, str]:
         from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES

@@ -20,7 +20,7 @@ from properties.host import BadVariant, Contract, host_case, on_host  # noqa: F4
 from reference.buffers import MetadataBuffers
 from reference.eager import FILLS
 from reference.engines import DEFAULT_PROFILE, engine_profile
-from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
+from reference.modes import DEFAULT_FORWARD_MODE, DRAFT_EXTEND, FORWARD_MODES
 
 # The shipped kernel and the reference, per forward mode: what `--variant` judges by default.
 SHIPPED_KERNELS = {name: f"kernel:{mode.fill_name}" for name, mode in FORWARD_MODES.items()}
@@ -105,14 +105,20 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     return Variant(spec, adapt(fill, convention, spec, mode), convention, mode, profile)
 
 
-# The launch forms, spelled as code and reproducers spell them; the command line and the reports
-# spell them with hyphens (`launch_form`).
-MODES = ("host_sized", "graph_resident", "static_width")
+# The launch forms, spelled as code and reproducers spell them (the command line and the reports
+# spell them `hyphenated`), each with what the variant is given in it.
+MODES = {
+    "host_sized": "the host gives max_seqlen_k",
+    "graph_resident": "max_seqlen_k=None",
+    "static_width": "equal extend lengths",
+}
+HOST_SIZED, GRAPH_RESIDENT, STATIC_WIDTH = MODES
 DEFAULT_DOMAIN = "sglang"
 
 
-def launch_form(mode: str) -> str:
-    return mode.replace("_", "-")
+def hyphenated(name: str) -> str:
+    """A name as the command line and the reports spell it: launch forms, rows, GPU families, options' values."""
+    return name.replace("_", "-")
 
 
 def graph_resident(fill: Contract) -> Contract:
@@ -129,22 +135,22 @@ def declares(variant: Variant, mode: str) -> bool:
     """Whether the variant declares `mode`: host-sized always; graph-resident with
     `fill.supports_graph_resident = True`; static-width, draft-extend's alone, with
     `fill.supports_static_extend_len = True`."""
-    if mode == "static_width" and variant.forward_mode != "draft-extend":
+    if mode == STATIC_WIDTH and variant.forward_mode != DRAFT_EXTEND.name:
         return False
-    flag = {"host_sized": None, "graph_resident": "supports_graph_resident", "static_width": "supports_static_extend_len"}[mode]
+    flag = {HOST_SIZED: None, GRAPH_RESIDENT: "supports_graph_resident", STATIC_WIDTH: "supports_static_extend_len"}[mode]
     return flag is None or bool(getattr(variant.fill, flag, False))
 
 
-def in_mode(
+def in_launch_form(
     variant: Variant, mode: str, domain: str = DEFAULT_DOMAIN
 ) -> tuple[Contract, Callable[[ReplayCase], ReplayCase]] | None:
     """(the callable the laws judge, how a generated case reads in this mode and domain), or None
     where the variant does not declare the mode."""
     if not declares(variant, mode):
         return None
-    if mode == "graph_resident":
+    if mode == GRAPH_RESIDENT:
         return graph_resident(variant.fill), lambda case: _longest_as_max(judged_case(case.in_domain(domain), variant))
-    if mode == "static_width":
+    if mode == STATIC_WIDTH:
         return variant.fill, lambda case: judged_case(case.in_domain(domain), variant).static_width()
     return variant.fill, lambda case: judged_case(case.in_domain(domain), variant)
 

@@ -8,8 +8,9 @@ past what the contract allows leaves its allocation. PyTorch's caching allocator
 inside one of its larger blocks (pytorch/pytorch#45294), so the checked process runs with
 PYTORCH_NO_CUDA_MEMORY_CACHING=1: every tensor is then an allocation of its own.
 
-`python -m properties memcheck --under-sanitizer --variant SPEC` is the process the sanitizer runs
-(`calls`); `check_memory` starts it and reads the sanitizer's verdict.
+`python -m properties.memcheck --variant SPEC` is the process the sanitizer runs (`calls`), with the
+options of `python -m properties memcheck` (`parents`) but for the sanitizer's tool; `check_memory`
+starts it and reads the sanitizer's verdict.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def check_memory(
         max_examples = min(max_examples, SLOW_TOOL_EXAMPLES)
     argv = [
         "compute-sanitizer", "--tool", tool, "--error-exitcode", "99", "--print-limit", "8",
-        sys.executable, "-m", "properties", "memcheck", "--under-sanitizer", "--variant", spec, "--convention", convention,
+        sys.executable, "-m", "properties.memcheck", "--variant", spec, "--convention", convention,
         "--max-examples", str(max_examples), "--domain", domain,
         *(("--forward-mode", forward_mode) if forward_mode else ()),
         *(("--profile", profile) if profile else ()),
@@ -100,14 +101,14 @@ def calls(spec: str, convention: str, max_examples: int, domain: str, forward_mo
     from hypothesis import HealthCheck, given, settings
 
     from properties.edges import pinned_examples
-    from properties.harness import MODES, in_mode, load_variant, prepare_runtime, run
+    from properties.harness import MODES, in_launch_form, load_variant, prepare_runtime, run
     from properties.strategies import replay_cases
 
     device = prepare_runtime()
     variant = load_variant(spec, convention, forward_mode, profile)
     calls = [0]
     for mode in MODES:
-        judged = in_mode(variant, mode, domain)
+        judged = in_launch_form(variant, mode, domain)
         if judged is None:
             continue
         fill, adapt = judged
@@ -129,3 +130,19 @@ def calls(spec: str, convention: str, max_examples: int, domain: str, forward_mo
         print(f"memcheck: {calls[0]} calls", flush=True)
     return calls[0]
 
+
+def parents() -> list:
+    """The options of the checked process, which the memcheck command shares."""
+    from properties.cli.options import budget_parent, domain_parent, judged_parents, variant_parent
+
+    return [variant_parent(), *judged_parents(), domain_parent(), budget_parent(EXAMPLES, "generated cases per launch form, after the edge examples")]
+
+
+if __name__ == "__main__":
+    # The process compute-sanitizer runs: the calls alone, without the command line's other commands.
+    from properties.cli.options import Parser, named
+
+    args = Parser(prog="python -m properties.memcheck", parents=parents()).parse_args()
+    if (spec_mode := named(args)) is None:
+        sys.exit(2)
+    calls(spec_mode[0], args.convention, args.max_examples, args.domain, spec_mode[1], args.profile)

@@ -24,7 +24,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import pinned_examples
-from properties.harness import MODES, in_mode, launch_form, load_variant, prepare_runtime
+from properties.harness import HOST_SIZED, MODES, hyphenated, in_launch_form, load_variant, prepare_runtime
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
 from properties.strategies import replay_cases
@@ -39,7 +39,7 @@ class Hunt:
     case: ReplayCase | None
     seconds: float
     message: str = ""
-    mode: str | None = None
+    launch: str | None = None  # the launch form that killed it, or what a GPU family checked
     skipped: str = ""  # why the mutant was not hunted on this tier
 
     @property
@@ -73,7 +73,7 @@ def hunt(
     start = time.monotonic()
     # The strict domain's rules are the stronger ones: any int32 slots, element 0 of both cu buffers
     # untouched. Mutants whose defect breaks only them say so (`fill.domain = "strict"`).
-    modes = {mode: adapted for mode in MODES if (adapted := in_mode(variant, mode, "strict")) is not None}
+    modes = {mode: adapted for mode in MODES if (adapted := in_launch_form(variant, mode, "strict")) is not None}
 
     def check(mode: str, laws=contract_laws):
         fill, adapt = modes[mode]
@@ -109,7 +109,7 @@ def hunt(
 def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
     """A mutant only a GPU family of checks can see: memcheck on tight buffers, or the compile count."""
     if device.type != "cuda":
-        return Hunt(spec, False, None, None, 0.0, skipped=f"shows only in {shows_in.replace('_', '-')}: not applicable on this tier")
+        return Hunt(spec, False, None, None, 0.0, skipped=f"shows only in {hyphenated(shows_in)}: not applicable on this tier")
     start = time.monotonic()
     if shows_in == "past_int32":
         from properties.past_int32 import in_child
@@ -117,7 +117,7 @@ def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
         code, said = in_child(spec, variant.convention, variant.forward_mode)
         if code not in (0, 1):
             return Hunt(spec, False, None, None, time.monotonic() - start, skipped=f"past 2^31 not run: {said}")
-        return Hunt(spec, code == 1, "past-int32" if code == 1 else None, None, time.monotonic() - start, said, "host_sized")
+        return Hunt(spec, code == 1, "past-int32" if code == 1 else None, None, time.monotonic() - start, said, HOST_SIZED)
     if shows_in == "memcheck":
         from properties.memcheck import check_memory
 
@@ -132,7 +132,7 @@ def _hunt_on_gpu(spec: str, variant, shows_in: str, device) -> Hunt:
     if counted is None:
         return Hunt(spec, False, None, None, time.monotonic() - start, skipped="compile count not run on this Triton")
     return Hunt(spec, not counted.passed, "compile-count" if not counted.passed else None, None, time.monotonic() - start,
-                counted.describe(), "host_sized")
+                counted.describe(), HOST_SIZED)
 
 
 def _cells(case: ReplayCase) -> int:
@@ -166,7 +166,7 @@ def table(hunts: list[Hunt], names: dict[str, str]) -> str:
             (
                 names.get(h.spec, h.spec),
                 "killed" if h.killed else "n/a" if h.skipped else "SURVIVED",
-                f"{h.law} ({launch_form(h.mode)})" if h.killed else h.skipped or "-",
+                f"{h.law} ({hyphenated(h.launch)})" if h.killed else h.skipped or "-",
                 h.size,
                 f"{h.seconds:.1f}s",
             )

@@ -7,8 +7,9 @@ Each case checks every written row against the row of req_to_token it must copy 
 the real table at page 64) and the per-request lengths, over each row's live prefix.
 
 `python -m properties past-int32 --variant SPEC --forward-mode MODE` runs both cases in a process of
-its own, as the mutation hunt does for the int32-offset mutants: an offset that wraps reads or writes
-outside its allocation, and the CUDA context that raises it is lost to every later call.
+its own, as the gate and the mutation hunt do (`in_child`, through `python -m properties.past_int32`,
+which takes the same options, `parents`): an offset that wraps reads or writes outside its
+allocation, and the CUDA context that raises it is lost to every later call.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
     """(exit status, last line said) of `check` on the variant, run in a process of its own: 0 every
     row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory)."""
     result = subprocess.run(
-        [sys.executable, "-m", "properties", "past-int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
+        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
         capture_output=True, text=True,
     )
     # The verdict is stdout's last line; a run that could not start says why on stderr.
@@ -131,3 +132,18 @@ def check(spec: str, convention: str, mode_name: str) -> int:
     print("gather and store past 2^31: every row right")
     return 0
 
+
+def parents() -> list:
+    """The options of the past-int32 command and of its child process."""
+    from properties.cli.options import convention_parent, forward_mode_parent, variant_parent
+
+    return [variant_parent(), convention_parent(), forward_mode_parent()]
+
+
+if __name__ == "__main__":
+    # The child `in_child` starts: the cases alone, without the command line's other commands.
+    from properties.cli.options import Parser, named
+
+    args = Parser(prog="python -m properties.past_int32", parents=parents()).parse_args()
+    spec_mode = named(args)
+    sys.exit(2 if spec_mode is None else check(spec_mode[0], args.convention, spec_mode[1]))

@@ -18,7 +18,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.compare import compare, report
-from properties.harness import Contract, graph_resident, on_host
+from properties.harness import GRAPH_RESIDENT, HOST_SIZED, Contract, graph_resident, on_host
 from properties.laws import CONTRACT_LAWS, first_broken_law
 from reference.buffers import MetadataBuffers, whole_storage
 from reference.eager import FILLS
@@ -51,7 +51,7 @@ def _buffer(t: torch.Tensor) -> dict:
 
 
 def to_json(
-    case: ReplayCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = "host_sized",
+    case: ReplayCase, *, variant: str, law: str, message: str, device: torch.device, mode: str = HOST_SIZED,
     convention: str = "contract",
 ) -> dict:
     inputs = case.inputs("cpu")
@@ -131,7 +131,7 @@ def replay(record: dict, fill: Contract, device: torch.device) -> str | None:
     else the account of what is still wrong. A differential failure replays from the recorded tensors
     alone (every cell where `fill` and the reference differ); any other law is rerun on the recorded
     case."""
-    if record.get("mode", "host_sized") == "graph_resident":
+    if record.get("mode", HOST_SIZED) == GRAPH_RESIDENT:
         fill = graph_resident(fill)
     case = recorded_case(record)
     reference = FILLS[case.forward_mode]

@@ -61,6 +61,7 @@ def test_values_are_hyphenated_and_their_underscore_spelling_is_read_as_them():
     args = build_parser().parse_args(["gate", "--require", "no_sync,graph-resident", "--only", "outside_view"])
     assert args.require == ("no-sync", "graph-resident") and args.only == ("outside-view",)
     assert build_parser().parse_args(["campaign", "--launch", "graph_resident"]).launch == "graph-resident"
+    assert build_parser().parse_args(["campaign", "--convention", "sglang_fused_decode"]).convention == "sglang-fused-decode"
     assert build_parser().parse_args(["campaign", "--laws", "inputs-untouched"]).laws == ("inputs_untouched",)
     for name, command in SUBCOMMANDS.items():
         for action in command._actions:
@@ -82,3 +83,36 @@ def test_one_spelling_per_option_in_every_command(name):
 def test_campaign_is_the_one_name_of_the_campaign_and_replay_takes_no_forward_mode():
     assert "fuzz" not in SUBCOMMANDS
     assert "--forward-mode" in _refused("replay", "corpus.json", "--forward-mode", "decode")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("diff", "--variant", "reference:fill_draft_extend_metadata", "--against", "reference:no_such_callable"),
+        ("throughput", "--variant", "reference:no_such_callable"),
+    ],
+    ids=["diff --against", "throughput --variant"],
+)
+def test_a_variant_that_does_not_load_is_one_line_and_exit_2(argv, capsys):
+    args = build_parser().parse_args(list(argv))
+    assert args.handler(args) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.strip().splitlines() == ["'reference:no_such_callable': reference has no callable 'no_such_callable'"], said.err
+
+
+def test_the_child_processes_parse_the_commands_options_without_the_commands():
+    """properties.memcheck and properties.past_int32 start themselves as children (under the
+    sanitizer, past 2^31): they take their command's options, spelled alike, and import no command."""
+    import subprocess
+    import sys
+
+    from properties import memcheck, past_int32
+
+    for module, command in ((memcheck, "memcheck"), (past_int32, "past-int32")):
+        child = {action.dest for parent in module.parents() for action in parent._actions}
+        assert child <= {action.dest for action in SUBCOMMANDS[command]._actions}, (command, child)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, properties.memcheck, properties.past_int32, properties.cli.options; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert not [name for name in loaded if name in ("properties.gate", "properties.mutation") or name.startswith("properties.cli.") and name != "properties.cli.options"], loaded

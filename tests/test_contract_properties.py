@@ -16,13 +16,13 @@ from hypothesis import example, given
 
 from properties.edges import pinned_examples
 from properties.gate_rows import family_of_law
-from properties.harness import MODES, in_mode, launch_form
+from properties.harness import HOST_SIZED, MODES, hyphenated, in_launch_form
 from properties.laws import CONTRACT_LAWS, laws_of
 from properties.strategies import replay_cases
 
 
 def _family(mode: str, law) -> str:
-    return family_of_law(law.__name__) if mode == "host_sized" else launch_form(mode)
+    return family_of_law(law.__name__) if mode == HOST_SIZED else hyphenated(mode)
 
 
 def contract_test(mode_name: str):
@@ -40,7 +40,7 @@ def contract_test(mode_name: str):
     def test(mode, law, case, judged, domain, device):
         # A launch mode the variant does not declare, or another forward mode's test, was skipped at
         # collection (conftest.py).
-        fill, adapt = in_mode(judged[mode_name], mode, domain)
+        fill, adapt = in_launch_form(judged[mode_name], mode, domain)
         law(fill, adapt(case), device)
 
     for case in pinned_examples(mode_name, gpu=torch.cuda.is_available()).values():

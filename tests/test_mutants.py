@@ -16,7 +16,7 @@ import pytest
 from hypothesis import settings
 
 from properties.cases import ReplayCase
-from properties.harness import MODES, in_mode, load_variant
+from properties.harness import MODES, hyphenated, in_launch_form, load_variant
 from properties.laws import differential
 from properties.mutants import MUTANTS, NAMES, mutants_of
 from kernel.launch import LAUNCHER
@@ -38,7 +38,7 @@ def test_mutant_is_killed(mode_name, name):
     if result.skipped:
         pytest.skip(f"{name}: {result.skipped}")
     assert result.killed, f"{name} survived the suite in the {mode_name} mode"
-    print(f"{name} ({mode_name}): killed by {result.law} ({result.mode}) on {result.size} in {result.seconds:.1f}s")
+    print(f"{name} ({mode_name}): killed by {result.law} ({hyphenated(result.launch)}) on {result.size} in {result.seconds:.1f}s")
 
 
 @pytest.mark.parametrize("name", PATCHES)
@@ -101,7 +101,7 @@ def test_gpu_only_mutant_keeps_the_shipped_values(name, device):
         _pool_rows_with_room([1100, 7, 300], [3, 1, 2], 16),
         _pool_rows_with_room([5 + (7 * b) % 23 for b in range(70)], [b % 3 for b in range(70)], 1),
     )
-    for fill, adapt in filter(None, (in_mode(variant, mode) for mode in MODES)):
+    for fill, adapt in filter(None, (in_launch_form(variant, mode) for mode in MODES)):
         for case in cases:
             differential(fill, adapt(case), device)
 
@@ -121,3 +121,15 @@ def test_mutants_command_reports_kills_and_passes_controls():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2/2 mutants killed" in result.stdout
     assert "cu_seqlens_exclusive" in result.stdout and "killed" in result.stdout
+
+
+def test_mutants_command_refuses_a_mutant_of_another_forward_mode(capsys):
+    from properties.cli import build_parser
+
+    assert "padding_floor_ignored" not in mutants_of("decode")
+    args = build_parser().parse_args(["mutants", "--forward-mode", "decode", "--only", "padding_floor_ignored,column_one_past_end"])
+    assert args.handler(args) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.strip().splitlines() == [
+        "not mutants of the decode mode: padding_floor_ignored (--forward-mode picks the mode)"
+    ], said.err

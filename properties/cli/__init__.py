@@ -1,18 +1,23 @@
 """Command-line tools of the suite: `python -m properties COMMAND --help`. Every command that judges
-a variant takes `--variant SPEC` (default: the shipped kernel of the forward mode), `--convention`,
-`--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the mode the
-convention implies) and `--profile`; lists are comma-separated, values hyphenated.
+a variant takes `--forward-mode decode|target-verify|draft-extend` (draft-extend by default, or the
+mode the convention implies) and, but for mutants, `--variant SPEC` (default: the shipped kernel of
+the forward mode); `--convention` where the variant may be called another way than the contract's
+(not throughput's, which times contract-shaped ones) and `--profile` where an engine profile's
+contract judges it (not past-int32's tables); lists are comma-separated, values hyphenated.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from properties.cli import campaign, gate, gpu_tools, mutants, triage
 from properties.cli.options import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The commands are imported here, not with the package: the child processes of properties.memcheck
+    # and properties.past_int32 parse with properties.cli.options alone, and need none of them.
+    from properties.cli import campaign, gate, gpu_tools, mutants, triage
+
     parser = Parser(prog="python -m properties", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for family in (campaign, triage, mutants, gate, gpu_tools):

@@ -24,7 +24,7 @@ from properties.cli.options import (
     shrink_parent,
     variant_parent,
 )
-from properties.harness import prepare_runtime
+from properties.harness import HOST_SIZED, hyphenated, prepare_runtime
 from properties.laws import CONTRACT_LAWS
 
 
@@ -50,7 +50,7 @@ def add(commands) -> None:
         help="replay, then save, failures in Hypothesis' example database: redis://HOST:PORT/N or a "
         "directory; given alone, HYPOTHESIS_DATABASE_URL, else HYPOTHESIS_DATABASE_DIR, else .hypothesis/examples",
     )
-    run.add_argument("--launch", type=choice(LAUNCH_FORMS), choices=LAUNCH_FORMS, default="host-sized", help=LAUNCH_HELP)
+    run.add_argument("--launch", type=choice(LAUNCH_FORMS), choices=LAUNCH_FORMS, default=hyphenated(HOST_SIZED), help=LAUNCH_HELP)
     run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     run.add_argument("--summary-json", help=argparse.SUPPRESS)
     run.set_defaults(handler=campaign)
@@ -66,14 +66,14 @@ def campaign(args) -> int:
     import hashlib
 
     from properties.gpus import visible_gpus
-    from properties.harness import in_mode
+    from properties.harness import in_launch_form
     from properties.profiles import example_database
 
     prepare_runtime()
     variant = load(args)
     if variant is None:
         return 2
-    if in_mode(variant, LAUNCH_FORMS[args.launch], args.domain) is None:
+    if in_launch_form(variant, LAUNCH_FORMS[args.launch], args.domain) is None:
         print(f"{variant.name} does not declare the {args.launch} launch", file=sys.stderr)
         return 2
     laws = tuple(law for law in CONTRACT_LAWS if not args.laws or law.__name__ in args.laws)
@@ -145,7 +145,7 @@ def _campaign_one(args, variant, laws, database) -> int:
         laws=laws,
         database=database,
         on_failure=keep,
-        mode=LAUNCH_FORMS[args.launch],
+        launch=LAUNCH_FORMS[args.launch],
         domain=args.domain,
         shrink_seconds=args.shrink_seconds,
     )

@@ -20,7 +20,7 @@ def add(commands) -> None:
         ],
     )
     gated.add_argument("--require", type=rows, metavar="ROW,...", help=REQUIRE_HELP)
-    gated.add_argument("--only", type=rows, metavar="ROW,...", help="run only these rows")
+    gated.add_argument("--only", type=rows, metavar="ROW,...", help="run only these rows (default: all rows)")
     gated.add_argument("--json", metavar="FILE", help="write the scorecard as JSON")
     gated.add_argument(
         "--max-slowdown", metavar="R", type=float, default=MAX_SLOWDOWN,

@@ -3,37 +3,33 @@ Triton compilations it makes, the tables past 2^31 cells, and the suite's own th
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from properties.cli.options import (
     budget_parent,
-    convention_parent,
-    domain_parent,
     forward_mode_parent,
     judged_parents,
     load,
+    loaded,
     named,
     names,
     profile_parent,
     variant_parent,
 )
-from properties.harness import SHIPPED_KERNELS, load_variant, prepare_runtime
-from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES
+from properties.harness import SHIPPED_KERNELS, prepare_runtime
 from properties.memcheck import TOOLS
-from properties.profiles import HYPOTHESIS_PROFILES
+from properties.memcheck import parents as memcheck_parents
+from properties.past_int32 import parents as past_int32_parents
+from properties.profiles import HYPOTHESIS_PROFILES, SEARCHING_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
 def add(commands) -> None:
     check = commands.add_parser(
-        "memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck",
-        parents=[variant_parent(), *judged_parents(), domain_parent(), budget_parent(MEMCHECK_EXAMPLES, "generated cases per launch form, after the edge examples")],
+        "memcheck", help="a variant's calls on tight buffers under compute-sanitizer memcheck", parents=memcheck_parents(),
     )
     check.add_argument("--tool", default="memcheck", choices=TOOLS, help="compute-sanitizer's tool")
-    # The process compute-sanitizer runs: the calls themselves, with no sanitizer of their own.
-    check.add_argument("--under-sanitizer", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(handler=memcheck)
 
     count = commands.add_parser(
@@ -44,7 +40,7 @@ def add(commands) -> None:
 
     wide = commands.add_parser(
         "past-int32", help="the tables past 2^31 cells (a gather and a store past the int32 offsets) in a process of their own",
-        parents=[variant_parent(), convention_parent(), forward_mode_parent()],
+        parents=past_int32_parents(),
     )
     wide.set_defaults(handler=past_int32)
 
@@ -52,27 +48,24 @@ def add(commands) -> None:
         "throughput", help="differential examples per second, split by phase",
         parents=[
             variant_parent(), profile_parent(),
-            forward_mode_parent("all", help_text="the forward mode whose contract is timed (default: draft-extend; all: each)"),
+            forward_mode_parent("all", help_text=f"the forward mode whose contract is timed (default: {DEFAULT_FORWARD_MODE}; all: each)"),
             budget_parent(200, "generated cases per timing"),
         ],
     )
     speed.add_argument(
-        "--hypothesis-profiles", type=names(HYPOTHESIS_PROFILES, "Hypothesis profile"), default=("dev", "fuzz"), metavar="NAME,...",
-        help="the Hypothesis profiles to time (default: dev,fuzz)",
+        "--hypothesis-profiles", type=names(HYPOTHESIS_PROFILES, "Hypothesis profile"), default=tuple(SEARCHING_PROFILES), metavar="NAME,...",
+        help=f"the Hypothesis profiles to time (default: the searching ones, {','.join(SEARCHING_PROFILES)})",
     )
     speed.add_argument("--json", metavar="FILE")
     speed.set_defaults(handler=throughput)
 
 
 def memcheck(args) -> int:
-    from properties.memcheck import calls, check_memory
+    from properties.memcheck import check_memory
 
     if (spec_mode := named(args)) is None:
         return 2
     spec, mode = spec_mode
-    if args.under_sanitizer:
-        calls(spec, args.convention, args.max_examples, args.domain, mode, args.profile)
-        return 0
     result = check_memory(
         spec, args.convention, max_examples=args.max_examples, domain=args.domain, tool=args.tool, forward_mode=mode, profile=args.profile,
     )
@@ -115,9 +108,13 @@ def throughput(args) -> int:
     from properties.throughput import describe, measure_cold_and_warm
 
     device = prepare_runtime()
-    register_profiles()
     modes = tuple(FORWARD_MODES) if args.forward_mode == "all" else (args.forward_mode or DEFAULT_FORWARD_MODE,)
-    variants = [load_variant(args.variant or SHIPPED_KERNELS[mode], forward_mode=mode, profile=args.profile) for mode in modes]
+    variants = []
+    for mode in modes:
+        if (variant := loaded(args.variant or SHIPPED_KERNELS[mode], "contract", mode, args.profile)) is None:
+            return 2
+        variants.append(variant)
+    register_profiles()
     results = [r for variant in variants for profile in args.hypothesis_profiles for r in measure_cold_and_warm(variant, device, profile, args.max_examples)]
     for result in results:
         print(describe(result))

@@ -7,8 +7,16 @@ import os
 import sys
 
 from properties.cli.options import budget_parent, forward_mode_parent, names, profile_parent, shrink_parent
-from properties.harness import SHIPPED_KERNELS, prepare_runtime
-from reference.modes import FORWARD_MODES
+from properties.harness import REFERENCES, SHIPPED_KERNELS, hyphenated, prepare_runtime
+from reference.engines import DEFAULT_PROFILE
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
+
+# --controls: the controls each choice keeps, by the name the report gives them, and their spec in a forward mode.
+CONTROLS = {
+    "all": {"(shipped kernel)": SHIPPED_KERNELS, "(reference)": REFERENCES},
+    "reference": {"(reference)": REFERENCES},
+    "none": {},
+}
 
 
 def _every_mutant() -> tuple[str, ...]:
@@ -20,26 +28,35 @@ def _every_mutant() -> tuple[str, ...]:
 def add(commands) -> None:
     mut = commands.add_parser(
         "mutants", help="run the suite against every planted-defect variant",
-        parents=[forward_mode_parent(), profile_parent(), budget_parent(30, "generated cases per law"), shrink_parent(20.0)],
+        parents=[
+            forward_mode_parent(help_text=f"the forward mode whose mutants are hunted, by its contract (default: {DEFAULT_FORWARD_MODE})"),
+            profile_parent(f"the engine profile whose contract judges every mutant (default: the one each mutant declares, else {DEFAULT_PROFILE})"),
+            budget_parent(30, "generated cases per law"), shrink_parent(20.0),
+        ],
     )
-    mut.add_argument("--only", type=names(_every_mutant, "mutant"), metavar="NAME,...", help="only these mutants")
+    mut.add_argument("--only", type=names(_every_mutant, "mutant"), metavar="NAME,...", help="only these mutants of the forward mode")
     mut.add_argument("--workers", type=int, help="processes on the CPU (default: the cores, at most 8)")
-    mut.add_argument("--controls", choices=("all", "reference", "none"), default="all",
-                     help="which of the shipped kernel and the reference must survive too (default: both)")
+    mut.add_argument(
+        "--controls", choices=CONTROLS, default="all",
+        help="which of the shipped kernel and the reference must survive too: "
+        + "; ".join(f"{choice}: {', '.join(kept) or 'neither'}" for choice, kept in CONTROLS.items()) + " (default: all)",
+    )
     mut.set_defaults(handler=mutants)
 
 
 def mutants(args) -> int:
-    from properties.harness import REFERENCES
     from properties.mutants import mutants_of
     from properties.mutation import hunt_all, table
 
+    mode = args.forward_mode or DEFAULT_FORWARD_MODE
+    elsewhere = [name for name in args.only or () if name not in mutants_of(mode)]
+    if elsewhere:
+        # Dropped silently, they would leave a run that hunts nothing and passes.
+        print(f"not mutants of the {mode} mode: {', '.join(elsewhere)} (--forward-mode picks the mode)", file=sys.stderr)
+        return 2
     prepare_runtime()
-    mode = args.forward_mode or "draft-extend"
-    shipped, reference = SHIPPED_KERNELS[mode], REFERENCES[mode]
     chosen = {name: spec for name, spec in mutants_of(mode).items() if not args.only or name in args.only}
-    kept = {"all": (shipped, reference), "reference": (reference,), "none": ()}[args.controls]
-    controls = {name: spec for name, spec in {"(shipped kernel)": shipped, "(reference)": reference}.items() if spec in kept}
+    controls = {name: specs[mode] for name, specs in CONTROLS[args.controls].items()}
     names = {spec: name for name, spec in {**chosen, **controls}.items()}
     workers = args.workers or min(os.cpu_count() or 1, 8)
     specs = list(chosen.values()) + list(controls.values())
@@ -49,7 +66,7 @@ def mutants(args) -> int:
     for h in hunt_all(specs, workers=workers, max_examples=args.max_examples, shrink_seconds=args.shrink_seconds, forward_mode=mode, profile=args.profile):
         hunts.append(h)
         control = h.spec in controls.values()
-        verdict = f"killed by {h.law} ({h.mode}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
+        verdict = f"killed by {h.law} ({hyphenated(h.launch)}) on {h.size}" if h.killed else h.skipped or ("survived, as a control must" if control else "SURVIVED")
         print(f"[{len(hunts)}/{len(specs)}] {names[h.spec]}: {verdict}, {h.seconds:.1f}s", file=sys.stderr, flush=True)
     print(table(hunts, names))
     survivors = [h for h in hunts if not h.killed and not h.skipped and h.spec not in controls.values()]

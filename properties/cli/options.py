@@ -18,25 +18,21 @@ from typing import Callable, Iterable
 from properties.cases import DOMAINS
 from properties.conventions import CONVENTIONS
 from properties.gate_rows import FAMILIES, required_help
-from properties.harness import DEFAULT_DOMAIN, MODES, launch_form
+from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
-from reference.modes import FORWARD_MODES
+from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 SPEC_FORMS = "MODULE:CALLABLE or path/to/file.py:CALLABLE"
 VARIANT_HELP = f"the implementation judged, {SPEC_FORMS} (default: the shipped kernel of the forward mode)"
 CONVENTION_HELP = f"how the variant is called: {', '.join(CONVENTIONS)} (properties/conventions.py)"
-FORWARD_MODE_HELP = "the forward mode whose contract judges the variant (default: the one the convention implies, else draft-extend)"
+FORWARD_MODE_HELP = f"the forward mode whose contract judges the variant (default: the one the convention implies, else {DEFAULT_FORWARD_MODE})"
 PROFILE_HELP = f"the engine profile whose contract judges the variant (default {DEFAULT_PROFILE})"
-DOMAIN_HELP = "sglang: what SGLang passes (slots >= 0, cu buffers zeroed); strict: any int32 slots, element 0 of the cu buffers kept"
-LAUNCH_HELP = "host-sized: the host gives max_seqlen_k; graph-resident: max_seqlen_k=None; static-width: equal extend lengths"
+DOMAIN_HELP = "; ".join(f"{name}: {allows}" for name, allows in DOMAINS.items())
+LAUNCH_HELP = "; ".join(f"{hyphenated(mode)}: {given}" for mode, given in MODES.items())
 REQUIRE_HELP = f"the rows that must pass, of {', '.join(FAMILIES)} (default: {required_help()})"
 
 
-def hyphenated(value: str) -> str:
-    return value.replace("_", "-")
-
-
-LAUNCH_FORMS = {launch_form(mode): mode for mode in MODES}
+LAUNCH_FORMS = {hyphenated(mode): mode for mode in MODES}
 
 
 def choice(known: Iterable[str]) -> Callable[[str], str]:
@@ -96,7 +92,7 @@ def variant_parent(help_text: str = VARIANT_HELP, *, required: bool = False) -> 
 
 def convention_parent(default: str | None = "contract", help_text: str = CONVENTION_HELP) -> argparse.ArgumentParser:
     parent = _parent()
-    parent.add_argument("--convention", choices=CONVENTIONS, default=default, metavar="NAME", help=help_text)
+    parent.add_argument("--convention", type=choice(CONVENTIONS), choices=CONVENTIONS, default=default, metavar="NAME", help=help_text)
     return parent
 
 
@@ -143,7 +139,7 @@ def shrink_parent(seconds: float, help_text: str = "time box for shrinking each 
 
 def seed_parent() -> argparse.ArgumentParser:
     parent = _parent()
-    parent.add_argument("--seed", type=int, default=0)
+    parent.add_argument("--seed", type=int, metavar="N", default=0, help="the seed of the generated cases: a run with the same seed draws the same (default 0)")
     return parent
 
 
@@ -163,12 +159,18 @@ def named(args) -> tuple[str, str] | None:
 def load(args):
     """The variant the command names, loaded through its convention; None, after one line on stderr,
     where it cannot be loaded."""
-    from properties.harness import BadVariant, load_variant
-
     if (spec_mode := named(args)) is None:
         return None
+    return loaded(spec_mode[0], args.convention, spec_mode[1], args.profile)
+
+
+def loaded(spec: str, convention: str, forward_mode: str, profile: str | None):
+    """The variant `spec` names (properties.harness.load_variant); None, after one line on stderr,
+    where it cannot be loaded."""
+    from properties.harness import BadVariant, load_variant
+
     try:
-        return load_variant(spec_mode[0], args.convention, spec_mode[1], args.profile)
+        return load_variant(spec, convention, forward_mode, profile)
     except BadVariant as error:
         print(error, file=sys.stderr)
         return None

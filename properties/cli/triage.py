@@ -10,12 +10,14 @@ from properties.cli.options import (
     convention_parent,
     judged_parents,
     load,
+    loaded,
     profile_parent,
     seed_parent,
     shrink_parent,
     variant_parent,
 )
 from properties.harness import SHIPPED_KERNELS, load_variant, prepare_runtime
+from reference.modes import DEFAULT_FORWARD_MODE
 
 
 def add(commands) -> None:
@@ -51,7 +53,7 @@ def replay(args) -> int:
         record = load_record(path)
         spec = args.variant or record["variant"]
         convention = args.convention or record.get("convention", "contract")
-        recorded_mode = record.get("forward_mode", "draft-extend")
+        recorded_mode = record.get("forward_mode", DEFAULT_FORWARD_MODE)
         if args.profile:
             # Judged by another engine's contract than the one recorded.
             record = {**record, "case": {**record["case"], "profile": args.profile}}
@@ -79,7 +81,9 @@ def diff(args) -> int:
     variant = load(args)
     if variant is None:
         return 2
-    against = load_variant(args.against or SHIPPED_KERNELS[variant.forward_mode], forward_mode=variant.forward_mode, profile=variant.profile)
+    against = loaded(args.against or SHIPPED_KERNELS[variant.forward_mode], "contract", variant.forward_mode, variant.profile)
+    if against is None:
+        return 2
     tried, found = find_disagreement(
         variant, against, device, max_examples=args.max_examples, seed_value=args.seed, shrink_seconds=args.shrink_seconds
     )

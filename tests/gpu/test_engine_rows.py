@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from properties.edges import EDGE_EXAMPLES
 from properties.gate import FAIL, PASS, Gate
-from properties.harness import MODES, in_mode, load_variant
+from properties.harness import MODES, in_launch_form, load_variant
 from properties.failures import LawBroken
 from properties.runtime_laws import engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
 from properties.strategies import engine_sessions
@@ -30,7 +30,7 @@ PLANTED = "tests/planted/"
 @pytest.mark.parametrize("mode", MODES)
 @given(data=st.data())
 def test_engine_replays_match_reference(mode, data, variant, device):
-    fill, adapt = in_mode(variant, mode)
+    fill, adapt = in_launch_form(variant, mode)
     session = data.draw(engine_sessions(variant.forward_mode), label="session")
     engine_replays_match_reference(fill, session.adapted(adapt), device)
 
@@ -38,7 +38,7 @@ def test_engine_replays_match_reference(mode, data, variant, device):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["padded_bucket", "page_size_64", "empty_batch"])
 def test_runs_on_the_callers_stream(mode, name, variant, device):
-    fill, adapt = in_mode(variant, mode)
+    fill, adapt = in_launch_form(variant, mode)
     runs_on_callers_stream(fill, adapt(EDGE_EXAMPLES[name]), device)
 
 

@@ -16,7 +16,7 @@ import reference
 from properties.cases import ReplayCase
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES
-from properties.harness import MODES, in_mode, run_reference
+from properties.harness import MODES, in_launch_form, run_reference
 from properties.runtime_laws import graph_replays_match_reference
 from properties.strategies import graph_sessions
 
@@ -30,7 +30,7 @@ pytestmark = [
 @given(data=st.data())
 def test_graph_replays_match_reference(mode, data, variant, device):
     # A mode the variant does not declare was skipped at collection (conftest.py).
-    fill, adapt = in_mode(variant, mode)
+    fill, adapt = in_launch_form(variant, mode)
     session = data.draw(graph_sessions(variant.forward_mode), label="session")
     graph_replays_match_reference(fill, session.adapted(adapt), device)
 
