@@ -32,7 +32,7 @@ from properties.harness import (  # noqa: E402
 DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
-from properties.cli.options import (  # noqa: E402
+from properties.options import (  # noqa: E402
     CONVENTION_HELP,
     DOMAIN_HELP,
     FORWARD_MODE_HELP,
@@ -52,7 +52,7 @@ register_profiles()
 
 
 def pytest_addoption(parser):
-    # The command line's vocabulary (properties.cli.options): the same names, help and choices.
+    # The command line's vocabulary (properties.options): the same names, help and choices.
     parser.addoption("--variant", metavar="SPEC", help=VARIANT_HELP)
     parser.addoption("--convention", default="contract", type=choice(CONVENTIONS), choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
     parser.addoption("--forward-mode", type=choice(FORWARD_MODES), choices=FORWARD_MODES, help=FORWARD_MODE_HELP)

@@ -133,14 +133,14 @@ def calls(spec: str, convention: str, max_examples: int, domain: str, forward_mo
 
 def parents() -> list:
     """The options of the checked process, which the memcheck command shares."""
-    from properties.cli.options import budget_parent, domain_parent, judged_parents, variant_parent
+    from properties.options import budget_parent, domain_parent, judged_parents, variant_parent
 
     return [variant_parent(), *judged_parents(), domain_parent(), budget_parent(EXAMPLES, "generated cases per launch form, after the edge examples")]
 
 
 if __name__ == "__main__":
     # The process compute-sanitizer runs: the calls alone, without the command line's other commands.
-    from properties.cli.options import Parser, named
+    from properties.options import Parser, named
 
     args = Parser(prog="python -m properties.memcheck", parents=parents()).parse_args()
     if (spec_mode := named(args)) is None:

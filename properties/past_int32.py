@@ -135,14 +135,14 @@ def check(spec: str, convention: str, mode_name: str) -> int:
 
 def parents() -> list:
     """The options of the past-int32 command and of its child process."""
-    from properties.cli.options import convention_parent, forward_mode_parent, variant_parent
+    from properties.options import convention_parent, forward_mode_parent, variant_parent
 
     return [variant_parent(), convention_parent(), forward_mode_parent()]
 
 
 if __name__ == "__main__":
     # The child `in_child` starts: the cases alone, without the command line's other commands.
-    from properties.cli.options import Parser, named
+    from properties.options import Parser, named
 
     args = Parser(prog="python -m properties.past_int32", parents=parents()).parse_args()
     spec_mode = named(args)

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from properties.cli import build_parser
-from properties.cli.options import SPEC_FORMS, names
+from properties.options import SPEC_FORMS, names
 from properties.gate_rows import ROWS, default_required
 
 SUBCOMMANDS = build_parser()._subparsers._group_actions[0].choices
@@ -112,7 +112,7 @@ def test_the_child_processes_parse_the_commands_options_without_the_commands():
         child = {action.dest for parent in module.parents() for action in parent._actions}
         assert child <= {action.dest for action in SUBCOMMANDS[command]._actions}, (command, child)
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, properties.memcheck, properties.past_int32, properties.cli.options; print(*sorted(sys.modules))"],
+        [sys.executable, "-c", "import sys, properties.memcheck, properties.past_int32, properties.options; print(*sorted(sys.modules))"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
-    assert not [name for name in loaded if name in ("properties.gate", "properties.mutation") or name.startswith("properties.cli.") and name != "properties.cli.options"], loaded
+    assert not [name for name in loaded if name in ("properties.gate", "properties.mutation") or name.startswith("properties.cli")], loaded

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-from properties.cli.options import Parser
+from properties.cli import campaign, gate, gpu_tools, mutants, triage
+from properties.options import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # The commands are imported here, not with the package: the child processes of properties.memcheck
-    # and properties.past_int32 parse with properties.cli.options alone, and need none of them.
-    from properties.cli import campaign, gate, gpu_tools, mutants, triage
-
     parser = Parser(prog="python -m properties", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for family in (campaign, triage, mutants, gate, gpu_tools):

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from properties.cli.options import (
+from properties.options import (
     LAUNCH_FORMS,
     LAUNCH_HELP,
     budget_parent,

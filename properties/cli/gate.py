@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from properties.cli.options import REQUIRE_HELP, SPEC_FORMS, budget_parent, domain_parent, judged_parents, load, rows, variant_parent
+from properties.options import REQUIRE_HELP, SPEC_FORMS, budget_parent, domain_parent, judged_parents, load, rows, variant_parent
 from properties.gate import MAX_SLOWDOWN, ROW_TIMEOUT_S, Gate
 from properties.gate_rows import FAMILIES, default_required
 from properties.harness import prepare_runtime

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from properties.cli.options import (
+from properties.options import (
     budget_parent,
     forward_mode_parent,
     judged_parents,

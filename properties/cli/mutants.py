@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from properties.cli.options import budget_parent, forward_mode_parent, names, profile_parent, shrink_parent
+from properties.options import budget_parent, forward_mode_parent, names, profile_parent, shrink_parent
 from properties.harness import REFERENCES, SHIPPED_KERNELS, hyphenated, prepare_runtime
 from reference.engines import DEFAULT_PROFILE
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES

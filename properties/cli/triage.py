@@ -3,7 +3,7 @@ where two variants disagree."""
 
 from __future__ import annotations
 
-from properties.cli.options import (
+from properties.options import (
     CONVENTION_HELP,
     SPEC_FORMS,
     budget_parent,
