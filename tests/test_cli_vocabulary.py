@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
+import subprocess
+import sys
 
 import pytest
+import torch
 
 from properties.cli import build_parser
 from properties.options import SPEC_FORMS, names
@@ -103,9 +107,6 @@ def test_a_variant_that_does_not_load_is_one_line_and_exit_2(argv, capsys):
 def test_the_child_processes_parse_the_commands_options_without_the_commands():
     """properties.memcheck and properties.past_int32 start themselves as children (under the
     sanitizer, past 2^31): they take their command's options, spelled alike, and import no command."""
-    import subprocess
-    import sys
-
     from properties import memcheck, past_int32
 
     for module, command in ((memcheck, "memcheck"), (past_int32, "past-int32")):
@@ -116,3 +117,22 @@ def test_the_child_processes_parse_the_commands_options_without_the_commands():
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert not [name for name in loaded if name in ("properties.gate", "properties.mutation") or name.startswith("properties.cli")], loaded
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the interpreter is the CPU's; a GPU machine runs the kernel itself")
+def test_the_command_line_picks_the_interpreter_before_anything_loads_the_kernel():
+    """Without a GPU, Triton must be told to interpret before a @triton.jit function is made: the
+    command line says so first, before parsing (parsing `mutants --only` loads every mutant, and the
+    shipped kernel with them). Told too late, every kernel call fails with `0 active drivers`, which
+    the mutation hunt would count as kills."""
+    env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
+    probe = (
+        "import os, sys\n"
+        "from properties.cli import main\n"
+        "try:\n    main(['mutants', '--only', 'cu_seqlens_exclusive', '--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "import kernel.dsa_metadata as body\n"
+        "print(os.environ.get('TRITON_INTERPRET'), type(body.dsa_metadata_kernel).__name__)\n"
+    )
+    said = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    assert said.split() == ["1", "InterpretedFunction"], said

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from properties.cli import campaign, gate, gpu_tools, mutants, triage
+from properties.harness import prepare_runtime
 from properties.options import Parser
 
 
@@ -23,5 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # Before anything imports the kernel: Triton picks its interpreter as a @triton.jit function is
+    # made, and parsing --only already loads the mutants, the shipped kernel with them.
+    prepare_runtime()
     args = build_parser().parse_args(argv)
     return args.handler(args)
