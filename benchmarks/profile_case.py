@@ -21,7 +21,7 @@ import sys
 
 import torch
 
-from benchmarks.replay_metadata import LENGTHS, MODE_EXTENDS, copies, make_case, shipped
+from benchmarks.replay_metadata import LENGTHS, MODE_EXTENDS, copies, make_case, shipped, shipped_options
 from properties.harness import BadVariant, load_variant
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
@@ -66,8 +66,8 @@ def main(argv=None) -> int:
     case = make_case(args.page_size, args.context, args.bs, extend, args.topk, torch.device("cuda"),
                      mode_name=args.forward_mode, padded=args.padded, lengths=args.lengths, profile=args.profile)
     floor = copies([case])[0]
-    # The shipped kernel follows the profile's options, as the benchmark calls it; a variant its convention's.
-    options = {} if args.impl == "against" else case.host.engine.kernel_options(case.host.mode.pads_below_one)
+    # The shipped kernel is called as the benchmark calls it; a variant as its convention calls it.
+    options = {} if args.impl == "against" else shipped_options(case)
     def call():
         if args.impl == "floor":
             floor()

@@ -322,14 +322,19 @@ def copies(sets: list[Case]) -> list[Callable[[], None]]:
     return calls
 
 
+def shipped_options(case: Case) -> dict:
+    """How the shipped kernel is called on `case`: with its engine profile's options, and
+    validate=False, so that a syncing validation mode set in the environment never reaches it."""
+    host = case.host
+    return {"validate": False, **host.engine.kernel_options(host.mode.pads_below_one)}
+
+
 def implementations(sets: list[Case], against: dict[str, Variant]) -> dict[str, list[Callable[[], None]]]:
     """Each implementation's calls, one per input set for those a graph cycles through; the eager
     code is never captured, and the empty kernel reads nothing. The shipped kernel follows the case's
     engine profile; each --against variant is called as its convention calls it."""
     fill = shipped(sets[0].forward_mode)
-    host = sets[0].host
-    # validate=False: a syncing validation mode set in the environment must not reach the kernel.
-    options = {"validate": False, **host.engine.kernel_options(host.mode.pads_below_one)}
+    options = shipped_options(sets[0])
     calls = {
         KERNEL: [c.bound(fill, **options) for c in sets],
         RESIDENT: [c.bound(fill, resident=True, **options) for c in sets],

@@ -21,7 +21,7 @@ import kernel as kernel_module
 from kernel.sglang import fused_dsa_decode_metadata, fused_dsa_draft_extend_metadata
 from properties.cases import ReplayCase
 from properties.gate import FAIL, PASS, Gate
-from properties.harness import BadVariant, load_variant, run_reference
+from properties.harness import SHIPPED_KERNELS, BadVariant, load_variant, run_reference
 from reference.engines import ENGINE_PROFILES, engine_profile
 from reference.modes import FORWARD_MODES
 
@@ -48,7 +48,7 @@ def _edge_names(mode_name: str) -> tuple[str, ...]:
 @pytest.mark.parametrize("profile", ENGINE_PROFILES)
 @pytest.mark.parametrize("mode_name", FORWARD_MODES)
 def test_the_shipped_kernel_passes_under_every_profile(device, mode_name, profile):
-    rows, card = verdicts(device, f"kernel:fill_{mode_name.replace('-', '_')}_metadata", profile, forward_mode=mode_name)
+    rows, card = verdicts(device, SHIPPED_KERNELS[mode_name], profile, forward_mode=mode_name)
     assert card.passed, card.table()
     assert f"profile {profile}" in card.table()
 
@@ -151,7 +151,7 @@ def test_the_shipped_kernel_moves_only_the_live_prefix(device, mode_name, page_s
     """Under a live-prefix profile the kernel leaves every tail cell (a page-table cell at or past its
     row's kv length) as it was, and writes every other cell as the reference does; under full-width
     it writes the tail cells too."""
-    fill = getattr(kernel_module, f"fill_{mode_name.replace('-', '_')}_metadata")
+    fill = getattr(kernel_module, FORWARD_MODES[mode_name].fill_name)
     for profile in (DSA, FULL):
         case = _mixed_lengths_case(mode_name, profile, page_size)
         options = case.options()

@@ -16,6 +16,7 @@ import torch
 from properties import past_int32
 from properties.mutants._kernel_patches import PATCHES
 from properties.mutants import mutants_of
+from reference.modes import FORWARD_MODES
 
 pytestmark = [
     pytest.mark.gpu,
@@ -44,7 +45,7 @@ def test_rows_past_2_to_the_31_are_right(mode_name, case, judged):
 
 
 PLANTED = [
-    (f"tests/planted/{name}.py:fill_{mode_name.replace('-', '_')}_metadata", mode_name)
+    (f"tests/planted/{name}.py:{FORWARD_MODES[mode_name].fill_name}", mode_name)
     for name in ("gather_offset_int32", "store_offset_int32")
     for mode_name in past_int32.TOKENS_PER_REQUEST
 ]

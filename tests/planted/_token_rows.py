@@ -4,11 +4,11 @@ contract's arguments, and each request's token rows, which they then copy their 
 from __future__ import annotations
 
 import kernel
-from reference.modes import forward_mode
+from reference.modes import ForwardMode, forward_mode
 
 
-def shipped_fill(mode_name: str):
-    return getattr(kernel, f"fill_{mode_name.replace('-', '_')}_metadata")
+def shipped_fill(mode: ForwardMode):
+    return getattr(kernel, mode.fill_name)
 
 
 def token_rows(mode_name: str, named: dict, options: dict) -> list[tuple[int, int, int]]:

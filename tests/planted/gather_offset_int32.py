@@ -17,7 +17,7 @@ def _planted(mode_name: str):
     def fill(*args, **options):
         named = dict(zip(mode.inputs, args))
         buffers = args[len(mode.inputs)]
-        shipped_fill(mode_name)(*args, **options)
+        shipped_fill(mode)(*args, **options)
         table = buffers.page_table_1
         if table is None:
             return

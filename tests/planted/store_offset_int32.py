@@ -21,14 +21,14 @@ def _planted(mode_name: str):
         buffers = args[len(mode.inputs)]
         table = buffers.page_table_1
         if table is None:
-            shipped_fill(mode_name)(*args, **options)
+            shipped_fill(mode)(*args, **options)
             return
         # The rows are computed apart, starting from the table's own cells so that those the profile
         # leaves untouched stay as they were, then stored row by row through the wrapped offsets.
         rows = table.clone()
         # At page size 1 the real table is page_table_1 itself, and goes with it.
         real = rows if options["page_size"] == 1 else buffers.real_page_table
-        shipped_fill(mode_name)(*args[: len(mode.inputs)], dataclasses.replace(buffers, page_table_1=rows, real_page_table=real), **options)
+        shipped_fill(mode)(*args[: len(mode.inputs)], dataclasses.replace(buffers, page_table_1=rows, real_page_table=real), **options)
         cells = whole_storage(table)
         columns = torch.arange(table.shape[1], dtype=torch.int32, device=table.device) * table.stride(1)
         tokens = sum(n for _, n, _ in token_rows(mode_name, named, options))
