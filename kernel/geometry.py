@@ -88,7 +88,12 @@ def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name:
     programs never outnumber what the target leaves per request block, however wide max_seqlen_k
     (or, in graph-resident mode, the buffers) may be."""
     bucket = bucket_of(bs, max_seqlen_k, device)
-    tiles = _GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket]
+    return geometry_of(_GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket], bs, max_seqlen_k)
+
+
+def geometry_of(tiles: Tiles, bs: int, max_seqlen_k: int) -> LaunchGeometry:
+    """The grid of a call under `tiles`: one program per request block and column program, the
+    column programs at most the tiles' target per request block."""
     req_programs = max(1, -(-bs // tiles.reqs))
     col_tiles = max(1, -(-max_seqlen_k // tiles.col_tile))
     col_programs = max(1, min(col_tiles, tiles.target // req_programs))
