@@ -81,6 +81,17 @@ def _clipped_prefix(n, topk, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr):
 
 
 @triton.jit
+def _clipped_sum(kv, qo, topk, FLOOR: tl.constexpr, KPOOL_SHIFT: tl.constexpr, FORWARD_MODE: tl.constexpr):
+    # The sum of a request's tokens' sparse lengths, F(kv) - F(kv - qo). A decode request has one
+    # token, and no floor: the sum is that token's sparse length, sparse(kv), and 0 for a request
+    # masked off (kv 0). The prefix sums over every earlier request, which a large batch's programs
+    # take by the thousand, then cost a min per request rather than two closed forms in int64.
+    if FORWARD_MODE == DECODE:
+        return _sparse_length(kv, topk, KPOOL_SHIFT)
+    return _clipped_prefix(kv, topk, FLOOR, KPOOL_SHIFT) - _clipped_prefix(kv - qo, topk, FLOOR, KPOOL_SHIFT)
+
+
+@triton.jit
 def _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, reqs, mask, next_n, FORWARD_MODE: tl.constexpr):
     # (kv length, number of tokens) of each request of `reqs`, 0 for those masked off.
     seq = tl.load(seq_lens_ptr + reqs, mask=mask, other=0).to(tl.int64)
@@ -280,7 +291,7 @@ def dsa_metadata_kernel(
             tokens, kv_sum, clipped_sum = _three_sums(
                 scan_qo,
                 scan_kv.to(tl.int32).to(tl.int64),
-                _clipped_prefix(scan_kv, topk, FLOOR, KPOOL_SHIFT) - _clipped_prefix(scan_kv - scan_qo, topk, FLOOR, KPOOL_SHIFT),
+                _clipped_sum(scan_kv, scan_qo, topk, FLOOR, KPOOL_SHIFT, FORWARD_MODE),
                 ONE_REDUCTION,
             )
             kv_before += kv_sum
