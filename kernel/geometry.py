@@ -38,13 +38,16 @@ class LaunchGeometry:
         return (self.req_programs * self.col_programs,)
 
 
-# Tiles per device kind, bucket and forward mode, each the fastest of those timed on an H200 over
-# that bucket's cells (benchmarks/README.md). A small call that copies at most LATENCY_CELLS
-# page-table cells (bs * max_seqlen_k) is latency-bound: one-warp programs of 256 columns spread it
-# over the most SMs. Past that, one request per program and four-warp programs of wide tiles keep
-# bytes in flight, the prefix sums a vector load of the earlier lengths at a time. Target-verify
-# past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to 1.5x slower
-# there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
+# Tiles per device kind, bucket and forward mode, each the fastest of those timed over that
+# bucket's cells (benchmarks/README.md; benchmarks.tile_variants times any other). A small call
+# that copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) is latency-bound:
+# one-warp programs of 256 columns spread it over the most SMs. So are draft-extend's and
+# target-verify's mid batches, whose several tokens a request share each tile: on an H100 those
+# tiles took 20 to 37% off bs 128, and off bs 512 in serving mixes, where a live prefix ends
+# within a few hundred columns. Past that, one request per program and four-warp programs of wide
+# tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
+# Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to
+# 1.5x slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
 # element, so it runs few, wide programs, several requests each (which also puts the in-block
 # prefix sums under the CPU tier's checks), and scans in short blocks so that the CPU tier walks
 # the scan's loop.
@@ -59,9 +62,9 @@ _GPU_TILES = {
         "target-verify": Tiles(1, 64, 1024, 4, 16384),
     },
     "mid": {
-        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "draft-extend": Tiles(1, 64, 256, 1, 8192),
         "decode": Tiles(1, 1024, 1024, 4, 8192),
-        "target-verify": Tiles(1, 1024, 2048, 8, 8192),
+        "target-verify": Tiles(1, 64, 256, 1, 8192),
     },
     "large": {
         "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
