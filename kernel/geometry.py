@@ -41,11 +41,12 @@ class LaunchGeometry:
 # Tiles per device kind, bucket and forward mode, each the fastest of those timed over that
 # bucket's cells (benchmarks/README.md; benchmarks.tile_variants times any other). A small call
 # that copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) is latency-bound:
-# one-warp programs of 256 columns spread it over the most SMs. So are draft-extend's and
-# target-verify's mid batches, whose several tokens a request share each tile: on an H100 those
-# tiles took 20 to 37% off bs 128, and off bs 512 in serving mixes, where a live prefix ends
-# within a few hundred columns. Past that, one request per program and four-warp programs of wide
-# tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
+# one-warp programs of 256 columns spread it over the most SMs. So do draft-extend's and
+# target-verify's mid batches of at most MID_CELLS cells, whose several tokens a request share
+# each tile: on an H100 those tiles took 5 to 40% off their cells at 8k (bs 128 to 512), most in
+# serving mixes, where a live prefix ends within a few hundred columns; at 128k the wide tiles
+# were up to 20% faster with long rows. Past that, one request per program and four-warp programs
+# of wide tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
 # Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to
 # 1.5x slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
 # element, so it runs few, wide programs, several requests each (which also puts the in-block
@@ -54,6 +55,7 @@ class LaunchGeometry:
 SMALL_BATCH = 64
 MID_BATCH = 512
 LATENCY_CELLS = 1 << 19
+MID_CELLS = 1 << 22
 _GPU_TILES = {
     "latency": {mode: Tiles(1, 64, 256, 1, 8192) for mode in FORWARD_MODES},
     "small": {
@@ -66,6 +68,11 @@ _GPU_TILES = {
         "decode": Tiles(1, 1024, 1024, 4, 8192),
         "target-verify": Tiles(1, 64, 256, 1, 8192),
     },
+    "mid-wide": {
+        "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
+        "decode": Tiles(1, 1024, 1024, 4, 8192),
+        "target-verify": Tiles(1, 1024, 2048, 8, 8192),
+    },
     "large": {
         "draft-extend": Tiles(1, 1024, 1024, 4, 8192),
         "decode": Tiles(1, 1024, 1024, 4, 8192),
@@ -76,12 +83,14 @@ _INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(256, 64,
 
 
 def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
-    """Which tiles a call takes: on a GPU latency, small, mid or large; in the interpreter small or large."""
+    """Which tiles a call takes: on a GPU latency, small, mid, mid-wide or large; in the interpreter small or large."""
     if device.type != "cuda":
         return "small" if bs <= SMALL_BATCH else "large"
     if bs <= SMALL_BATCH:
         return "latency" if bs * max_seqlen_k <= LATENCY_CELLS else "small"
-    return "mid" if bs <= MID_BATCH else "large"
+    if bs <= MID_BATCH:
+        return "mid" if bs * max_seqlen_k <= MID_CELLS else "mid-wide"
+    return "large"
 
 
 def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str) -> LaunchGeometry:

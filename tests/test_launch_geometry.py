@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel.geometry import LATENCY_CELLS, SMALL_BATCH, launch_geometry
+from kernel.geometry import LATENCY_CELLS, MID_BATCH, MID_CELLS, SMALL_BATCH, launch_geometry
 from properties.compiles import LIMIT, MAX_SEQLEN_K_SPREAD
 from reference.modes import FORWARD_MODES
 
@@ -47,3 +47,19 @@ def test_a_small_short_call_takes_the_latency_tiles_and_a_small_long_one_the_wid
                 assert long.num_warps == 4 and long.col_tile > short.col_tile
             else:
                 assert long == short
+
+
+def test_mid_batches_of_draft_extend_and_target_verify_take_narrow_tiles_only_over_few_cells():
+    """From bs 65 to MID_BATCH, draft-extend and target-verify run one-warp, 256-column programs
+    while the call copies at most MID_CELLS cells (8k up to bs 512), and wide four- or eight-warp
+    tiles past that (128k at bs 128), where long live rows want bytes in flight; decode keeps its
+    wide tiles at both."""
+    cuda = torch.device("cuda")
+    for mode_name in MODE_NAMES:
+        for bs in (SMALL_BATCH + 1, 128, MID_BATCH):
+            short, long = (launch_geometry(bs, k, cuda, mode_name).tiles for k in (MID_CELLS // MID_BATCH, 131_072))
+            assert long.num_warps >= 4 and long.col_tile >= 1024
+            if mode_name == "decode":
+                assert short == long
+            else:
+                assert (short.num_warps, short.col_tile) == (1, 256)
