@@ -33,7 +33,7 @@ def _power_of_two(value: int, what: str, name: str) -> int:
 
 @lru_cache(maxsize=None)
 def _fills(tiles: Tiles) -> dict:
-    launcher = Launcher(dsa_metadata_kernel, lambda bs, max_seqlen_k, device, mode_name: geometry_of(tiles, bs, max_seqlen_k))
+    launcher = Launcher(dsa_metadata_kernel, lambda bs, max_seqlen_k, device, mode_name, tokens: geometry_of(tiles, bs, max_seqlen_k))
     return {fill.__name__: fill for fill in public_fills(launcher.fill, __name__)}
 
 

@@ -42,11 +42,13 @@ class LaunchGeometry:
 # bucket's cells (benchmarks/README.md; benchmarks.tile_variants times any other). A small call
 # that copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) is latency-bound:
 # one-warp programs of 256 columns spread it over the most SMs. So do draft-extend's and
-# target-verify's mid batches of at most MID_CELLS cells, whose several tokens a request share
-# each tile: on an H100 those tiles took 5 to 40% off their cells at 8k (bs 128 to 512), most in
-# serving mixes, where a live prefix ends within a few hundred columns; at 128k the wide tiles
-# were up to 20% faster with long rows. Past that, one request per program and four-warp programs
-# of wide tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
+# target-verify's mid batches that write at most MID_CELLS token-row cells (tokens *
+# max_seqlen_k; the host knows target-verify's tokens, bs * next_n, and bounds draft-extend's by
+# its buffers' rows): on an H100 those tiles took up to 54% off such cells (8k at bs 128 to 512,
+# and 128k at bs 128 with next_n 1), most in serving mixes, where a live prefix ends within a few
+# hundred columns; with four tokens a request at 128k the wide tiles were up to 20% faster. Past
+# that, one request per program and four-warp programs of wide tiles keep bytes in flight, the
+# prefix sums a vector load of the earlier lengths at a time.
 # Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to
 # 1.5x slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
 # element, so it runs few, wide programs, several requests each (which also puts the in-block
@@ -55,7 +57,7 @@ class LaunchGeometry:
 SMALL_BATCH = 64
 MID_BATCH = 512
 LATENCY_CELLS = 1 << 19
-MID_CELLS = 1 << 22
+MID_CELLS = 1 << 24
 _GPU_TILES = {
     "latency": {mode: Tiles(1, 64, 256, 1, 8192) for mode in FORWARD_MODES},
     "small": {
@@ -82,24 +84,25 @@ _GPU_TILES = {
 _INTERPRETER_TILES = {"small": Tiles(8, 64, 1024, 1, 8), "large": Tiles(256, 64, 1024, 1, 4)}
 
 
-def bucket_of(bs: int, max_seqlen_k: int, device: torch.device) -> str:
-    """Which tiles a call takes: on a GPU latency, small, mid, mid-wide or large; in the interpreter small or large."""
+def bucket_of(bs: int, max_seqlen_k: int, device: torch.device, tokens: int | None = None) -> str:
+    """Which tiles a call takes: on a GPU latency, small, mid, mid-wide or large; in the interpreter
+    small or large. `tokens` is how many token rows the call may write (default bs)."""
     if device.type != "cuda":
         return "small" if bs <= SMALL_BATCH else "large"
     if bs <= SMALL_BATCH:
         return "latency" if bs * max_seqlen_k <= LATENCY_CELLS else "small"
     if bs <= MID_BATCH:
-        return "mid" if bs * max_seqlen_k <= MID_CELLS else "mid-wide"
+        return "mid" if (tokens or bs) * max_seqlen_k <= MID_CELLS else "mid-wide"
     return "large"
 
 
-def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str) -> LaunchGeometry:
+def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str, tokens: int | None = None) -> LaunchGeometry:
     """The grid and tile sizes for a call. Tile sizes are fixed per device kind, bucket and forward
     mode, so batch size and context length change only the grid within a bucket: at most four tile
     shapes per mode, each a compiled variant (`properties.compiles` counts them all). Column
     programs never outnumber what the target leaves per request block, however wide max_seqlen_k
     (or, in graph-resident mode, the buffers) may be."""
-    bucket = bucket_of(bs, max_seqlen_k, device)
+    bucket = bucket_of(bs, max_seqlen_k, device, tokens)
     return geometry_of(_GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket], bs, max_seqlen_k)
 
 

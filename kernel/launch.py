@@ -164,7 +164,10 @@ class Launcher:
 
     def _build_plan(self, call: MetadataCall, shape: CallShape, *, full_metadata: bool) -> LaunchPlan:
         mode, max_seqlen_k, seq_lens, req_to_token = call.forward_mode, shape.max_seqlen_k, call.seq_lens, call.req_to_token
-        geometry = self.geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name)
+        # The token rows the call may write: target-verify's are known to the host, draft-extend's
+        # only bounded by its buffers.
+        tokens = shape.token_capacity if mode is DRAFT_EXTEND else shape.bs * call.next_n
+        geometry = self.geometry(shape.bs, max_seqlen_k, seq_lens.device, mode.name, tokens)
         tiles = geometry.tiles
         # The page size is a compile-time constant, as it is for one deployment: the real page table
         # is then one lane per page, not a masked lane per column.

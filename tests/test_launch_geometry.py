@@ -49,17 +49,18 @@ def test_a_small_short_call_takes_the_latency_tiles_and_a_small_long_one_the_wid
                 assert long == short
 
 
-def test_mid_batches_of_draft_extend_and_target_verify_take_narrow_tiles_only_over_few_cells():
+def test_mid_batches_of_draft_extend_and_target_verify_take_narrow_tiles_only_over_few_token_row_cells():
     """From bs 65 to MID_BATCH, draft-extend and target-verify run one-warp, 256-column programs
-    while the call copies at most MID_CELLS cells (8k up to bs 512), and wide four- or eight-warp
-    tiles past that (128k at bs 128), where long live rows want bytes in flight; decode keeps its
-    wide tiles at both."""
+    while the call writes at most MID_CELLS token-row cells (four tokens a request at 8k up to bs
+    512; one at 128k up to bs 128), and wide four- or eight-warp tiles past that (four tokens a
+    request at 128k), where long live rows want bytes in flight; decode keeps its wide tiles."""
     cuda = torch.device("cuda")
     for mode_name in MODE_NAMES:
         for bs in (SMALL_BATCH + 1, 128, MID_BATCH):
-            short, long = (launch_geometry(bs, k, cuda, mode_name).tiles for k in (MID_CELLS // MID_BATCH, 131_072))
-            assert long.num_warps >= 4 and long.col_tile >= 1024
-            if mode_name == "decode":
-                assert short == long
-            else:
-                assert (short.num_warps, short.col_tile) == (1, 256)
+            narrow = [launch_geometry(bs, 8192, cuda, mode_name, tokens=4 * bs).tiles]
+            if bs * 131_072 <= MID_CELLS:
+                narrow.append(launch_geometry(bs, 131_072, cuda, mode_name, tokens=bs).tiles)
+            wide = launch_geometry(bs, 131_072, cuda, mode_name, tokens=4 * bs).tiles
+            assert wide.num_warps >= 4 and wide.col_tile >= 1024
+            for tiles in narrow:
+                assert tiles == wide if mode_name == "decode" else (tiles.num_warps, tiles.col_tile) == (1, 256)
