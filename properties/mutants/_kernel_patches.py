@@ -6,16 +6,13 @@ variants from one template, so that every mutant keeps pace with the kernel we s
 made in the one file (`SHIPPED`) its snippet occurs in, and a snippet that no longer occurs exactly
 once among them fails loudly, naming the mutant, at load time and in tests/test_mutants.py. Each
 patched file is written out (Triton's @jit reads its source back through inspect) and imported as a
-module of its own, and the mutant's fills are the public ones (kernel.call) over a launcher of those
-copies, graph-resident mode (`supports_graph_resident`) and a plan cache of its own included.
+module of its own; the mutant's fills are the public ones (kernel.call) over a launcher of those
+copies, with graph-resident mode and a plan cache of its own.
 
-`guards` are edits that change nothing the defect shows: they only keep its reads and writes inside
-their allocations, where the defect alone would reach past them (Triton's interpreter then reads or
-corrupts host memory, and a GPU faults). The guards need sizes the kernel is not given, so `_bound`
-passes one from the launcher as a runtime int.
-
-A patch with `shows_in` is visible only to a GPU family of checks (compute-sanitizer's memcheck, the
-count of compilations, the tables past 2^31 cells of `properties.past_int32`): its values are the
+`guards` only keep a defect's reads and writes inside their allocations, where it alone would reach
+past them (the interpreter then reads or corrupts host memory, a GPU faults); `_bound` hands them
+sizes from the launcher as runtime ints. A patch with `shows_in` is visible only to a GPU family of
+checks (memcheck, the count of compilations, the tables past 2^31 cells): its values are the
 shipped kernel's on every case the CPU tier can afford, and the CPU tier does not hunt it.
 """
 
@@ -308,6 +305,10 @@ PATCHES: dict[str, Patch] = {
         "return tl.load(src_rows[:, None] + cols[None, :], mask=(col_end > 0)[:, None])",
         shows_in="memcheck",
     ),
+    "decode_prefix_sums_unclipped": Patch(
+        "decode's prefix sums over earlier requests add their kv lengths, not their sparse (topk-clipped) ones",
+        "        return _sparse_length(kv, topk, KPOOL_SHIFT)\n", "        return kv\n", forward_modes=("decode",),
+    ),
     "decode_floor_one": Patch(
         "decode's causal lengths kept at least 1, as draft-extend's padding requests are: a seq_len of 0 reads 1",
         "call.padding_floor if mode.pads_below_one else 0,",
@@ -442,9 +443,7 @@ def mutant(name: str) -> tuple[Contract, Contract, Contract]:
     patch = PATCHES[name]
     fills = public_fills(launcher(name).fill, f"properties.mutants.{name}")
     for fill in fills:
-        if patch.shows_in:
-            fill.shows_in = patch.shows_in
-        fill.domain = patch.domain
+        fill.shows_in, fill.domain = patch.shows_in, patch.domain
         if patch.profile:
             fill.profile = patch.profile
     return fills
