@@ -32,7 +32,8 @@ def _power_of_two(value: int, what: str, name: str) -> int:
 
 
 @lru_cache(maxsize=None)
-def _fills(tiles: Tiles) -> dict:
+def tile_fills(tiles: Tiles) -> dict:
+    """The three public fills, by name, with every call on `tiles`."""
     launcher = Launcher(dsa_metadata_kernel, lambda bs, max_seqlen_k, device, mode_name, tokens: geometry_of(tiles, bs, max_seqlen_k))
     return {fill.__name__: fill for fill in public_fills(launcher.fill, __name__)}
 
@@ -48,4 +49,4 @@ def __getattr__(name: str):
         num_warps=_power_of_two(int(match["warps"]), "WARPS", name),
         target=int(match["target"]),
     )
-    return _fills(tiles)[match["fill"]]
+    return tile_fills(tiles)[match["fill"]]

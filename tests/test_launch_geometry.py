@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from benchmarks.tile_variants import tile_fills
 from kernel.geometry import LATENCY_CELLS, MID_BATCH, MID_CELLS, SMALL_BATCH, launch_geometry
 from properties.compiles import LIMIT, MAX_SEQLEN_K_SPREAD
+from properties.edges import EDGE_EXAMPLES_BY_MODE
+from properties.laws import differential
 from reference.modes import FORWARD_MODES
 
 DEVICES = [torch.device("cuda"), torch.device("cpu")]
@@ -64,3 +67,25 @@ def test_mid_batches_of_draft_extend_and_target_verify_take_narrow_tiles_only_ov
             assert wide.num_warps >= 4 and wide.col_tile >= 1024
             for tiles in narrow:
                 assert tiles == wide if mode_name == "decode" else (tiles.num_warps, tiles.col_tile) == (1, 256)
+
+
+def _gpu_tile_shapes(mode_name: str) -> list:
+    cuda = torch.device("cuda")
+    shapes = {
+        launch_geometry(bs, k, cuda, mode_name, tokens=tokens).tiles
+        for bs in (1, 8, 64, 65, 128, 512, 513, 4096)
+        for k in (256, 8192, 131_072)
+        for tokens in (bs, 4 * bs)
+    }
+    return sorted(shapes, key=lambda tiles: tuple(vars(tiles).values()))
+
+
+@pytest.mark.parametrize("mode_name, tiles", [(mode, tiles) for mode in MODE_NAMES for tiles in _gpu_tile_shapes(mode)], ids=str)
+def test_every_gpu_tile_shape_fills_the_contract_in_the_interpreter(mode_name, tiles, device):
+    """The CPU tier runs the interpreter's own tiles; each shape the GPU tables hold (one request a
+    program, or blocks of 32; 128- to 2,048-column tiles; one page lane or many) is a compiled
+    variant only a GPU would otherwise run. Here each fills the pinned examples of several requests,
+    of pages and of KPool as the reference does."""
+    fill = tile_fills(tiles)[FORWARD_MODES[mode_name].fill_name]
+    for edge in ("padded_bucket", "page_size_64", "index_kpool", "prefix_views"):
+        differential(fill, EDGE_EXAMPLES_BY_MODE[mode_name][edge].in_domain("sglang"), device)
