@@ -38,22 +38,21 @@ class LaunchGeometry:
         return (self.req_programs * self.col_programs,)
 
 
-# Tiles per device kind, bucket and forward mode, each the fastest of those timed over that
-# bucket's cells (benchmarks/README.md; benchmarks.tile_variants times any other). A small call
-# that copies at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) is latency-bound:
-# one-warp programs of 256 columns spread it over the most SMs. So do draft-extend's and
-# target-verify's mid batches that write at most MID_CELLS token-row cells (tokens *
-# max_seqlen_k; the host knows target-verify's tokens, bs * next_n, and bounds draft-extend's by
-# its buffers' rows): on an H100 those tiles took up to 54% off such cells (8k at bs 128 to 512,
-# and 128k at bs 128 with next_n 1), most in serving mixes, where a live prefix ends within a few
-# hundred columns; with four tokens a request at 128k the wide tiles were up to 20% faster. Past
-# that, one request per program and four-warp programs of wide tiles keep bytes in flight, the
-# prefix sums a vector load of the earlier lengths at a time.
-# Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to
-# 1.5x slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
-# element, so it runs few, wide programs, several requests each (which also puts the in-block
-# prefix sums under the CPU tier's checks), and scans in short blocks so that the CPU tier walks
-# the scan's loop.
+# Tiles per device kind, bucket and forward mode, each the fastest of those timed over that bucket's
+# cells (benchmarks/README.md; benchmarks.tile_variants times any other). A small call that copies
+# at most LATENCY_CELLS page-table cells (bs * max_seqlen_k) is latency-bound: one-warp programs of
+# 256 columns spread it over the most SMs. So do draft-extend's and target-verify's mid batches that
+# write at most MID_CELLS token-row cells (tokens * max_seqlen_k; the host knows target-verify's
+# tokens, bs * next_n, and bounds draft-extend's by its buffers' rows): on an H100 those tiles took
+# up to 54% off such cells (8k at bs 128 to 512, and 128k at bs 128 with next_n 1), most in serving
+# mixes, where a live prefix ends within a few hundred columns; with four tokens a request at 128k
+# the wide tiles were up to 20% faster. Past that, one request per program and four-warp programs of
+# wide tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
+# Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to 1.5x
+# slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
+# element, so it runs few, wide programs, several requests each (which also puts the in-block prefix
+# sums under the CPU tier's checks), and scans in short blocks so that the CPU tier walks the scan's
+# loop.
 SMALL_BATCH = 64
 MID_BATCH = 512
 LATENCY_CELLS = 1 << 19
@@ -96,14 +95,18 @@ def bucket_of(bs: int, max_seqlen_k: int, device: torch.device, tokens: int | No
     return "large"
 
 
-def launch_geometry(bs: int, max_seqlen_k: int, device: torch.device, mode_name: str, tokens: int | None = None) -> LaunchGeometry:
+def launch_geometry(
+    bs: int, max_seqlen_k: int, device: torch.device, mode_name: str, tokens: int | None = None
+) -> LaunchGeometry:
     """The grid and tile sizes for a call. Tile sizes are fixed per device kind, bucket and forward
     mode, so batch size and context length change only the grid within a bucket: at most four tile
-    shapes per mode, each a compiled variant (`properties.compiles` counts them all). Column
-    programs never outnumber what the target leaves per request block, however wide max_seqlen_k
-    (or, in graph-resident mode, the buffers) may be."""
+    shapes per mode, each a compiled variant (`properties.compiles` counts them all). `tokens`, the
+    token rows the call may write, picks a mid batch's bucket. Column programs never outnumber what
+    the target leaves per request block, however wide max_seqlen_k (or, in graph-resident mode, the
+    buffers) may be."""
     bucket = bucket_of(bs, max_seqlen_k, device, tokens)
-    return geometry_of(_GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket], bs, max_seqlen_k)
+    tiles = _GPU_TILES[bucket][mode_name] if device.type == "cuda" else _INTERPRETER_TILES[bucket]
+    return geometry_of(tiles, bs, max_seqlen_k)
 
 
 def geometry_of(tiles: Tiles, bs: int, max_seqlen_k: int) -> LaunchGeometry:
