@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmarks.tile_variants import tile_fills
-from kernel.geometry import LATENCY_CELLS, MID_BATCH, MID_CELLS, SMALL_BATCH, launch_geometry
+from kernel.geometry import LATENCY_CELLS, MID_BATCH, MID_CELLS, SMALL_BATCH, Tiles, launch_geometry
 from properties.compiles import LIMIT, MAX_SEQLEN_K_SPREAD
 from properties.edges import EDGE_EXAMPLES_BY_MODE
 from properties.laws import differential
@@ -80,12 +80,19 @@ def _gpu_tile_shapes(mode_name: str) -> list:
     return sorted(shapes, key=lambda tiles: tuple(vars(tiles).values()))
 
 
-@pytest.mark.parametrize("mode_name, tiles", [(mode, tiles) for mode in MODE_NAMES for tiles in _gpu_tile_shapes(mode)], ids=str)
+# Tiles no table holds: blocks of 4 requests, 32-column tiles, at most 12 programs (a
+# benchmarks.tile_variants name spells them).
+OFF_TABLE_TILES = Tiles(4, 8, 32, 1, 12)
+
+
+@pytest.mark.parametrize(
+    "mode_name, tiles", [(mode, tiles) for mode in MODE_NAMES for tiles in [*_gpu_tile_shapes(mode), OFF_TABLE_TILES]], ids=str
+)
 def test_every_gpu_tile_shape_fills_the_contract_in_the_interpreter(mode_name, tiles, device):
     """The CPU tier runs the interpreter's own tiles; each shape the GPU tables hold (one request a
     program, or blocks of 32; 128- to 2,048-column tiles; one page lane or many) is a compiled
-    variant only a GPU would otherwise run. Here each fills the pinned examples of several requests,
-    of pages and of KPool as the reference does."""
+    variant only a GPU would otherwise run, and a tile variant may be any shape. Here each fills
+    the pinned examples of several requests, of pages and of KPool as the reference does."""
     fill = tile_fills(tiles)[FORWARD_MODES[mode_name].fill_name]
     for edge in ("padded_bucket", "page_size_64", "index_kpool", "prefix_views"):
         differential(fill, EDGE_EXAMPLES_BY_MODE[mode_name][edge].in_domain("sglang"), device)
