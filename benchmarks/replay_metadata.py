@@ -139,7 +139,9 @@ class Case:
     def bound(self, fn: Callable[..., None], *, resident: bool = False, **extra) -> Callable[[], None]:
         """fn with this case's arguments bound once, as an engine's replay holds them: what a call of
         the shipped kernel costs the host, with nothing of the harness around it (an empty launch is
-        timed bare too). Only a variant that reads the host values needs `fill`."""
+        timed bare too). Only a variant that reads the host values needs `fill`. Equal extend lengths
+        come with the caller's promise (`static_extend_len`) to every fill that declares it, as
+        SGLang's draft-extend of static width calls its kernel."""
         tensors = {
             "seq_lens": self.seq_lens,
             "extend_seq_lens": self.extend_seq_lens,
@@ -150,6 +152,8 @@ class Case:
         options = mode.call_options(
             nsa_index_topk=self.topk, page_size=self.page_size, max_seqlen_k=None if resident else self.context, next_n=self.next_n
         )
+        if self.host.static_extend_len and getattr(fn, "supports_static_extend_len", False):
+            options["static_extend_len"] = True
         return functools.partial(fn, *(tensors[name] for name in mode.inputs), self.buffers, **options, **extra)
 
     def copy(self) -> Case:

@@ -38,6 +38,7 @@ class MetadataCall(NamedTuple):
     padding_floor: int | None  # draft-extend's alone: only its padding requests see lengths below 1
     index_kpool: int
     live_prefix: bool
+    static_extend_len: bool  # draft-extend's alone: the caller promises every request the same tokens
 
     @property
     def inputs(self) -> tuple[torch.Tensor, ...]:
@@ -68,6 +69,7 @@ def public_fills(
         padding_floor: int = DEFAULT_PADDING_FLOOR,
         index_kpool: int = 1,
         live_prefix: bool = True,
+        static_extend_len: bool = False,
     ) -> None:
         """Fill every draft-extend metadata buffer for one step (see README.md for the contract): on
         the Triton path one launch, no host sync.
@@ -81,11 +83,14 @@ def public_fills(
         buffers.page_table_1 may be None where page_size > 1 (only the real page table is then
         written). live_prefix=True (the sglang-dsa and sglang-dsv4 profiles) lets each page row stop
         at its request's kv length, and the Triton path then leaves the columns past it untouched;
-        False writes every column below max_seqlen_k.
+        False writes every column below max_seqlen_k. static_extend_len=True is the caller's promise
+        that every request extends the same number of tokens (SGLang's draft-extend of static
+        width): the outputs are the same, and the Triton path finds where each request's tokens start
+        without summing the earlier extend lengths; validation mode checks the promise.
         """
         fill(MetadataCall(
             DRAFT_EXTEND, seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, nsa_index_topk, page_size,
-            max_seqlen_k, 1, validate, zero_cu_heads, padding_floor, index_kpool, live_prefix,
+            max_seqlen_k, 1, validate, zero_cu_heads, padding_floor, index_kpool, live_prefix, static_extend_len,
         ))
 
     def fill_decode_metadata(
@@ -107,7 +112,7 @@ def public_fills(
         index_kpool, live_prefix and a page_table_1 of None as for draft-extend."""
         fill(MetadataCall(
             DECODE, seq_lens, None, req_pool_indices, req_to_token, buffers, nsa_index_topk, page_size, max_seqlen_k, 1,
-            validate, zero_cu_heads, None, index_kpool, live_prefix,
+            validate, zero_cu_heads, None, index_kpool, live_prefix, False,
         ))
 
     def fill_target_verify_metadata(
@@ -131,7 +136,7 @@ def public_fills(
         for draft-extend."""
         fill(MetadataCall(
             TARGET_VERIFY, seq_lens, None, req_pool_indices, req_to_token, buffers, nsa_index_topk, page_size, max_seqlen_k,
-            next_n, validate, zero_cu_heads, None, index_kpool, live_prefix,
+            next_n, validate, zero_cu_heads, None, index_kpool, live_prefix, False,
         ))
 
     fills = (fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata)
@@ -139,4 +144,5 @@ def public_fills(
         public.__module__, public.__qualname__ = module, public.__name__
         public.supports_graph_resident = True
         public.supports_page_table_1_none = True
+    fill_draft_extend_metadata.supports_static_extend_len = True
     return fills

@@ -21,8 +21,9 @@ copy of one row would. With max_seqlen_k=None (graph-resident mode) the kernel t
 length (max(seq_lens), plus next_n for target-verify) itself, while that load is in flight, and the
 grid is sized from the buffers, so a captured launch needs nothing from the host at replay. The
 batch size, max_seqlen_k and the grid are runtime values, so one compiled kernel serves every batch
-size of a bucket (kernel.geometry), and next_n is a runtime value too; only the forward mode, the
-input dtypes, the page-size case and which outputs are wanted select a variant.
+size of a bucket (kernel.geometry), and next_n is a runtime value too; only the forward mode (and a
+draft-extend's static width), the input dtypes, the page-size case and which outputs are wanted
+select a variant.
 
 Under a live-prefix engine profile (`live_prefix=True`, sglang-dsa's and sglang-dsv4's rule) each
 token row's page rows end at its request's kv length: no program reads or writes a column past it,
@@ -211,6 +212,7 @@ def dsa_metadata_kernel(
     LIVE_PREFIX: tl.constexpr,
     ZERO_CU_HEADS: tl.constexpr,
     FORWARD_MODE: tl.constexpr,
+    STATIC_WIDTH: tl.constexpr,
     FLOOR: tl.constexpr,
     KPOOL_SHIFT: tl.constexpr,
     HAS_PAGE_TABLE_1: tl.constexpr,
@@ -268,7 +270,8 @@ def dsa_metadata_kernel(
     block_end = tl.max(col_end, axis=0)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
-    # Decode and target-verify give every request the same number of tokens, so where a block's
+    # Decode and target-verify give every request the same number of tokens, and so does a
+    # draft-extend of static width (STATIC_WIDTH, the caller's promise): there, where a block's
     # tokens start needs no scan, and only a request block's first column program scans the kv sums.
     tokens_before = tl.zeros((), dtype=tl.int64)
     kv_before = tl.zeros((), dtype=tl.int64)
@@ -278,7 +281,10 @@ def dsa_metadata_kernel(
         tokens_before += first_req
     if FORWARD_MODE == TARGET_VERIFY:
         tokens_before += first_req.to(tl.int64) * next_n
-    if FORWARD_MODE != DRAFT_EXTEND:
+    if STATIC_WIDTH:
+        # The width is any request's extend length; the block's first request is always a real one.
+        tokens_before += first_req.to(tl.int64) * tl.max(qo, axis=0)
+    if (FORWARD_MODE != DRAFT_EXTEND) or STATIC_WIDTH:
         scan_end = tl.where(col_slice == 0, first_req, 0)
     else:
         scan_end = tl.where((col_slice == 0) | (first_col < block_end), first_req, 0)
@@ -301,7 +307,8 @@ def dsa_metadata_kernel(
             # the others need only where its tokens start in the packed token axis.
             tokens = tl.sum(scan_qo, axis=0)
         if FORWARD_MODE == DRAFT_EXTEND:
-            tokens_before += tokens
+            if not STATIC_WIDTH:
+                tokens_before += tokens
 
     token_start = tokens_before + tl.cumsum(qo, axis=0) - qo
     longest_extend = tl.max(qo, axis=0)

@@ -46,8 +46,11 @@ class LaunchGeometry:
 # tokens, bs * next_n, and bounds draft-extend's by its buffers' rows): on an H100 those tiles took
 # up to 54% off such cells (8k at bs 128 to 512, and 128k at bs 128 with next_n 1), most in serving
 # mixes, where a live prefix ends within a few hundred columns; with four tokens a request at 128k
-# the wide tiles were up to 20% faster. Past that, one request per program and four-warp programs of
-# wide tiles keep bytes in flight, the prefix sums a vector load of the earlier lengths at a time.
+# the wide tiles were up to 20% faster. A small batch of a long context takes four-warp programs of
+# 1024 columns in every mode: at 128k and bs 32, draft-extend's 512-column tiles were 5% faster with
+# `half` lengths at page 64, but up to 29% slower in serving mixes, and slower than SGLang's kernels
+# there. Past that, one request per program and four-warp programs of wide tiles keep bytes in
+# flight, the prefix sums a vector load of the earlier lengths at a time.
 # Target-verify past MID_BATCH takes blocks of 32 requests: its tiles of one request were up to 1.5x
 # slower there, at next_n 1 most. The interpreter pays per program and per reduction rather than per
 # element, so it runs few, wide programs, several requests each (which also puts the in-block prefix
@@ -59,11 +62,7 @@ LATENCY_CELLS = 1 << 19
 MID_CELLS = 1 << 24
 _GPU_TILES = {
     "latency": {mode: Tiles(1, 64, 256, 1, 8192) for mode in FORWARD_MODES},
-    "small": {
-        "draft-extend": Tiles(1, 64, 512, 4, 16384),
-        "decode": Tiles(1, 64, 1024, 4, 16384),
-        "target-verify": Tiles(1, 64, 1024, 4, 16384),
-    },
+    "small": {mode: Tiles(1, 64, 1024, 4, 16384) for mode in FORWARD_MODES},
     "mid": {
         "draft-extend": Tiles(1, 64, 256, 1, 8192),
         "decode": Tiles(1, 1024, 1024, 4, 8192),

@@ -93,7 +93,7 @@ def fill_signature(call: MetadataCall) -> tuple | None:
         (
             call.forward_mode.name, call.nsa_index_topk, call.page_size, call.max_seqlen_k, call.next_n,
             buffers.real_page_table is buffers.page_table_1, buffers.page_table_1 is None, call.zero_cu_heads,
-            call.padding_floor, call.index_kpool, call.live_prefix,
+            call.padding_floor, call.index_kpool, call.live_prefix, call.static_extend_len,
         ),
     )
 
@@ -153,6 +153,7 @@ class Launcher:
                 forward_mode=DRAFT_EXTEND, seq_lens=seq_lens, extend_seq_lens=extend_seq_lens, req_pool_indices=seq_lens,
                 req_to_token=table, buffers=stand_ins, nsa_index_topk=nsa_index_topk, page_size=1, max_seqlen_k=0, next_n=1,
                 validate=validate, zero_cu_heads=False, padding_floor=padding_floor, index_kpool=index_kpool, live_prefix=True,
+                static_extend_len=False,
             )
             plan = self._build_plan(call, shape, full_metadata=False)
         if validation_requested(validate):
@@ -209,6 +210,7 @@ class Launcher:
             call.live_prefix,
             call.zero_cu_heads,
             kernel_id(mode),
+            mode is DRAFT_EXTEND and call.static_extend_len,
             call.padding_floor if mode.pads_below_one else 0,
             call.index_kpool.bit_length() - 1,
             has_page_table_1,

@@ -13,9 +13,10 @@ where the page size is above 1 (only `real_page_table` is then written), `index_
 sparse lengths as the KPool package does (whose spelling of the page size, `physical_page_size`, is
 taken beside `real_page_size`), and element 0 of both cu buffers gets 0. What differs: one compiled kernel
 serves every batch size (SGLang's compile once per bs); the totals and widths SGLang's draft-extend
-kernel needs on the host (`total_len`, `max_extend_len`, `max_total_len`, `static_extend_len`) are
-accepted and not needed, since the kernel reads the lengths on the device, so the same captured
-graph stays right when they change; and `max_seqlen_k=None` (decode: `max_len=None`) selects the
+kernel needs on the host (`total_len`, `max_extend_len`, `max_total_len`) are accepted and not
+needed, since the kernel reads the lengths on the device, so the same captured graph stays right when
+they change; `static_extend_len` is passed on (the kernel then finds each request's first token
+without a scan); and `max_seqlen_k=None` (decode: `max_len=None`) selects the
 graph-resident mode.
 """
 
@@ -164,7 +165,7 @@ def fused_dsa_draft_extend_metadata(
     fill_draft_extend_metadata(
         seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers,
         nsa_index_topk=dsa_index_topk, page_size=page_size, max_seqlen_k=max_seqlen_k, zero_cu_heads=True,
-        padding_floor=PADDING_FLOOR, index_kpool=index_kpool,
+        padding_floor=PADDING_FLOOR, index_kpool=index_kpool, static_extend_len=static_extend_len,
     )
 
 

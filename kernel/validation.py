@@ -190,8 +190,9 @@ def _check_host(call: MetadataCall, max_seqlen_k: int) -> CallShape:
         # Only this mode's padding requests take a floor, and None is none of its values.
         _host_int("padding_floor", call.padding_floor, 0)
     _check_profile_options(call.padding_floor if forward_mode.pads_below_one else None, call.index_kpool, page_size, call.nsa_index_topk)
-    if not isinstance(call.live_prefix, bool):
-        raise TypeError(f"live_prefix must be a bool, got {type(call.live_prefix).__name__}")
+    for name in ("live_prefix", "static_extend_len"):
+        if not isinstance(getattr(call, name), bool):
+            raise TypeError(f"{name} must be a bool, got {type(getattr(call, name)).__name__}")
     _host_int("max_seqlen_k", max_seqlen_k, 0)
     if max_seqlen_k > req_to_token.shape[1]:
         raise ValueError(
@@ -270,6 +271,7 @@ def check_values(
     next_n: int = 1,
     padding_floor: int | None = None,
     index_kpool: int = 1,
+    static_extend_len: bool = False,
 ) -> None:
     """Checks that need the device data (one host sync); raises before anything is written."""
     seq = seq_lens.to(torch.int64).cpu()
@@ -283,6 +285,12 @@ def check_values(
     if bool((qo < 0).any()):
         b = int(torch.nonzero(qo < 0)[0])
         raise ValueError(f"extend_seq_lens[{b}]={int(qo[b])} is negative")
+    if static_extend_len and extend and any(q != extend[0] for q in extend):
+        b = next(b for b, q in enumerate(extend) if q != extend[0])
+        raise ValueError(
+            f"static_extend_len=True promises equal extend lengths, but extend_seq_lens[{b}]={extend[b]} "
+            f"and extend_seq_lens[0]={extend[0]}"
+        )
     # extend_seq_lens > seq_lens is a graph-bucket padding request, which the contract admits.
     kv_name = "seq_lens[{b}] + next_n" if forward_mode is TARGET_VERIFY else "seq_lens[{b}]"
     if bool((kv > INT32_MAX).any()):
@@ -326,4 +334,5 @@ def check_call_values(call: MetadataCall, shape: CallShape) -> None:
         next_n=call.next_n,
         padding_floor=call.padding_floor,
         index_kpool=call.index_kpool,
+        static_extend_len=call.static_extend_len,
     )

@@ -297,14 +297,16 @@ class ReplayCase:
 
     def options(self) -> dict[str, int]:
         """The host ints a call of this case's mode takes, by keyword, and the engine profile's: the
-        padding floor where the mode pads below one, whether page rows stop at the live prefix, and
-        the KPool size where it pools."""
+        padding floor where the mode pads below one, whether page rows stop at the live prefix, the
+        KPool size where it pools, and a static width's promise where the caller makes it."""
         options = self.mode.call_options(
             nsa_index_topk=self.nsa_index_topk, page_size=self.page_size, max_seqlen_k=self.max_seqlen_k, next_n=self.next_n
         )
         options.update(self.engine.kernel_options(self.mode.pads_below_one))
         if self.index_kpool != 1:
             options["index_kpool"] = self.index_kpool
+        if self.static_extend_len:
+            options["static_extend_len"] = True
         return options
 
     def segments(self) -> list[tuple[int, int]]:

@@ -104,7 +104,7 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
 
     def fill_draft_extend_metadata(
         seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, *, nsa_index_topk, page_size, max_seqlen_k,
-        padding_floor=None, index_kpool=1, live_prefix=True,
+        padding_floor=None, index_kpool=1, live_prefix=True, static_extend_len=False,
     ):
         case = _host()
         bs = seq_lens.shape[0]
@@ -127,7 +127,7 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
             real_page_size=page_size,
             max_extend_len=max(1, max(case.extend_seq_lens, default=1)),
             max_total_len=buffers.nsa_seqlens_expanded.shape[0],
-            static_extend_len=case.static_extend_len,
+            static_extend_len=static_extend_len,
         )
         offered.update(_profile_keywords(page_size, index_kpool))
         fill(**{name: value for name, value in offered.items() if name in accepted})
@@ -318,13 +318,17 @@ def _contract_signature(mode_name: str) -> str:
 
 
 PROFILE_OPTIONS = ("padding_floor", "index_kpool", "live_prefix")
+# A caller's promise about the inputs, which a variant may use or ignore: it reaches a variant only
+# where it takes it, as the profile's options do.
+PROMISES = ("static_extend_len",)
+OPTIONAL_KEYWORDS = PROFILE_OPTIONS + PROMISES
 
 
 def contract(fill: Callable, spec: str, mode_name: str) -> Contract:
     """The suite's own signature for the mode, checked once against a dry bind. The engine profile's
-    options (PROFILE_OPTIONS) reach the variant only where it takes them: one that takes no
-    padding_floor has its floor built in, and is judged by the profile as it is; one that takes
-    `index_kpool` declares KPool."""
+    options (PROFILE_OPTIONS) and the caller's promises (PROMISES) reach the variant only where it
+    takes them: one that takes no padding_floor has its floor built in, and is judged by the profile
+    as it is; one that takes `index_kpool` declares KPool."""
     mode = forward_mode(mode_name)
     try:
         signature = inspect.signature(fill)
@@ -338,13 +342,13 @@ def contract(fill: Callable, spec: str, mode_name: str) -> Contract:
         ) from error
     parameters = signature.parameters
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        taken = set(PROFILE_OPTIONS)
+        taken = set(OPTIONAL_KEYWORDS)
     else:
-        taken = {name for name in PROFILE_OPTIONS if name in parameters}
+        taken = {name for name in OPTIONAL_KEYWORDS if name in parameters}
 
     @functools.wraps(fill)
     def profiled(*args, **options):
-        fill(*args, **{name: value for name, value in options.items() if name in taken or name not in PROFILE_OPTIONS})
+        fill(*args, **{name: value for name, value in options.items() if name in taken or name not in OPTIONAL_KEYWORDS})
 
     profiled.supports_index_kpool = "index_kpool" in taken
     return profiled

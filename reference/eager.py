@@ -18,7 +18,10 @@ token of length n is min(n // k * k, topk) + n % k) and a `page_table_1` of None
 the real page table is written). The reference writes every column below max_seqlen_k, as the
 full-width profile does; under a live-prefix profile (`reference.engines`) the columns past a row's
 kv length are what the comparison then accepts either way. So every fill takes the profile's
-`live_prefix` as the kernels do, and writes full width whatever it says.
+`live_prefix` as the kernels do, and writes full width whatever it says. Draft-extend takes SGLang's
+`static_extend_len` too, the caller's promise that every request extends the same number of tokens
+(its draft-extend V2 of static width): a promise changes no output, so the reference reads it as
+such and computes the same thing.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ def fill_draft_extend_metadata(
     padding_floor: int = DEFAULT_PADDING_FLOOR,
     index_kpool: int = 1,
     live_prefix: bool = False,
+    static_extend_len: bool = False,
 ) -> None:
     bs = seq_lens.shape[0]
     metadata = buffers

@@ -120,6 +120,7 @@ HOST_CHECKS = {
         ValueError,
         "index_kpool=16 needs page_size=64 and a top-k it divides",
     ),
+    "static_extend_len not a bool": (setting("static_extend_len", 1), TypeError, "static_extend_len must be a bool"),
     "index_kpool at page_size 16": (
         lambda a: a.update(index_kpool=4, page_size=16),
         ValueError,
@@ -181,6 +182,10 @@ VALUE_CHECKS = {
     ),
     "pool index out of range": (replace_value("req_pool_indices", 3, CASE.pool_size), "req_pool_indices"),
     "negative pool index": (replace_value("req_pool_indices", 0, -1), "req_pool_indices"),
+    "static width broken": (
+        lambda a: (a.update(static_extend_len=True), replace_value("extend_seq_lens", 1, CASE.extend_seq_lens[0] + 1)(a)),
+        "static_extend_len=True promises equal extend lengths, but extend_seq_lens\\[1\\]",
+    ),
     "more tokens than buffers hold": (
         replace_value("extend_seq_lens", 0, CASE.extend_seq_lens[0] + CASE.spare_tokens + 1),
         "capacity",

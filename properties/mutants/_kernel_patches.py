@@ -134,12 +134,8 @@ PATCHES: dict[str, Patch] = {
         "column store mask `cols <= col_end`: page_table_1 (and the real table) get one column past each row's",
         "mask=row_mask[:, None] & (cols[None, :] < col_end[:, None]),",
         "mask=row_mask[:, None] & (cols[None, :] <= col_end[:, None]),",
-        also=(
-            (
-                "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])",
-                "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] <= col_end[:, None])",
-            ),
-        ),
+        also=(("page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])",
+               "page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] <= col_end[:, None])"),),
         guards=(
             ("(cols[None, :] <= col_end[:, None])", "(cols[None, :] <= col_end[:, None]) & (cols < page_table_1_stride)[None, :]"),
             (
@@ -169,10 +165,7 @@ PATCHES: dict[str, Patch] = {
         "row_mask = req_mask & (step < qo) & (token < token_capacity)",
         "row_mask = req_mask & (step <= qo) & (token < token_capacity)",
         also=(
-            (
-                "token_mask = req_mask & (step < qo) & (token < token_capacity)",
-                "token_mask = req_mask & (step <= qo) & (token < token_capacity)",
-            ),
+            ("token_mask = req_mask & (step < qo) & (token < token_capacity)", "token_mask = req_mask & (step <= qo) & (token < token_capacity)"),
             _step_loop("page tables", "longest_extend + 1"),
             _step_loop("token lengths", "longest_extend + 1"),
         ),
@@ -359,6 +352,11 @@ PATCHES: dict[str, Patch] = {
         "        tokens_before += first_req.to(tl.int64) * next_n\n",
         "        tokens_before += first_req.to(tl.int64)\n",
         forward_modes=("target-verify",),
+    ),
+    "static_width_tokens_start_at_next_n": Patch(
+        "a draft-extend of static width starts each request block's tokens at first_req * next_n, target-verify's rule, where next_n is 1",
+        "        tokens_before += first_req.to(tl.int64) * tl.max(qo, axis=0)\n", "        tokens_before += first_req.to(tl.int64) * next_n\n",
+        forward_modes=("draft-extend",),
     ),
     "bs_specialised": Patch(
         "bs a constexpr: one compilation per batch size, as SGLang's fused kernel has",
