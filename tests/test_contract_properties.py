@@ -16,7 +16,7 @@ from hypothesis import example, given
 
 from properties.edges import pinned_examples
 from properties.gate_rows import family_of_law
-from properties.harness import HOST_SIZED, MODES, hyphenated, in_launch_form
+from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, hyphenated, in_launch_form
 from properties.laws import CONTRACT_LAWS, laws_of
 from properties.strategies import replay_cases
 
@@ -51,3 +51,16 @@ def contract_test(mode_name: str):
 test_draft_extend_contract = contract_test("draft-extend")
 test_decode_contract = contract_test("decode")
 test_target_verify_contract = contract_test("target-verify")
+
+
+@pytest.mark.forward_mode("draft-extend")
+@pytest.mark.family("static-width")
+@pytest.mark.parametrize("mode", [(GRAPH_RESIDENT, STATIC_WIDTH)], ids=["graph-resident-static-width"])
+@pytest.mark.parametrize("law", laws_of(CONTRACT_LAWS, "draft-extend"), ids=lambda law: law.__name__)
+@given(case=replay_cases(mode_name="draft-extend"))
+def test_draft_extend_static_width_graph_resident(mode, law, case, judged, domain, device):
+    """The two launch forms at once, as an engine calls kernel.sglang's drop-in with max_seqlen_k=None
+    and static_extend_len=True: each contract law holds on the static-width case, the longest kv
+    length taken on the device."""
+    fill, adapt = in_launch_form(judged["draft-extend"], GRAPH_RESIDENT, domain)
+    law(fill, adapt(case.static_width()), device)
