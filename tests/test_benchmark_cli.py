@@ -14,8 +14,10 @@ import dataclasses
 import pytest
 import torch
 
+import kernel
 from benchmarks import host_breakdown, profile_case, replay_metadata, tile_variants
 from kernel.geometry import Tiles
+from reference import eager
 from reference.modes import FORWARD_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,3 +255,12 @@ def test_a_tile_variant_name_is_the_mode_fill_on_those_tiles(mode_name):
 def test_a_tile_variant_name_is_checked(name):
     with pytest.raises(AttributeError, match="tile variant|power of two"):
         getattr(tile_variants, name)
+
+
+def test_equal_extend_lengths_carry_the_static_width_promise_to_the_fills_that_declare_it():
+    """As SGLang's draft-extend V2 calls its kernel: `equal` gives static_extend_len=True to the
+    shipped fill and to any variant declaring it, `ragged` to none, and the eager code never."""
+    for extend, promised in (("equal", True), ("ragged", False)):
+        case = replay_metadata.make_case(64, 300, 8, extend, 32, torch.device("cpu"))
+        assert case.bound(kernel.fill_draft_extend_metadata).keywords.get("static_extend_len", False) is promised, extend
+        assert "static_extend_len" not in case.bound(eager.fill_draft_extend_metadata).keywords
