@@ -120,12 +120,13 @@ HOST_CHECKS = {
         ValueError,
         "index_kpool=16 needs page_size=64 and a top-k it divides",
     ),
-    "static_extend_len not a bool": (setting("static_extend_len", 1), TypeError, "static_extend_len must be a bool"),
     "index_kpool at page_size 16": (
         lambda a: a.update(index_kpool=4, page_size=16),
         ValueError,
         "index_kpool=4 needs page_size=64",
     ),
+    # The caller's promise of one width is a bool, as the profile's live_prefix is.
+    "static_extend_len not a bool": (setting("static_extend_len", 1), TypeError, "static_extend_len must be a bool"),
 }
 
 
