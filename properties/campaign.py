@@ -19,6 +19,7 @@ from properties.edge_classes import edge_classes, edge_classes_of
 from properties.edges import EXTREMES, pinned_examples
 from properties.harness import DEFAULT_DOMAIN, HOST_SIZED, Variant, hyphenated, in_launch_form
 from properties.failures import Failure
+from properties.faults import first_fault
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.search import find_failure
 from properties.strategies import replay_cases
@@ -160,7 +161,7 @@ def run_campaign(
     fill, adapt = judged
 
     def check(case: ReplayCase) -> Failure | None:
-        return first_broken_law(fill, adapt(case), device, laws)
+        return first_broken_law(fill, adapt(case), device, laws, variant=variant, launch=launch)
 
     seen: set[tuple[str, ...]] = set()
 
@@ -191,7 +192,7 @@ def run_campaign(
         return failure
 
     round_index = 0
-    while True:
+    while first_fault() is None:  # a sticky CUDA fault ends the campaign: no later case could run
         remaining = None if deadline else max_examples - checked[0]
         if (deadline and time.monotonic() >= deadline) or (remaining is not None and remaining <= 0):
             break

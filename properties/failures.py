@@ -22,6 +22,7 @@ class Failure:
     case: ReplayCase
     law: str
     message: str
+    fault: object = None  # the sticky CUDA fault it was (properties.faults.Fault), if it was one
 
     def fingerprint(self) -> tuple[str, ...]:
         """What kind of failure this is, numbers aside: the law and the headline of each buffer's

@@ -21,6 +21,7 @@ from properties.edges import pinned_examples
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
+from properties.faults import confirm, fault_kind, first_fault
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.runtime_laws import (
     engine_replays_match_reference,
@@ -122,19 +123,23 @@ class Budget:
     on_case: Callable[[ReplayCase], None] | None = None  # told of each case before it is called
 
 
-def _search(fill, adapt, laws, device, budget: Budget, strategy) -> Failure | None:
-    """The first broken law over the edge examples, then generated cases (shrunk in a time box)."""
+def _search(fill, adapt, laws, device, budget: Budget, strategy, *, variant=None, launch: str = HOST_SIZED) -> Failure | None:
+    """The first broken law over the edge examples, then generated cases (shrunk in a time box). A
+    sticky CUDA fault is the row's failure, on the case that raised it: no case after it runs."""
 
     def check(case: ReplayCase) -> Failure | None:
         if budget.deadline and time.monotonic() > budget.deadline:
             return None
         if budget.on_case is not None:
             budget.on_case(case)
-        return first_broken_law(fill, adapt(case), device, laws)
+        return first_broken_law(fill, adapt(case), device, laws, variant=variant, launch=launch)
 
     at_edges = [failure for case in budget.edges if (failure := check(case))]
     _, generated = find_failure(check, max_examples=budget.max_examples, shrink_seconds=budget.shrink_seconds, strategy=strategy)
     found = at_edges + ([generated] if generated else [])
+    faulted = [failure for failure in found if failure.fault is not None]
+    if faulted:
+        return faulted[0]
     return min(found, key=lambda failure: _size(failure.case)) if found else None
 
 
@@ -215,8 +220,8 @@ class Gate:
             if row_timeout is not None:
                 try:
                     status, detail, self.figures[family] = run_row(_row_in_child, (self.row_options, family), family, row_timeout)
-                except RowLost as lost:
-                    status, detail = FAIL, str(lost)
+                except RowLost as error:
+                    status, detail = FAIL, str(error)
             elif lost and family not in SANITIZERS:
                 status, detail = NOT_RUN, f"{lost}; run it alone: --only {family}"
             else:
@@ -227,6 +232,8 @@ class Gate:
                     if _context_lost(error):
                         # memcheck runs in a process of its own, so it alone can still run.
                         lost = f"the CUDA context was lost when {family} raised ({first_line(error.__cause__ or error)})"
+            if not lost and (fault := first_fault()) is not None:
+                lost = f"the CUDA context was lost to a {fault.kind} in {family}"
             by_family[family] = Verdict(
                 family, status, detail, family in self.required, time.monotonic() - start, self.figures.get(family, [])
             )
@@ -242,6 +249,8 @@ class Gate:
         """A failure as a person reads it: the law and the case in one line each, where the whole case
         went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
         law = law or failure.law
+        if failure.fault is not None:
+            return self._fault_report(failure.fault, mode)
         lines = [f"{law} ({hyphenated(mode)}) on {failure.case.summary()}"]
         if self.reproducers is not None:
             record = to_json(
@@ -251,9 +260,21 @@ class Gate:
             lines.append(f"reproducer: {write(self.reproducers, record)}")
         return "\n".join([*lines, failure.message])
 
+    def _fault_report(self, fault, mode: str) -> str:
+        """A sticky CUDA fault as a person reads it: its kind and the case that raised it, whether a
+        fresh process raises it again on that case's reproducer, and CUDA's words."""
+        lines = [f"{fault.kind} ({hyphenated(mode)}, {fault.law}) on {fault.case.summary()}; no later case was run"]
+        if self.reproducers is not None:
+            lines.append(confirm(fault, self.reproducers))
+            lines.append(f"reproducer: {fault.reproducer}")
+        return "\n".join([*lines, fault.said])
+
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._launch(HOST_SIZED)
-        found = _search(fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases())
+        found = _search(
+            fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases(),
+            variant=self.variant,
+        )
         if found:
             return FAIL, self._counterexample(found, HOST_SIZED)
         searched = f"edge examples and up to {self.budget.max_examples} generated cases"
@@ -293,7 +314,10 @@ class Gate:
         if (skip := self._needs_gpu()):
             return skip
         for mode, fill, adapt in self._declared():
-            found = _search(fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases(self.variant.forward_mode))
+            found = _search(
+                fill, adapt, (never_syncs_with_host,), self.device, self.budget, whole_range_cases(self.variant.forward_mode),
+                variant=self.variant, launch=mode,
+            )
             if found:
                 return FAIL, f"{found.message.removeprefix('LawBroken: ')}\n{self._counterexample(found, mode)}"
         return PASS, (f"warm calls under torch.cuda.set_sync_debug_mode('error'): edge examples and up to "
@@ -324,7 +348,10 @@ class Gate:
             flag = "supports_graph_resident" if mode == GRAPH_RESIDENT else "supports_static_extend_len"
             return NOT_APPLICABLE, f"not declared (fill.{flag})"
         fill, adapt = judged
-        found = _search(fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases())
+        found = _search(
+            fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases(),
+            variant=self.variant, launch=mode,
+        )
         if found:
             return FAIL, self._counterexample(found, mode)
         if not self.gpu:
@@ -402,12 +429,7 @@ def _raised(error: Exception) -> str:
 def _context_lost(error: BaseException) -> bool:
     """Whether `error` (or its cause) leaves this process's CUDA context unusable: a device-side
     assert or an illegal access poisons every later call."""
-    accelerator_error = getattr(torch, "AcceleratorError", None)
-    while error is not None:
-        if (accelerator_error is not None and isinstance(error, accelerator_error)) or "CUDA error" in str(error):
-            return True
-        error = error.__cause__
-    return False
+    return fault_kind(error) is not None
 
 
 def _device_name(device: torch.device) -> str:

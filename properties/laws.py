@@ -16,6 +16,7 @@ import torch
 from properties.cases import ReplayCase
 from properties.compare import compare, describe_outside_view, report
 from properties.failures import Failure, require
+from properties.faults import ContextLost, CudaFault, guarded
 from properties.harness import Contract, on_host, run, run_reference
 from reference.buffers import MetadataBuffers, outside_view_mask, whole_storage
 from reference.eager import FILLS, compute_nsa_seqlens
@@ -36,14 +37,39 @@ def laws_of(laws, mode_name: str) -> tuple:
     """The laws of `laws` that hold in the forward mode."""
     return tuple(law for law in laws if mode_name in getattr(law, "forward_modes", FORWARD_MODES))
 
-def first_broken_law(fill, case: ReplayCase, device: torch.device, laws) -> Failure | None:
-    """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all."""
+def first_broken_law(fill, case: ReplayCase, device: torch.device, laws, *, variant=None, launch: str = "host_sized") -> Failure | None:
+    """The first of `laws` that `fill` breaks on `case`, or None when it obeys them all. A sticky
+    CUDA fault is the failure of the case that raised it; once the process has one, the laws of
+    any other case are not run (properties.faults). `variant` and `launch` name what a fault's
+    reproducer reruns."""
     for law in laws:
         try:
-            law(fill, case, device)
+            judge(law, fill, case, device, variant=variant, launch=launch)
+        except ContextLost:
+            continue
+        except CudaFault as fault:
+            return Failure(case, law.__name__, str(fault), fault=fault.fault)
         except Exception as error:  # a crash of the variant is a failure like any other
             return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
     return None
+
+
+def judge(law, fill, case: ReplayCase, device: torch.device, *, variant=None, launch: str = "host_sized", where: str = "") -> None:
+    """`law` on `case`, guarded: CudaFault where the call raises the process's first sticky fault,
+    ContextLost for every other case after it (properties.faults.guarded)."""
+    spec, convention = (variant.spec, variant.convention) if variant is not None else (None, "contract")
+    guarded(lambda: law(fill, case, device), case, law=law.__name__, spec=spec, convention=convention, launch=launch, where=where)
+
+
+def judge_in_test(law, fill, case: ReplayCase, device: torch.device, *, variant=None, launch: str = "host_sized") -> None:
+    """`judge` inside a Hypothesis test: a case after the process's fault is rejected, neither
+    shrunk to nor reported, so the test keeps the case that raised it."""
+    from hypothesis import reject
+
+    try:
+        judge(law, fill, case, device, variant=variant, launch=launch)
+    except ContextLost:
+        reject()
 
 
 def differential(fill: Contract, case: ReplayCase, device: torch.device) -> None:

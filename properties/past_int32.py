@@ -19,6 +19,9 @@ import sys
 
 import torch
 
+from properties.cases import ReplayCase
+from properties.failures import first_line
+from properties.host import on_host
 from reference.buffers import MetadataBuffers
 from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY, forward_mode
 
@@ -63,12 +66,40 @@ def _pool(rows: int, live_rows: list[int]) -> torch.Tensor:
     return req_to_token
 
 
+def host_values(mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> ReplayCase:
+    """The case as the engine holds it on the host (bs, the total, the longest extension, next_n):
+    what a calling convention reads during the call (`properties.host.on_host`), so that a variant
+    of any convention is called here exactly as everywhere else."""
+    per = TOKENS_PER_REQUEST[mode_name]
+    return ReplayCase(
+        forward_mode=mode_name, next_n=per if mode_name == TARGET_VERIFY.name else 1,
+        seq_lens=tuple(seq_lens), extend_seq_lens=(per,) * len(seq_lens), req_pool_indices=tuple(pool_rows),
+        pool_size=rows, context_len=COLUMNS, nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=COLUMNS,
+    )
+
+
+def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> str:
+    """Which rows of the case have offsets past 2^31: the pool rows it gathers from and the token rows
+    it stores, as a verdict names them."""
+    per = TOKENS_PER_REQUEST[mode_name]
+    gathered = sorted(row for row in pool_rows if row * COLUMNS >= WRAP)
+    stored = [t for t in range(len(seq_lens) * per) if t * COLUMNS >= WRAP]
+    parts = []
+    if gathered:
+        parts.append(f"pool rows {', '.join(f'{row:,}' for row in gathered)} of req_to_token start past 2^31 cells")
+    if stored:
+        parts.append(f"token rows {stored[0]:,}..{stored[-1]:,} of the page tables start past 2^31 cells")
+    return "; ".join(parts)
+
+
 def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> None:
-    """Call `fill` (the contract's signature) on the case; PastInt32Wrong names the first wrong row."""
+    """Call `fill` (the contract's signature) on the case, with the host values its convention reads;
+    PastInt32Wrong names the first wrong row."""
     mode = forward_mode(mode_name)
     per = TOKENS_PER_REQUEST[mode_name]
-    next_n = per if mode_name == TARGET_VERIFY.name else 1
-    kv_lens = [s + next_n if mode_name == TARGET_VERIFY.name else s for s in seq_lens]
+    host = host_values(mode_name, rows, pool_rows, seq_lens)
+    next_n = host.next_n
+    kv_lens = list(host.kv_lens)
     req_to_token = _pool(rows, pool_rows)
     bs = len(seq_lens)
     buffers = MetadataBuffers.allocate(
@@ -83,7 +114,8 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
         "req_to_token": req_to_token,
     }
     options = mode.call_options(nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=COLUMNS, next_n=next_n)
-    fill(*(named[name] for name in mode.inputs), buffers, **options)
+    with on_host(host):
+        fill(*(named[name] for name in mode.inputs), buffers, **options)
     torch.cuda.synchronize()
     if buffers.cache_seqlens_int32[:bs].tolist() != kv_lens:
         raise PastInt32Wrong("cache_seqlens_int32 differs from the kv lengths")
@@ -126,8 +158,11 @@ def check(spec: str, convention: str, mode_name: str) -> int:
     for name, case in (("gather past 2^31", gather_case), ("store past 2^31", store_case)):
         try:
             run_case(fill, mode_name, *case(mode_name))
-        except Exception as error:  # a wrapped offset faults or writes the wrong row: either is the verdict
-            print(f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        except PastInt32Wrong as wrong:
+            print(f"{name}: {wrong}")
+            return 1
+        except Exception as error:  # a wrapped offset faults: the verdict names the rows whose offsets wrap
+            print(f"{name} ({rows_past_wrap(mode_name, *case(mode_name))}): {first_line(error)}")
             return 1
     print("gather and store past 2^31: every row right")
     return 0

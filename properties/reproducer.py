@@ -78,7 +78,8 @@ def to_json(
 def write(directory: Path, record: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(record["case"], sort_keys=True).encode()).hexdigest()[:12]
-    variant = record["variant"].split(":")[0].rsplit(".", 1)[-1]
+    target = record["variant"].rpartition(":")[0] or record["variant"]
+    variant = Path(target).stem if target.endswith(".py") else target.rsplit(".", 1)[-1]
     mode = record.get("forward_mode", DEFAULT_FORWARD_MODE)
     variant += "" if mode == DEFAULT_FORWARD_MODE else f"-{mode}"
     path = directory / f"{variant}-{record['law']}-{digest}.json"

@@ -10,6 +10,7 @@ from properties.cases import ReplayCase
 from properties.compare import Mismatch, compare, disagreeing_cells, report
 from properties.harness import Variant, run, run_reference
 from properties.failures import Failure
+from properties.faults import DEFAULT_FAULT_CORPUS, ContextLost, CudaFault, confirm, first_fault, guarded
 from properties.search import find_failure
 from properties.strategies import replay_cases
 
@@ -60,12 +61,20 @@ def find_disagreement(
         raise ValueError(f"{variant.name} is judged in {variant.forward_mode}, {against.name} in {against.forward_mode}: no common case")
 
     def outputs(v: Variant, case: ReplayCase):
+        law = "run_variant" if v is variant else "run_against"
         try:
-            return run(v.fill, case, device).after
+            return guarded(lambda: run(v.fill, case, device).after, case, law=law, spec=v.spec, convention=v.convention)
+        except ContextLost as lost:
+            return str(lost)
+        except CudaFault as fault:
+            return f"a {fault.fault.kind}: {fault.fault.said}; {confirm(fault.fault, DEFAULT_FAULT_CORPUS)}"
         except Exception as error:  # a crash is a disagreement of its own kind
             return f"{type(error).__name__}: {error}"
 
     def check(case: ReplayCase) -> Failure | None:
+        fault = first_fault()
+        if fault is not None and fault.case != case:
+            return None  # the CUDA context was lost to an earlier case: nothing about this one is known
         a, b = outputs(variant, case), outputs(against, case)
         if isinstance(a, str) or isinstance(b, str):
             return Failure(case, "variants_agree", "a variant raised")

@@ -17,7 +17,7 @@ from hypothesis import example, given
 from properties.edges import pinned_examples
 from properties.gate_rows import family_of_law
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, hyphenated, in_launch_form
-from properties.laws import CONTRACT_LAWS, laws_of
+from properties.laws import CONTRACT_LAWS, judge_in_test, laws_of
 from properties.strategies import replay_cases
 
 
@@ -41,7 +41,7 @@ def contract_test(mode_name: str):
         # A launch mode the variant does not declare, or another forward mode's test, was skipped at
         # collection (conftest.py).
         fill, adapt = in_launch_form(judged[mode_name], mode, domain)
-        law(fill, adapt(case), device)
+        judge_in_test(law, fill, adapt(case), device, variant=judged[mode_name], launch=mode)
 
     for case in pinned_examples(mode_name, gpu=torch.cuda.is_available()).values():
         test = example(case=case)(test)
@@ -63,4 +63,4 @@ def test_draft_extend_static_width_graph_resident(mode, law, case, judged, domai
     and static_extend_len=True: each contract law holds on the static-width case, the longest kv
     length taken on the device."""
     fill, adapt = in_launch_form(judged["draft-extend"], GRAPH_RESIDENT, domain)
-    law(fill, adapt(case.static_width()), device)
+    judge_in_test(law, fill, adapt(case.static_width()), device, variant=judged["draft-extend"], launch=GRAPH_RESIDENT)

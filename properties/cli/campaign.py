@@ -109,6 +109,7 @@ def campaign(args) -> int:
 
 def _campaign_one(args, variant, laws, database) -> int:
     from properties.campaign import run_campaign
+    from properties.faults import DEFAULT_FAULT_CORPUS, confirm
     from properties.reproducer import environment, to_json, write
 
     device = prepare_runtime()
@@ -128,6 +129,12 @@ def _campaign_one(args, variant, laws, database) -> int:
 
     def keep(failure) -> None:
         say(f"FAILED {failure.law}: {failure.message.splitlines()[0]}", after_progress=True)
+        if failure.fault is not None:
+            # A sticky fault ends the campaign; its case is rerun in a fresh process to confirm it.
+            say(confirm(failure.fault, Path(args.corpus or DEFAULT_FAULT_CORPUS)))
+            reproducers[failure.fingerprint()] = failure.fault.reproducer
+            say(f"reproducer: {failure.fault.reproducer}")
+            return
         if args.corpus:
             record = to_json(
                 failure.case, variant=variant.spec, law=failure.law, message=failure.message, device=device, mode=LAUNCH_FORMS[args.launch],

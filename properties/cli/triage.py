@@ -44,6 +44,9 @@ def add(commands) -> None:
 
 
 def replay(args) -> int:
+    from properties.failures import first_line
+    from properties.faults import fault_kind
+    from properties.gate import clip_lines
     from properties.reproducer import load as load_record
     from properties.reproducer import replay as replay_record
 
@@ -61,7 +64,9 @@ def replay(args) -> int:
             still_wrong = replay_record(record, load_variant(spec, convention, recorded_mode, args.profile).fill, device)
         except Exception as error:
             failed += 1
-            print(f"{path}: {spec} raised {type(error).__name__}: {error}")
+            kind = fault_kind(error)
+            raised = f"a CUDA fault ({kind}): {first_line(error)}" if kind else f"{type(error).__name__}: {error}"
+            print(clip_lines(f"{path}: {spec} raised {raised}"))
             continue
         if still_wrong:
             failed += 1
