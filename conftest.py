@@ -32,6 +32,7 @@ from properties.harness import (  # noqa: E402
 DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
+from properties.peers import is_peer_spec, peer_kernel  # noqa: E402
 from properties.faults import DEFAULT_FAULT_CORPUS, confirm, first_fault, skip_reason  # noqa: E402
 from properties.options import (  # noqa: E402
     CONVENTION_HELP,
@@ -75,12 +76,17 @@ def pytest_addoption(parser):
 
 def _variant_options(config) -> tuple[str, str, str, str]:
     """(spec, convention, forward mode, engine profile) of the variant under test."""
-    convention = config.getoption("--convention")
+    convention, mode, spec = config.getoption("--convention"), config.getoption("--forward-mode"), config.getoption("--variant")
     try:
-        mode = variant_forward_mode(convention, config.getoption("--forward-mode"))
+        if is_peer_spec(spec):
+            # A released kernel implies its forward mode and convention (properties.peers).
+            peer = peer_kernel(spec)
+            convention = peer.convention if convention == "contract" else convention
+            mode = mode or peer.forward_mode
+        mode = variant_forward_mode(convention, mode)
     except BadVariant as error:
         raise pytest.UsageError(str(error)) from error
-    return config.getoption("--variant") or SHIPPED_KERNELS[mode], convention, mode, config.getoption("--profile")
+    return spec or SHIPPED_KERNELS[mode], convention, mode, config.getoption("--profile")
 
 
 def _judged_options(config) -> dict[str, tuple[str, str, str, str]]:

@@ -16,7 +16,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edge_classes import edge_classes, edge_classes_of
-from properties.edges import EXTREMES, pinned_examples
+from properties.edges import EXTREMES, member_examples, pinned_examples
 from properties.harness import DEFAULT_DOMAIN, HOST_SIZED, Variant, hyphenated, in_launch_form
 from properties.failures import Failure
 from properties.faults import first_fault
@@ -171,7 +171,8 @@ def run_campaign(
             failures.append(failure)
             on_failure(failure)
 
-    for case in pinned_examples(variant.forward_mode, gpu=device.type == "cuda").values():
+    pinned = {**pinned_examples(variant.forward_mode, gpu=device.type == "cuda"), **member_examples(variant.forward_mode)}
+    for case in pinned.values():
         coverage.record(adapt(case), len(laws))
         failure = check(case)
         if failure:

@@ -20,6 +20,7 @@ from properties.edge_classes import (
     WIDE_CONTEXT,
     edge_classes_of,
 )
+from reference.domain import KPOOL_SIZE, PAGE_SIZES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY
 
 
@@ -107,6 +108,36 @@ EDGE_EXAMPLES: dict[str, ReplayCase] = {
     # KPool 4: lengths below, on and past topk + k, where the sparse length stops following the length.
     "index_kpool": _case([70, 13, 66, 3], [4, 3, 4, 0], topk=64, page_size=64, index_kpool=4),
 }
+
+
+def _kpool_member(index_kpool: int) -> ReplayCase:
+    """KPool size k at page 64, top-k 64: one request below the top-k, then one token length past it
+    in every remainder class modulo 16 (so modulo every declared k), where the live partial pool
+    (len % k) is all that tells k from any other size."""
+    seq_lens = [13] + [64 + 16 + r for r in range(16)]
+    return _case(seq_lens, [1] * len(seq_lens), topk=64, page_size=64, index_kpool=index_kpool)
+
+
+def _page_member(page_size: int) -> ReplayCase:
+    """Page size p: rows of 3p + 1, p, p + 1 and 1 columns, each ending in another page, so that a
+    real table cut at any other page size differs."""
+    return _case([3 * page_size + 1, page_size, page_size + 1, 1], [2, 1, 2, 1], topk=16, page_size=page_size)
+
+
+# One example per member of each finite domain set (reference.domain.MEMBER_SETS) that the edge
+# examples leave unjudged: computing the member as any other changes a cell of it
+# (tests/test_domain.py). Pinned on the values row and its law, `differential`, in every launch form.
+MEMBER_EXAMPLES: dict[str, ReplayCase] = {
+    **{f"index_kpool_{k}": _kpool_member(k) for k in KPOOL_SIZE.members},
+    **{f"page_size_{p}": _page_member(p) for p in PAGE_SIZES.members},
+}
+
+
+def member_examples(mode_name: str = DEFAULT_FORWARD_MODE) -> dict[str, ReplayCase]:
+    """The member examples in the forward mode."""
+    if mode_name == DEFAULT_FORWARD_MODE:
+        return dict(MEMBER_EXAMPLES)
+    return {name: in_forward_mode(case, mode_name) for name, case in MEMBER_EXAMPLES.items()}
 
 
 def in_forward_mode(case: ReplayCase, mode_name: str, next_n: int = 3) -> ReplayCase:

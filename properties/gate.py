@@ -8,6 +8,7 @@ passes; the others are still run and reported.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from typing import Callable
 import torch
 
 from properties.cases import ReplayCase
-from properties.edges import pinned_examples
+from properties.edges import member_examples, pinned_examples
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
@@ -271,8 +272,12 @@ class Gate:
 
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._launch(HOST_SIZED)
+        budget = self.budget
+        if family == "values":
+            # Every member of each finite domain set, on an example where it changes a cell.
+            budget = dataclasses.replace(budget, edges=budget.edges + tuple(member_examples(self.variant.forward_mode).values()))
         found = _search(
-            fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, self.budget, self._cases(),
+            fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, budget, self._cases(),
             variant=self.variant,
         )
         if found:

@@ -15,6 +15,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.conventions import adapt, implied_forward_mode
+from properties.peers import is_peer_spec, peer_kernel
 # Re-exported: the suite's modules and the tests know these as the harness's.
 from properties.host import BadVariant, Contract, host_case, on_host  # noqa: F401
 from reference.buffers import MetadataBuffers
@@ -64,6 +65,7 @@ def _import(target: str, spec: str):
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
+        _package_root_on_path(path)
         try:
             module_spec.loader.exec_module(module)
         except Exception as error:
@@ -74,6 +76,20 @@ def _import(target: str, spec: str):
         return importlib.import_module(target)
     except ImportError as error:
         raise BadVariant(f"{spec!r}: cannot import {target} ({error})") from error
+
+
+def _package_root_on_path(path: Path) -> None:
+    """A file inside a package tree imports its siblings by their absolute names (SGLang's KPool
+    kernels import `sglang.kernels....scan`): the folder above the tree's top package goes first on
+    sys.path, so that those names resolve to the tree the file came from."""
+    folder = path.resolve().parent
+    if not (folder / "__init__.py").is_file():
+        return
+    while (folder.parent / "__init__.py").is_file():
+        folder = folder.parent
+    root = str(folder.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
 
 
 def variant_forward_mode(convention: str, forward_mode: str | None) -> str:
@@ -91,6 +107,14 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     """The variant `spec` names, called through `convention` (properties.conventions), judged in
     `forward_mode` (or the one the convention implies) under the engine profile `profile` (default
     sglang-dsa)."""
+    named = spec
+    if is_peer_spec(spec):
+        # A released kernel (properties.peers): its file in the cache, its mode and convention implied.
+        peer = peer_kernel(spec)
+        if forward_mode not in (None, peer.forward_mode):
+            raise BadVariant(f"{spec!r} is the {peer.forward_mode} kernel, not {forward_mode}'s")
+        convention = peer.convention if convention in (None, "contract", "sglang") else convention
+        forward_mode, spec = peer.forward_mode, peer.file_spec
     mode = variant_forward_mode(convention, forward_mode)
     try:
         profile = engine_profile(profile or DEFAULT_PROFILE).name
@@ -102,7 +126,7 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     fill = getattr(_import(target, spec), attr, None)
     if not callable(fill):
         raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
-    return Variant(spec, adapt(fill, convention, spec, mode), convention, mode, profile)
+    return Variant(named, adapt(fill, convention, spec, mode), convention, mode, profile)
 
 
 # The launch forms, spelled as code and reproducers spell them (the command line and the reports

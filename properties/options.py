@@ -22,7 +22,7 @@ from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
-SPEC_FORMS = "MODULE:CALLABLE or path/to/file.py:CALLABLE"
+SPEC_FORMS = "MODULE:CALLABLE, path/to/file.py:CALLABLE, or a fetched SGLang release's kernel, sglang==VERSION:[kpool:]MODE"
 VARIANT_HELP = f"the implementation judged, {SPEC_FORMS} (default: the shipped kernel of the forward mode)"
 CONVENTION_HELP = f"how the variant is called: {', '.join(CONVENTIONS)} (properties/conventions.py)"
 FORWARD_MODE_HELP = f"the forward mode whose contract judges the variant (default: the one the convention implies, else {DEFAULT_FORWARD_MODE})"
@@ -147,8 +147,17 @@ def named(args) -> tuple[str, str] | None:
     """(spec, forward mode) of the variant the command names, by its convention; None, after one line
     on stderr, where the convention and the forward mode disagree."""
     from properties.harness import SHIPPED_KERNELS, BadVariant, variant_forward_mode
+    from properties.peers import is_peer_spec, peer_kernel
 
     try:
+        if is_peer_spec(args.variant):
+            # A released kernel implies its forward mode and its convention (properties.peers).
+            peer = peer_kernel(args.variant)
+            if args.forward_mode not in (None, peer.forward_mode):
+                raise BadVariant(f"{args.variant!r} is the {peer.forward_mode} kernel, not {args.forward_mode}'s")
+            if getattr(args, "convention", None) in (None, "contract"):
+                args.convention = peer.convention
+            args.forward_mode = peer.forward_mode
         mode = variant_forward_mode(args.convention, args.forward_mode)
     except BadVariant as error:
         print(error, file=sys.stderr)

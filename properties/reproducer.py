@@ -79,7 +79,10 @@ def write(directory: Path, record: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(record["case"], sort_keys=True).encode()).hexdigest()[:12]
     target = record["variant"].rpartition(":")[0] or record["variant"]
-    variant = Path(target).stem if target.endswith(".py") else target.rsplit(".", 1)[-1]
+    if record["variant"].startswith("sglang=="):  # a released kernel's short spec (properties.peers)
+        variant = record["variant"].replace("==", "-").replace(":", "-")
+    else:
+        variant = Path(target).stem if target.endswith(".py") else target.rsplit(".", 1)[-1]
     mode = record.get("forward_mode", DEFAULT_FORWARD_MODE)
     variant += "" if mode == DEFAULT_FORWARD_MODE else f"-{mode}"
     path = directory / f"{variant}-{record['law']}-{digest}.json"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference.engines import ENGINE_PROFILES, KPOOL_SIZES
+
 
 @dataclass(frozen=True)
 class ArgumentRange:
@@ -42,6 +44,28 @@ COLUMNS = ArgumentRange(
     "max_seqlen_k", 0, 1_000_003, "a 1M-token context; SGLang's large-shape kernel test runs 1,000,003 columns",
 )
 DOMAIN: dict[str, ArgumentRange] = {r.argument: r for r in (PAGE_SIZE, EXTEND_LEN, NEXT_N, BATCH_SIZE, COLUMNS)}
+
+
+@dataclass(frozen=True)
+class MemberSet:
+    """An argument whose domain is a finite set: every member must be judged, each by a pinned edge
+    example on which computing it as another member changes a cell (tests/test_domain.py)."""
+
+    argument: str
+    members: tuple
+    engines: str
+
+
+KPOOL_SIZE = MemberSet("index_kpool", KPOOL_SIZES, "SGLang 0.5.23 pools top-k lengths by k where k > 1, page size 64, k dividing the top-k")
+PAGE_SIZES = MemberSet(
+    "page_size", tuple(2**i for i in range(PAGE_SIZE.most.bit_length())), "the powers of two of PAGE_SIZE's range"
+)
+INDEX_DTYPE = MemberSet("index dtype", ("int32", "int64"), "seq_lens, extend_seq_lens and req_pool_indices come as either")
+PADDING_FLOOR = MemberSet(
+    "padding_floor", tuple(sorted({p.padding_floor for p in ENGINE_PROFILES.values()})),
+    "draft-extend's padding floor, one per engine profile's rule",
+)
+MEMBER_SETS: dict[str, MemberSet] = {m.argument: m for m in (KPOOL_SIZE, PAGE_SIZES, INDEX_DTYPE, PADDING_FLOOR)}
 
 
 def domain_table() -> str:

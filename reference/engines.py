@@ -68,7 +68,7 @@ SGLANG_DSA = EngineProfile(
     live_prefix=True,
     page_table_1_optional=True,
     index_kpools=KPOOL_SIZES,
-    engine="SGLang main's DSA kernels (dsa_metadata.py at b4ff2431, the dsa_kpool_metadata package); vLLM's indexer pads with 0 too",
+    engine="SGLang 0.5.23's DSA kernels (dsa/metadata.py, and dsa/kpool_metadata/, on by default where index_kpool > 1), as SGLang main's at b4ff2431; vLLM's indexer pads with 0 too",
 )
 SGLANG_DSV4 = EngineProfile(
     name="sglang-dsv4",

@@ -14,10 +14,10 @@ import pytest
 import torch
 from hypothesis import example, given
 
-from properties.edges import pinned_examples
+from properties.edges import member_examples, pinned_examples
 from properties.gate_rows import family_of_law
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, hyphenated, in_launch_form
-from properties.laws import CONTRACT_LAWS, judge_in_test, laws_of
+from properties.laws import CONTRACT_LAWS, differential, judge, judge_in_test, laws_of
 from properties.strategies import replay_cases
 
 
@@ -51,6 +51,27 @@ def contract_test(mode_name: str):
 test_draft_extend_contract = contract_test("draft-extend")
 test_decode_contract = contract_test("decode")
 test_target_verify_contract = contract_test("target-verify")
+
+
+def members_test(mode_name: str):
+    """The values law on each member example of the mode (a KPool size, a page size: one example
+    each, on which computing that member as another changes a cell), in every launch form."""
+    examples = member_examples(mode_name)
+
+    @pytest.mark.forward_mode(mode_name)
+    @pytest.mark.family("values")
+    @pytest.mark.parametrize("mode", list(MODES), ids=hyphenated)
+    @pytest.mark.parametrize("name", list(examples))
+    def test(mode, name, judged, domain, device):
+        fill, adapt = in_launch_form(judged[mode_name], mode, domain)
+        judge(differential, fill, adapt(examples[name]), device, variant=judged[mode_name], launch=mode)
+
+    return test
+
+
+test_draft_extend_domain_members = members_test("draft-extend")
+test_decode_domain_members = members_test("decode")
+test_target_verify_domain_members = members_test("target-verify")
 
 
 @pytest.mark.forward_mode("draft-extend")

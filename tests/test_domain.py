@@ -8,9 +8,25 @@ import pytest
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from properties.edges import EXTREMES, pinned_examples
+import torch
+
+from properties.edges import EXTREMES, member_examples, pinned_examples
+from properties.harness import run_reference
 from properties.strategies import replay_cases
-from reference.domain import BATCH_SIZE, COLUMNS, DOMAIN, EXTEND_LEN, NEXT_N, PAGE_SIZE
+from reference.domain import (
+    BATCH_SIZE,
+    COLUMNS,
+    DOMAIN,
+    EXTEND_LEN,
+    INDEX_DTYPE,
+    KPOOL_SIZE,
+    MEMBER_SETS,
+    NEXT_N,
+    PADDING_FLOOR,
+    PAGE_SIZE,
+    PAGE_SIZES,
+)
+from reference.engines import ENGINE_PROFILES
 from reference.modes import DRAFT_EXTEND, FORWARD_MODES, TARGET_VERIFY
 
 SEARCH = settings(max_examples=20_000, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -84,3 +100,99 @@ def test_an_int32_offset_passes_every_case_a_cpu_affords_and_says_what_was_not_r
     values = card.verdicts[0]
     assert values.status == PASS, card.table()
     assert "tables past 2^31 cells: not run, no CUDA device" in values.detail, values.detail
+
+
+# Each finite domain set (reference.domain.MEMBER_SETS): which member a pinned example holds, and the
+# same example computed as another member, for the reference to tell apart.
+def _examples(mode_name: str) -> dict:
+    return {**pinned_examples(mode_name, gpu=True), **member_examples(mode_name)}
+
+
+def _differs(case, other, names=None) -> bool:
+    """Whether the reference writes a different cell on `case` than on `other` (the same example
+    computed as another member), over the buffers `names` and the cells both have."""
+    ours, theirs = run_reference(case, torch.device("cpu")).after, run_reference(other, torch.device("cpu")).after
+    # By attribute: at page size 1 the real table is page_table_1 itself, which named() lists once.
+    for name in names or tuple(ours.named()):
+        mine, other_buffer = getattr(ours, name), getattr(theirs, name)
+        rows, cols = min(mine.shape[0], other_buffer.shape[0]), min(mine.shape[-1], other_buffer.shape[-1])
+        if mine.dim() == 1 and not torch.equal(mine[:rows], other_buffer[:rows]):
+            return True
+        if mine.dim() == 2 and not torch.equal(mine[:rows, :cols], other_buffer[:rows, :cols]):
+            return True
+    return False
+
+
+def _kpool_judged(case, member: int) -> bool:
+    """k's example has lengths past the top-k in every remainder class modulo k, and computing it as
+    any other declared k changes a cell."""
+    past = {length % member for length in case.expanded() if length >= case.nsa_index_topk + member}
+    every_class = past == set(range(member))
+    return every_class and all(_differs(case, case.with_changes(index_kpool=k)) for k in KPOOL_SIZE.members if k != member)
+
+
+def _page_judged(case, member: int) -> bool:
+    others = [p for p in PAGE_SIZES.members if p != member]
+    return all(_differs(case, case.with_changes(page_size=p), ("real_page_table",)) for p in others)
+
+
+def _floor_judged(case, member: int) -> bool:
+    """A padded draft-extend example under a profile of that floor differs from it under every
+    profile of another floor."""
+    mine = [p for p in ENGINE_PROFILES.values() if p.padding_floor == member]
+    others = [p for p in ENGINE_PROFILES.values() if p.padding_floor != member]
+    if not case.padding_requests() or not mine:
+        return False
+    judged = case.with_changes(profile=mine[0].name)
+    return all(_differs(judged, judged.with_changes(profile=p.name), ("nsa_seqlens_expanded", "nsa_cache_seqlens_int32")) for p in others)
+
+
+def _dtype_judged(case, member: str) -> bool:
+    """Every index input of that dtype, over at least two requests of distinct lengths, so that a
+    read at the other element size lands on another request's value or on half of one."""
+    dtypes = {case.seq_lens_dtype, case.req_pool_indices_dtype} | ({case.extend_seq_lens_dtype} if case.forward_mode == "draft-extend" else set())
+    return dtypes == {member} and len(set(case.seq_lens)) >= 2
+
+
+MEMBERS = {
+    KPOOL_SIZE.argument: (lambda case: case.index_kpool, _kpool_judged),
+    PAGE_SIZES.argument: (lambda case: case.page_size, _page_judged),
+    PADDING_FLOOR.argument: (lambda case: None, _floor_judged),
+    INDEX_DTYPE.argument: (lambda case: case.seq_lens_dtype, _dtype_judged),
+}
+
+
+def test_every_finite_set_of_the_domain_is_judged_here():
+    assert set(MEMBERS) == set(MEMBER_SETS)
+
+
+@pytest.mark.parametrize("mode_name", list(FORWARD_MODES))
+@pytest.mark.parametrize(
+    ("argument", "member"),
+    [(argument, member) for argument, members in MEMBER_SETS.items() for member in members.members],
+    ids=lambda value: str(value).replace(" ", "-"),
+)
+def test_every_declared_member_is_pinned_where_it_changes_a_cell(argument, member, mode_name):
+    """Each member of each finite domain set is held by a pinned example on which computing it as
+    another member changes a cell (for KPool: with lengths past the top-k in every remainder class
+    modulo k). The padding floor is draft-extend's alone."""
+    if argument == PADDING_FLOOR.argument and mode_name != DRAFT_EXTEND.name:
+        pytest.skip("only draft-extend pads below one")
+    held, judged = MEMBERS[argument]
+    candidates = [name for name, case in _examples(mode_name).items() if held(case) in (member, None)]
+    assert any(judged(_examples(mode_name)[name], member) for name in candidates), (
+        f"no pinned {mode_name} example holds {argument} = {member} where computing it as another member changes a cell"
+    )
+
+
+@pytest.mark.parametrize("mode_name", ["decode", "draft-extend"])
+def test_a_kpool_size_computed_as_another_fails_the_values_row(mode_name, device):
+    """The planted kpool_16_as_8 (k = 16 pooled by 8) fails the values row on the member example of
+    k = 16, whatever the generated cases."""
+    from properties.gate import FAIL, Gate
+    from properties.harness import load_variant
+
+    variant = load_variant(f"tests/planted/kpool_16_as_8.py:fill_{mode_name.replace('-', '_')}_metadata", forward_mode=mode_name)
+    card = Gate(variant, device, domain="sglang", required=("values",), max_examples=2, edges=()).run(("values",))
+    values = card.verdicts[0]
+    assert values.status == FAIL and "index_kpool=16" in values.detail.splitlines()[0], card.table()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from properties.cli import campaign, gate, gpu_tools, mutants, triage
+from properties.cli import campaign, gate, gpu_tools, mutants, peers, triage
 from properties.harness import prepare_runtime
 from properties.options import Parser
 
@@ -18,7 +18,7 @@ from properties.options import Parser
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m properties", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for family in (campaign, triage, mutants, gate, gpu_tools):
+    for family in (campaign, triage, mutants, gate, gpu_tools, peers):
         family.add(commands)
     return parser
 
