@@ -84,7 +84,7 @@ ROWS: tuple[GateRow, ...] = (
         summary='Triton compilations over bs 1..64 and both sides of every power of two to 4096, `max_seqlen_k` 1..163,840 and token totals 0..512 (target-verify: next_n 1..16), in int32 and int64: at most 4 per dtype combination',
     ),
     GateRow(name='speed', check='speed', where='GPU',
-        summary='GPU time at bs 8, 64 and 512 (8k) against a baseline (`--baseline SPEC`, default the shipped kernel) and the eager path, side by side in one run; fails where the variant takes over `--max-slowdown R` (default 2) times the baseline in any cell. The ratio table is in the report and, as `figures`, in the JSON',
+        summary='GPU time over the declared range (`properties.timing.SPEED_CELLS`: bs 1 to 4,096 at 8k, 8k to 1M columns, pages 1 and 64, each declared KPool size and launch form; at most 19 cells) against a baseline (`--baseline SPEC`, default the shipped kernel), side by side in one run, and the eager path in the three small cells; fails where the variant takes over `--max-slowdown R` (default 2) times the baseline in any cell. The ratio table is in the report and, as `figures`, in the JSON',
     ),
 )
 

@@ -18,6 +18,7 @@ from properties.harness import MODES, in_launch_form, load_variant
 from properties.failures import LawBroken
 from properties.runtime_laws import engine_replays_match_reference, graph_replays_match_reference, runs_on_callers_stream
 from properties.strategies import engine_sessions
+from properties.timing import SPEED_CELLS
 
 pytestmark = [
     pytest.mark.gpu,
@@ -112,4 +113,12 @@ def test_the_speed_row_is_a_verdict(device):
     assert slow.status == FAIL and slow.detail.startswith("slower: "), slow.detail
     assert min(r["ratio"] for r in slow.figures) > 10, slow.detail
     shipped = row("kernel:fill_draft_extend_metadata", "speed", device)
-    assert shipped.status == PASS and len(shipped.figures) == 3, shipped.detail
+    assert shipped.status == PASS and len(shipped.figures) == len(SPEED_CELLS), shipped.detail
+
+
+@pytest.mark.parametrize("planted", ["slow_from_bs_1024", "slow_past_32k_columns"])
+def test_the_speed_row_sees_the_declared_range(planted, device):
+    """A variant slow only from bs 1,024 up, or only past 32k columns, fails `--require speed`: the
+    row's cells reach bs 4,096 and a million columns."""
+    slow = row(f"{PLANTED}{planted}.py:fill_draft_extend_metadata", "speed", device)
+    assert slow.status == FAIL and slow.detail.startswith("slower: "), slow.detail
