@@ -6,7 +6,9 @@ of a failed graph capture that verdicts quote.
 from __future__ import annotations
 
 import re
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 from properties.cases import ReplayCase
 
@@ -38,9 +40,21 @@ def require(holds: bool, message: str) -> None:
 
 
 def first_line(error: BaseException) -> str:
-    """`Type: the message's first line`, for a one-line verdict."""
+    """`Type: the message's first line`, for a one-line verdict; an error without words (a bare
+    `assert` of the variant's) is named by the line that raised it."""
     text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+    if text:
+        return f"{type(error).__name__}: {text.splitlines()[0]}"
+    return f"{type(error).__name__} {raised_at(error)}".rstrip()
+
+
+def raised_at(error: BaseException) -> str:
+    """`at file.py:LINE: its source`, where `error` was raised, or '' where that is not known."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"at {Path(frame.filename).name}:{frame.lineno}: {(frame.line or '').strip()}"
 
 
 # What CUDA (and PyTorch's capture checks) say, and what it means of the variant, most specific

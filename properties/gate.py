@@ -168,7 +168,8 @@ def _graph_sessions(fill, adapt, device, budget: Budget, sessions, law=graph_rep
         try:
             law(fill, adapted, device)
         except Exception as error:
-            message = str(error).strip()
+            # An error without words (a bare assert of the variant's) is named by its type.
+            message = str(error).strip() or first_line(error)
             broken.append((message.splitlines()[0], f"{adapted.steps[0].summary()}, {len(adapted.steps)} steps\n{message}"))
 
     replay()

@@ -15,7 +15,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.compare import compare, describe_outside_view, report
-from properties.failures import Failure, require
+from properties.failures import Failure, first_line, require
 from properties.faults import ContextLost, CudaFault, guarded
 from properties.harness import Contract, on_host, run, run_reference
 from reference.buffers import MetadataBuffers, outside_view_mask, whole_storage
@@ -50,7 +50,8 @@ def first_broken_law(fill, case: ReplayCase, device: torch.device, laws, *, vari
         except CudaFault as fault:
             return Failure(case, law.__name__, str(fault), fault=fault.fault)
         except Exception as error:  # a crash of the variant is a failure like any other
-            return Failure(case, law.__name__, f"{type(error).__name__}: {error}")
+            words = f"{type(error).__name__}: {error}" if str(error).strip() else first_line(error)
+            return Failure(case, law.__name__, words)
     return None
 
 

@@ -14,8 +14,11 @@ allocation, and the CUDA context that raises it is lost to every later call.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import torch
 
@@ -132,11 +135,15 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
 
 def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
     """(exit status, last line said) of `check` on the variant, run in a process of its own: 0 every
-    row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
-        capture_output=True, text=True,
-    )
+    row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory). One at a time on
+    this machine: gates run side by side on one GPU would otherwise starve each other of the memory
+    these tables need, and say "not run" of a variant that is wrong."""
+    with open(Path(tempfile.gettempdir()) / "dsa-past-int32.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
+            capture_output=True, text=True,
+        )
     # The verdict is stdout's last line; a run that could not start says why on stderr.
     lines = result.stdout.strip().splitlines() or result.stderr.strip().splitlines()
     return result.returncode, lines[-1] if lines else f"exit status {result.returncode}"

@@ -145,6 +145,23 @@ def fetch(requirement: str, *, wheel: Path | None = None) -> Path:
     return target
 
 
+def add_snapshot(name: str, file: Path) -> Path:
+    """Copy a kernel file reached only by its path (an SGLang snapshot read from a repository) into the
+    cache as snapshots/NAME/FILE, where the verdict table of real code finds it; returns its path."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise BadVariant(f"{name!r}: a snapshot's name is letters, digits, '.', '_' and '-'")
+    if not file.is_file():
+        raise BadVariant(f"no such file {file}")
+    target = snapshot_path(name, file.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target)
+    return target
+
+
+def snapshot_path(name: str, file: str) -> Path:
+    return cache_root() / "snapshots" / name / file
+
+
 def fetched() -> list[tuple[str, dict]]:
     """(version, manifest) of every release in the cache."""
     root = cache_root()

@@ -19,6 +19,11 @@ from properties.edges import pinned_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 POISONS = f"{ROOT}/tests/planted/poisons_context_from_bs64.py:fill_draft_extend_metadata"
+# The planted faults each tier raises, with the kind a verdict must name: the CPU's stand-in, and on a
+# GPU real sticky faults (through the interpreter an illegal address would leave the process's memory).
+PLANTED = {"poisons_context_from_bs64": "device-side assert"}
+if torch.cuda.is_available():
+    PLANTED.update({"device_assert_from_bs64": "device-side assert", "illegal_address_from_bs64": "illegal address"})
 
 
 def _run(*argv, cwd=ROOT):
@@ -75,28 +80,29 @@ def test_guard_keeps_the_first_faulting_case_and_runs_nothing_after_it():
 
 
 SEARCHES = {
-    "gate": ("-m", "properties", "gate", "--variant", POISONS, "--only", "values", "--max-examples", "5", "--reproducers", "{tmp}"),
-    "campaign": ("-m", "properties", "campaign", "--variant", POISONS, "--max-examples", "5", "--corpus", "{tmp}"),
-    "diff": ("-m", "properties", "diff", "--variant", POISONS, "--max-examples", "30"),
+    "gate": ("-m", "properties", "gate", "--variant", "{spec}", "--only", "values", "--max-examples", "5", "--reproducers", "{tmp}"),
+    "campaign": ("-m", "properties", "campaign", "--variant", "{spec}", "--max-examples", "5", "--corpus", "{tmp}"),
+    "diff": ("-m", "properties", "diff", "--variant", "{spec}", "--max-examples", "30"),
     "pytest": (
-        "-m", "pytest", f"{ROOT}/tests/test_contract_properties.py", "-p", "no:xdist", "-p", "no:randomly", "--variant", POISONS,
+        "-m", "pytest", f"{ROOT}/tests/test_contract_properties.py", "-p", "no:xdist", "-p", "no:randomly", "--variant", "{spec}",
         "-k", "draft_extend_contract and host_sized-differential", "-q",
     ),
 }
 
 
+@pytest.mark.parametrize("planted", list(PLANTED))
 @pytest.mark.parametrize("command", list(SEARCHES))
-def test_a_sticky_fault_is_reported_on_the_case_that_raised_it(command, tmp_path):
+def test_a_sticky_fault_is_reported_on_the_case_that_raised_it(command, planted, tmp_path):
     """Every searching command, and pytest, reports the first case of 64 requests or more with the
     fault's kind, never a smaller bystander after it, and a fresh process faults again on it (run
     in `tmp_path`, where the commands without a directory for reproducers put theirs)."""
-    result = _run(*(arg.format(tmp=tmp_path) for arg in SEARCHES[command]), cwd=tmp_path)
+    kind, spec = PLANTED[planted], f"{ROOT}/tests/planted/{planted}.py:fill_draft_extend_metadata"
+    result = _run(*(arg.format(tmp=tmp_path, spec=spec) for arg in SEARCHES[command]), cwd=tmp_path)
     said = result.stdout + result.stderr
     assert result.returncode == 1, said[-3000:]
-    assert "device-side assert" in said, said[-3000:]
-    reported = [line for line in said.splitlines() if "device-side assert" in line and "bs=" in line]
+    reported = [line for line in said.splitlines() if kind in line and "bs=" in line]
     assert reported and all(bs >= 64 for line in reported for bs in _batch_sizes(line)), said[-3000:]
     assert "confirmed in a fresh process" in said, said[-3000:]
     reproducer = re.search(r"replay (\S+\.json)", said).group(1)
     replayed = _run("-m", "properties", "replay", reproducer, cwd=tmp_path)
-    assert replayed.returncode == 1 and "a CUDA fault (device-side assert)" in replayed.stdout, replayed.stdout
+    assert replayed.returncode == 1 and f"a CUDA fault ({kind})" in replayed.stdout, replayed.stdout

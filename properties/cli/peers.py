@@ -18,8 +18,21 @@ def add(commands) -> None:
     fetch.add_argument("requirement", metavar="sglang==VERSION")
     fetch.add_argument("--wheel", metavar="FILE", help="extract from this wheel, already on disk, instead of downloading it")
     fetch.set_defaults(handler=_fetch)
-    listing = verbs.add_parser("list", help="the releases in the cache, and the short spec of each of their kernels")
+    listing = verbs.add_parser("list", help="the releases and snapshots in the cache")
     listing.set_defaults(handler=_list)
+    snapshot = verbs.add_parser(
+        "add", help="copy a kernel file reached only by its path (an SGLang snapshot) into the cache, as snapshots/NAME/FILE",
+    )
+    snapshot.add_argument("name", metavar="NAME", help="the snapshot's name: b4ff2431, july or seed for the verdict table of real code")
+    snapshot.add_argument("file", metavar="FILE")
+    snapshot.set_defaults(handler=_add)
+    verdicts = verbs.add_parser(
+        "verdicts", help="gate every SGLang kernel in the cache, in every mode it has, and hold each to its expected verdicts (properties.real_code); exit 0 iff all hold",
+    )
+    verdicts.add_argument("--max-examples", type=int, default=10, metavar="N", help="generated cases per searching row (default 10)")
+    verdicts.add_argument("--workers", type=int, default=4, metavar="N", help="kernels gated at once, each in a process of its own (default 4)")
+    verdicts.add_argument("--json", metavar="FILE", help="write every kernel's row statuses as JSON")
+    verdicts.set_defaults(handler=_verdicts)
 
 
 def _fetch(args) -> int:
@@ -39,6 +52,43 @@ def _fetch(args) -> int:
     return 0
 
 
+def _add(args) -> int:
+    from properties.host import BadVariant
+    from properties.peers import add_snapshot
+
+    try:
+        print(f"{args.name}: {add_snapshot(args.name, Path(args.file))}")
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+def _verdicts(args) -> int:
+    import json
+
+    from properties.real_code import JUDGED_ROWS, judge_all
+
+    def said(judged) -> None:
+        record = judged.record
+        verdict = "as expected" if not judged.differences else "DIFFERS: " + "; ".join(judged.differences)
+        statuses = " ".join(f"{row}={judged.statuses[row][0]}" for row in JUDGED_ROWS if row in judged.statuses)
+        print(f"{record.kernel} [{record.forward_mode}, {record.convention}, {record.profile}] on {judged.device}: {verdict}\n  {statuses}", flush=True)
+
+    judged, missing = judge_all(args.max_examples, args.workers, on_judged=said)
+    for record, why in missing:
+        print(f"{record.kernel} [{record.forward_mode}]: not run: {why}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([
+            {"kernel": j.record.kernel, "source": j.record.source, "forward_mode": j.record.forward_mode, "convention": j.record.convention,
+             "profile": j.record.profile, "device": j.device, "statuses": j.statuses, "differences": j.differences}
+            for j in judged
+        ], indent=1))
+    wrong = [j for j in judged if j.differences]
+    print(f"\n{len(judged)} kernel(s) gated, {len(wrong)} differ from their expected verdicts, {len(missing)} not in the cache")
+    return 1 if wrong or not judged else 0
+
+
 def _list(args) -> int:
     from properties.peers import cache_root, fetched
 
@@ -47,4 +97,6 @@ def _list(args) -> int:
         print(f"no release in {cache_root()}: python -m properties peers fetch sglang==VERSION")
     for version, manifest in releases:
         print(f"sglang=={version}: {manifest['wheel']} (sha256 {manifest['sha256'][:16]}...)")
+    for file in sorted((cache_root() / "snapshots").glob("*/*.py")):
+        print(f"snapshot {file.parent.name}: {file}")
     return 0
