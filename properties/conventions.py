@@ -50,8 +50,9 @@ def _accepted(fill: Callable, spec: str, offered: tuple[str, ...], required: tup
     except (TypeError, ValueError):
         return set(offered) - set(KPOOL_KEYWORDS)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        # A variant that takes **kwargs declares none of SGLang main's newer keywords.
-        return set(offered) - set(KPOOL_KEYWORDS)
+        # A variant that takes **kwargs is offered every keyword, as the contract convention offers
+        # it every optional one (`index_kpool` among them), the page size once, under its first name.
+        return set(offered) - set(PAGE_SIZE_NAMES[1:])
     alias = {name: PAGE_SIZE_NAMES for name in PAGE_SIZE_NAMES}
     missing = [name for name in required if not any(n in parameters for n in alias.get(name, (name,)))]
     unknown = [

@@ -97,3 +97,9 @@ def test_the_readme_is_a_five_minute_read():
     """README.md holds at most 1,500 words outside its code blocks; the rest lives under docs/."""
     prose = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(), flags=re.S)
     assert len(prose.split()) <= 1500, f"README.md has {len(prose.split())} words outside code blocks; move detail to docs/"
+
+
+def test_the_real_code_page_states_the_verdicts_as_their_records_do():
+    from properties.real_code import verdict_table
+
+    assert verdict_table() in (ROOT / "docs" / "real-code.md").read_text(), "docs/real-code.md's table drifted from properties/real_code.py: paste verdict_table()"

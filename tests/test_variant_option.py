@@ -65,3 +65,17 @@ def test_a_hung_test_fails_and_the_run_goes_on(tmp_path):
     )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "1 failed, 1 passed" in result.stdout and "crashed while running" in result.stdout, result.stdout[-3000:]
+
+
+def test_the_conventions_agree_on_what_a_kwargs_variant_is_offered():
+    """A variant that takes **kwargs is offered every optional keyword under every convention: the
+    contract's profile options and promises, SGLang's KPool size and static width, the page size once."""
+    from properties.conventions import OPTIONAL_KEYWORDS, PAGE_SIZE_NAMES, SGLANG_KEYWORDS, _accepted, contract
+
+    def anything(*args, **kwargs):
+        pass
+
+    offered = _accepted(anything, "anything", SGLANG_KEYWORDS + ("physical_page_size", "index_kpool"), ())
+    assert {"index_kpool", "static_extend_len", PAGE_SIZE_NAMES[0]} <= offered and PAGE_SIZE_NAMES[1] not in offered
+    assert contract(anything, "anything", "draft-extend").supports_index_kpool
+    assert "index_kpool" in OPTIONAL_KEYWORDS and "static_extend_len" in OPTIONAL_KEYWORDS
