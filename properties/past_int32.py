@@ -61,32 +61,34 @@ def bytes_needed(mode_name: str) -> int:
     return max(rows * COLUMNS * 4 + 2 * len(seq_lens) * per * COLUMNS * 4, 3 * bs * per * COLUMNS * 4)
 
 
-def _pool(rows: int, live_rows: list[int]) -> torch.Tensor:
-    """A [rows, COLUMNS] req_to_token whose live rows hold slots (the others are never read)."""
-    req_to_token = torch.empty((rows, COLUMNS), dtype=torch.int32, device="cuda")
-    for row in live_rows:
-        req_to_token[row].copy_(torch.randperm(COLUMNS, device="cuda", dtype=torch.int32) + row % 7)
+def _pool(rows: int, live_rows: list[int], columns: int = COLUMNS) -> torch.Tensor:
+    """A [rows, columns] req_to_token whose live rows hold slots (the others are never read)."""
+    req_to_token = torch.empty((rows, columns), dtype=torch.int32, device="cuda")
+    for row in set(live_rows):
+        req_to_token[row].copy_(torch.randperm(columns, device="cuda", dtype=torch.int32) + row % 7)
     return req_to_token
 
 
-def host_values(mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> ReplayCase:
+def host_values(
+    mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int], *, columns: int = COLUMNS, per: int | None = None
+) -> ReplayCase:
     """The case as the engine holds it on the host (bs, the total, the longest extension, next_n):
     what a calling convention reads during the call (`properties.host.on_host`), so that a variant
     of any convention is called here exactly as everywhere else."""
-    per = TOKENS_PER_REQUEST[mode_name]
+    per = per or TOKENS_PER_REQUEST[mode_name]
     return ReplayCase(
         forward_mode=mode_name, next_n=per if mode_name == TARGET_VERIFY.name else 1,
         seq_lens=tuple(seq_lens), extend_seq_lens=(per,) * len(seq_lens), req_pool_indices=tuple(pool_rows),
-        pool_size=rows, context_len=COLUMNS, nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=COLUMNS,
+        pool_size=rows, context_len=columns, nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=columns,
     )
 
 
-def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> str:
+def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int], *, columns: int = COLUMNS) -> str:
     """Which rows of the case have offsets past 2^31: the pool rows it gathers from and the token rows
     it stores, as a verdict names them."""
     per = TOKENS_PER_REQUEST[mode_name]
-    gathered = sorted(row for row in pool_rows if row * COLUMNS >= WRAP)
-    stored = [t for t in range(len(seq_lens) * per) if t * COLUMNS >= WRAP]
+    gathered = sorted(row for row in pool_rows if row * columns >= WRAP)
+    stored = [t for t in range(len(seq_lens) * per) if t * columns >= WRAP]
     parts = []
     if gathered:
         parts.append(f"pool rows {', '.join(f'{row:,}' for row in gathered)} of req_to_token start past 2^31 cells")
@@ -95,18 +97,20 @@ def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
     return "; ".join(parts)
 
 
-def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int]) -> None:
-    """Call `fill` (the contract's signature) on the case, with the host values its convention reads;
-    PastInt32Wrong names the first wrong row."""
+def run_case(
+    fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int], *, columns: int = COLUMNS, per: int | None = None
+) -> None:
+    """Call `fill` (the contract's signature) on the case (`columns` wide, `per` tokens a request),
+    with the host values its convention reads; PastInt32Wrong names the first wrong row."""
     mode = forward_mode(mode_name)
-    per = TOKENS_PER_REQUEST[mode_name]
-    host = host_values(mode_name, rows, pool_rows, seq_lens)
+    per = per or TOKENS_PER_REQUEST[mode_name]
+    host = host_values(mode_name, rows, pool_rows, seq_lens, columns=columns, per=per)
     next_n = host.next_n
     kv_lens = list(host.kv_lens)
-    req_to_token = _pool(rows, pool_rows)
+    req_to_token = _pool(rows, pool_rows, columns)
     bs = len(seq_lens)
     buffers = MetadataBuffers.allocate(
-        max_bs=bs, max_total_tokens=bs * per, max_seqlen_k=COLUMNS, page_size=PAGE, device="cuda",
+        max_bs=bs, max_total_tokens=bs * per, max_seqlen_k=columns, page_size=PAGE, device="cuda",
         names=tuple(name for name in mode.writes if name != "paged_mqa_ctx_lens_2d"), next_n=next_n,
     )
     i64 = dict(dtype=torch.int64, device="cuda")
@@ -116,7 +120,7 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
         "req_pool_indices": torch.tensor(pool_rows, **i64),
         "req_to_token": req_to_token,
     }
-    options = mode.call_options(nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=COLUMNS, next_n=next_n)
+    options = mode.call_options(nsa_index_topk=2048, page_size=PAGE, max_seqlen_k=columns, next_n=next_n)
     with on_host(host):
         fill(*(named[name] for name in mode.inputs), buffers, **options)
     torch.cuda.synchronize()
@@ -126,7 +130,7 @@ def run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
         want = req_to_token[row, :kv]
         pages = torch.div(req_to_token[row, :kv:PAGE], PAGE, rounding_mode="floor")
         for token in range(b * per, (b + 1) * per):
-            where = f"token {token} (request {b}, pool row {row}, first cell {row * COLUMNS:,}; token row's first cell {token * COLUMNS:,})"
+            where = f"token {token} (request {b}, pool row {row}, first cell {row * columns:,}; token row's first cell {token * columns:,})"
             if not torch.equal(buffers.page_table_1[token, :kv], want):
                 raise PastInt32Wrong(f"page_table_1 row of {where} is not its request's row of req_to_token")
             if not torch.equal(buffers.real_page_table[token, : pages.shape[0]], pages):

@@ -22,3 +22,24 @@ def token_rows(mode_name: str, named: dict, options: dict) -> list[tuple[int, in
         first += tokens
     return rows
 
+
+
+def after_shipped(corrupt) -> tuple:
+    """(decode's, target-verify's, draft-extend's) fill: the shipped one, then
+    `corrupt(mode_name, named, buffers, before, options)` over what it wrote, `before` being the
+    buffers as they stood before the call."""
+
+    def planted(mode_name: str):
+        mode = forward_mode(mode_name)
+
+        def fill(*args, **options):
+            named = dict(zip(mode.inputs, args))
+            buffers = args[len(mode.inputs)]
+            before = buffers.clone()
+            shipped_fill(mode)(*args, **options)
+            corrupt(mode_name, named, buffers, before, options)
+
+        fill.__name__ = mode.fill_name
+        return fill
+
+    return tuple(planted(name) for name in ("decode", "target-verify", "draft-extend"))

@@ -1,0 +1,45 @@
+"""The bugs the engines really had (tests/regressions/upstream_bugs.py): each pinned case passes the
+variants under test, in every forward mode it runs in, and fails the planted defect of its class on
+the tier where that can show (a GPU only where the case needs one)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from properties.failures import LawBroken
+from properties.harness import load_variant
+from tests.regressions.upstream_bugs import UPSTREAM_BUGS
+
+BUGS = {bug.name: bug for bug in UPSTREAM_BUGS}
+
+
+def _runs_here(bug) -> None:
+    if bug.tier == "gpu" and not torch.cuda.is_available():
+        pytest.skip(f"{bug.name}'s case needs a GPU ({bug.what})")
+
+
+@pytest.mark.parametrize("name", list(BUGS))
+def test_the_variants_under_test_hold_the_upstream_case(name, judged, device):
+    bug = BUGS[name]
+    _runs_here(bug)
+    fills = {mode: judged[mode].fill for mode in bug.modes if mode in judged}
+    if not fills:
+        pytest.skip(f"a case of {', '.join(bug.modes)}; this run judges {', '.join(judged)}")
+    bug.check(fills, device)
+
+
+@pytest.mark.parametrize("name", list(BUGS))
+def test_the_planted_defect_of_its_class_fails_it(name, device):
+    bug = BUGS[name]
+    _runs_here(bug)
+    specs = bug.planted_specs()
+    assert specs, f"{bug.planted} has no fill of {', '.join(bug.modes)}"
+    fills = {mode: load_variant(spec, bug.planted_convention, mode).fill for mode, spec in specs.items()}
+    with pytest.raises((LawBroken, RuntimeError, ValueError)):
+        bug.check(fills, device)
+
+
+def test_every_record_names_its_threads():
+    for bug in UPSTREAM_BUGS:
+        assert bug.threads and all(("#" in thread or "test_" in thread or " " in thread) for thread in bug.threads), bug.name
