@@ -44,7 +44,7 @@ from properties.options import (  # noqa: E402
     choice,
     rows,
 )
-from properties.conventions import CONVENTIONS  # noqa: E402
+from properties.conventions import CONVENTION_CHOICES  # noqa: E402
 from properties.gate_rows import default_required  # noqa: E402
 from properties.profiles import register_profiles  # noqa: E402
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
@@ -56,7 +56,9 @@ register_profiles()
 def pytest_addoption(parser):
     # The command line's vocabulary (properties.options): the same names, help and choices.
     parser.addoption("--variant", metavar="SPEC", help=VARIANT_HELP)
-    parser.addoption("--convention", default="contract", type=choice(CONVENTIONS), choices=CONVENTIONS, metavar="NAME", help=CONVENTION_HELP)
+    parser.addoption(
+        "--convention", default="contract", type=choice(CONVENTION_CHOICES), choices=CONVENTION_CHOICES, metavar="NAME", help=CONVENTION_HELP
+    )
     parser.addoption("--forward-mode", type=choice(FORWARD_MODES), choices=FORWARD_MODES, help=FORWARD_MODE_HELP)
     parser.addoption("--domain", default=DEFAULT_DOMAIN, choices=DOMAINS, help=DOMAIN_HELP)
     parser.addoption(

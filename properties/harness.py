@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from properties.cases import ReplayCase
-from properties.conventions import adapt, implied_forward_mode
+from properties.conventions import FAMILIES, SGLANG_ENTRY_POINTS, adapt, implied_forward_mode, in_family
 from properties.peers import is_peer_spec, peer_kernel
 # Re-exported: the suite's modules and the tests know these as the harness's.
 from properties.host import BadVariant, Contract, host_case, on_host  # noqa: F401
@@ -59,13 +59,15 @@ def _import(target: str, spec: str):
         path = Path(target)
         if not path.is_file():
             raise BadVariant(f"{spec!r}: no such file {target}")
+        packaged = _import_from_package(path)
+        if packaged is not None:
+            return packaged
         name = "_variant_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
         if name in sys.modules:
             return sys.modules[name]
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
-        _package_root_on_path(path)
         try:
             module_spec.loader.exec_module(module)
         except Exception as error:
@@ -78,18 +80,34 @@ def _import(target: str, spec: str):
         raise BadVariant(f"{spec!r}: cannot import {target} ({error})") from error
 
 
-def _package_root_on_path(path: Path) -> None:
-    """A file inside a package tree imports its siblings by their absolute names (SGLang's KPool
-    kernels import `sglang.kernels....scan`): the folder above the tree's top package goes first on
-    sys.path, so that those names resolve to the tree the file came from."""
-    folder = path.resolve().parent
+def _package_root_on_path(path: Path) -> str | None:
+    """A file inside a package tree imports its siblings by their absolute or relative names
+    (SGLang's KPool kernels import `sglang.kernels....scan`, kernel/sglang.py `from . import`): the
+    folder above the tree's top package goes first on sys.path, so that those names resolve to the
+    tree the file came from. Returns the file's dotted module name there (None outside a package)."""
+    file = path.resolve()
+    folder = file.parent
     if not (folder / "__init__.py").is_file():
-        return
+        return None
     while (folder.parent / "__init__.py").is_file():
         folder = folder.parent
-    root = str(folder.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    root = folder.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return ".".join(file.relative_to(root).with_suffix("").parts)
+
+
+def _import_from_package(path: Path):
+    """The file imported under its dotted name in its package tree, or None where it is in none, or
+    that name is already another file's (a package of the same name imported from elsewhere)."""
+    name = _package_root_on_path(path)
+    if name is None:
+        return None
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    return module if Path(module.__file__).resolve() == path.resolve() else None
 
 
 def variant_forward_mode(convention: str, forward_mode: str | None) -> str:
@@ -113,8 +131,13 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
         peer = peer_kernel(spec)
         if forward_mode not in (None, peer.forward_mode):
             raise BadVariant(f"{spec!r} is the {peer.forward_mode} kernel, not {forward_mode}'s")
-        convention = peer.convention if convention in (None, "contract", "sglang") else convention
+        convention = peer.convention if convention in (None, "contract", *FAMILIES) else convention
         forward_mode, spec = peer.forward_mode, peer.file_spec
+    if convention in FAMILIES:
+        # SGLang's family: the mode the callable's name says, else the one asked for.
+        named_mode = next((m for m, names in SGLANG_ENTRY_POINTS.items() if spec.rpartition(":")[2] in names), None)
+        forward_mode = forward_mode or named_mode
+        convention = in_family(convention, variant_forward_mode("contract", forward_mode))
     mode = variant_forward_mode(convention, forward_mode)
     try:
         profile = engine_profile(profile or DEFAULT_PROFILE).name
@@ -127,6 +150,24 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     if not callable(fill):
         raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
     return Variant(named, adapt(fill, convention, spec, mode), convention, mode, profile)
+
+
+def entry_points(spec: str) -> list[tuple[str, str]] | None:
+    """Where `spec` names a module of SGLang's kernels rather than one callable (path/to/file.py,
+    sglang==VERSION or sglang==VERSION:kpool), (callable spec, forward mode) of every entry point it
+    has, plain and KPool, by SGLang's names; None where it names one callable."""
+    if is_peer_spec(spec):
+        if spec.count(":") == 0 or spec.endswith(":kpool"):
+            kernel_set = ":kpool" if spec.endswith(":kpool") else ""
+            return [(f"{spec.removesuffix(':kpool')}{kernel_set}:{mode}", mode) for mode in FORWARD_MODES]
+        return None
+    if not spec.endswith(".py"):
+        return None
+    module = _import(spec, spec)
+    found = [(f"{spec}:{name}", mode) for mode, names in SGLANG_ENTRY_POINTS.items() for name in names if callable(getattr(module, name, None))]
+    if not found:
+        raise BadVariant(f"{spec!r} has none of SGLang's entry points ({', '.join(n for names in SGLANG_ENTRY_POINTS.values() for n in names)})")
+    return found
 
 
 # The launch forms, spelled as code and reproducers spell them (the command line and the reports

@@ -16,7 +16,7 @@ import textwrap
 from typing import Callable, Iterable
 
 from properties.cases import DOMAINS
-from properties.conventions import CONVENTIONS
+from properties.conventions import CONVENTION_CHOICES, FAMILIES, SGLANG_ENTRY_POINTS, in_family
 from properties.gate_rows import FAMILIES, required_help
 from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
@@ -24,7 +24,10 @@ from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 SPEC_FORMS = "MODULE:CALLABLE, path/to/file.py:CALLABLE, or a fetched SGLang release's kernel, sglang==VERSION:[kpool:]MODE"
 VARIANT_HELP = f"the implementation judged, {SPEC_FORMS} (default: the shipped kernel of the forward mode)"
-CONVENTION_HELP = f"how the variant is called: {', '.join(CONVENTIONS)} (properties/conventions.py)"
+CONVENTION_HELP = (
+    f"how the variant is called: {', '.join(CONVENTION_CHOICES)} (properties/conventions.py; sglang: each of SGLang's "
+    "fused kernels through its own mode's, and with a module named alone, every entry point it has)"
+)
 FORWARD_MODE_HELP = f"the forward mode whose contract judges the variant (default: the one the convention implies, else {DEFAULT_FORWARD_MODE})"
 PROFILE_HELP = f"the engine profile whose contract judges the variant (default {DEFAULT_PROFILE})"
 DOMAIN_HELP = "; ".join(f"{name}: {allows}" for name, allows in DOMAINS.items())
@@ -92,7 +95,7 @@ def variant_parent(help_text: str = VARIANT_HELP, *, required: bool = False) -> 
 
 def convention_parent(default: str | None = "contract", help_text: str = CONVENTION_HELP) -> argparse.ArgumentParser:
     parent = _parent()
-    parent.add_argument("--convention", type=choice(CONVENTIONS), choices=CONVENTIONS, default=default, metavar="NAME", help=help_text)
+    parent.add_argument("--convention", type=choice(CONVENTION_CHOICES), choices=CONVENTION_CHOICES, default=default, metavar="NAME", help=help_text)
     return parent
 
 
@@ -158,6 +161,12 @@ def named(args) -> tuple[str, str] | None:
             if getattr(args, "convention", None) in (None, "contract"):
                 args.convention = peer.convention
             args.forward_mode = peer.forward_mode
+        if getattr(args, "convention", None) in FAMILIES:
+            # SGLang's family: each kernel through its own mode's convention, the mode its name says.
+            callable_name = (args.variant or "").rpartition(":")[2]
+            named_mode = next((m for m, names in SGLANG_ENTRY_POINTS.items() if callable_name in names), None)
+            args.forward_mode = args.forward_mode or named_mode or DEFAULT_FORWARD_MODE
+            args.convention = in_family(args.convention, args.forward_mode)
         mode = variant_forward_mode(args.convention, args.forward_mode)
     except BadVariant as error:
         print(error, file=sys.stderr)

@@ -39,10 +39,48 @@ def add(commands) -> None:
 
 
 def gate(args) -> int:
+    from properties.harness import BadVariant, entry_points
+
+    try:
+        entries = entry_points(args.variant) if args.variant else None
+    except BadVariant as error:
+        print(error, file=sys.stderr)
+        return 2
+    if entries is not None:
+        return _gate_module(args, entries)
+    return _gate_one(args)
+
+
+def _gate_module(args, entries: list[tuple[str, str]]) -> int:
+    """Every entry point of a module, each in its forward mode: one scorecard with a section per
+    mode, exit 0 only if every section passes."""
+    import argparse
+    import json
+
+    cards, said = [], []
+    for spec, mode in entries:
+        one = argparse.Namespace(**{**vars(args), "variant": spec, "forward_mode": mode, "json": None})
+        if one.convention == "contract":
+            one.convention = "sglang"
+        print(f"=== {spec} ({mode}) ===", file=sys.stderr, flush=True)
+        code, card = _gate_one(one, quiet=True)
+        if card is None:
+            return code
+        cards.append(card)
+        said.append(card.table())
+    failed = [f"{card.variant} ({card.forward_mode})" for card in cards if not card.passed]
+    print("\n\n".join(said))
+    print(f"\n{'MODULE GATE PASSED' if not failed else 'MODULE GATE FAILED: ' + ', '.join(failed)}: {len(cards)} entry point(s) of {args.variant}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([json.loads(card.to_json()) for card in cards], indent=1) + "\n")
+    return 1 if failed else 0
+
+
+def _gate_one(args, quiet: bool = False):
     device = prepare_runtime()
     variant = load(args)
     if variant is None:
-        return 2
+        return (2, None) if quiet else 2
     required = args.require or default_required(device.type == "cuda")
     judge = Gate(
         variant, device, domain=args.domain, required=required, max_examples=args.max_examples, minutes=args.minutes,
@@ -54,6 +92,8 @@ def gate(args) -> int:
         print(f"[{verdict.seconds:6.1f}s] {verdict.family}: {verdict.status}  {first_line}", file=sys.stderr, flush=True)
 
     card = judge.run(args.only or FAMILIES, on_verdict=say, row_timeout=args.row_timeout or None)
+    if quiet:
+        return (0 if card.passed else 1), card
     print(card.table())
     if args.json:
         Path(args.json).write_text(card.to_json() + "\n")
