@@ -338,3 +338,20 @@ def test_padded_rows_left_stale_fail_the_engine_replay(device):
     assert rows["engine-replay"].status == FAIL, card.table()
     # On a GPU the replay is a captured graph, which its host sync (`.tolist()`) already fails.
     assert ("page_table_1" if device.type == "cpu" else "synchronizes with the host") in rows["engine-replay"].detail, card.table()
+
+
+@pytest.mark.parametrize(
+    ("module", "code", "sections", "says"),
+    [
+        ("kernel/sglang.py", 0, 3, "MODULE GATE PASSED: 3 entry point(s)"),
+        ("tests/planted/decode_padding_clamped.py", 1, 1, "MODULE GATE FAILED: tests/planted/decode_padding_clamped.py:fused_dsa_decode_metadata (decode)"),
+    ],
+)
+def test_a_module_named_alone_is_gated_in_every_mode_it_has(module, code, sections, says, tmp_path):
+    """`--variant FILE.py --convention sglang` finds SGLang's entry points by name and gates each in its
+    own forward mode: one scorecard, a section per mode, exit 0 only if every section passes."""
+    result = gate_cli("--variant", module, "--convention", "sglang", "--only", "values", "--max-examples", "1",
+                      "--reproducers", str(tmp_path), "--row-timeout", "0")
+    assert result.returncode == code, result.stdout + result.stderr[-2000:]
+    assert result.stdout.count("\ngate: ") + result.stdout.startswith("gate: ") == sections, result.stdout
+    assert says in result.stdout, result.stdout

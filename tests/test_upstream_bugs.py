@@ -1,6 +1,7 @@
-"""The bugs the engines really had (tests/regressions/upstream_bugs.py): each pinned case passes the
-variants under test, in every forward mode it runs in, and fails the planted defect of its class on
-the tier where that can show (a GPU only where the case needs one)."""
+"""The bugs the engines really had (properties.upstream): each pinned case passes the variants under
+test, in every forward mode it runs in, and fails the planted defect of its class
+(tests/regressions/upstream_bugs.py) on the tier where that can show (a GPU only where the case
+needs one)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 
 from properties.failures import LawBroken
 from properties.harness import load_variant
-from tests.regressions.upstream_bugs import UPSTREAM_BUGS
+from properties.upstream import UPSTREAM_BUGS
+from tests.regressions.upstream_bugs import PLANTED, planted_specs
 
 BUGS = {bug.name: bug for bug in UPSTREAM_BUGS}
 
@@ -33,13 +35,15 @@ def test_the_variants_under_test_hold_the_upstream_case(name, judged, device):
 def test_the_planted_defect_of_its_class_fails_it(name, device):
     bug = BUGS[name]
     _runs_here(bug)
-    specs = bug.planted_specs()
-    assert specs, f"{bug.planted} has no fill of {', '.join(bug.modes)}"
-    fills = {mode: load_variant(spec, bug.planted_convention, mode).fill for mode, spec in specs.items()}
+    specs = planted_specs(name)
+    planted, convention = PLANTED[name]
+    assert specs, f"{planted} has no fill of {', '.join(bug.modes)}"
+    fills = {mode: load_variant(spec, convention, mode).fill for mode, spec in specs.items()}
     with pytest.raises((LawBroken, RuntimeError, ValueError)):
         bug.check(fills, device)
 
 
-def test_every_record_names_its_threads():
+def test_every_record_names_its_threads_and_has_a_planted_defect():
+    assert set(PLANTED) == set(BUGS)
     for bug in UPSTREAM_BUGS:
         assert bug.threads and all(("#" in thread or "test_" in thread or " " in thread) for thread in bug.threads), bug.name
