@@ -33,7 +33,6 @@ DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
 from properties.peers import is_peer_spec, peer_kernel  # noqa: E402
-from properties.faults import DEFAULT_FAULT_CORPUS, confirm, first_fault, skip_reason  # noqa: E402
 from properties.options import (  # noqa: E402
     CONVENTION_HELP,
     DOMAIN_HELP,
@@ -51,6 +50,9 @@ from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES  # noqa: E402
 from reference.modes import FORWARD_MODES  # noqa: E402
 
 register_profiles()
+
+# The plugin any repository loads (its faults' hooks, --dsa-variant), where no install registered it.
+pytest_plugins = ["properties.pytest_plugin"]
 
 
 def pytest_addoption(parser):
@@ -134,23 +136,11 @@ def pytest_report_header(config):
     return f"under test: {judged}; profile {config.getoption('--profile')}; domain {config.getoption('--domain')}; device: {DEVICE}; required: {', '.join(config.required_families)}"
 
 
-def pytest_runtest_setup(item):
-    """After a sticky CUDA fault, this process's context fails every call: the later tests say so
-    and do not run (properties.faults)."""
-    reason = skip_reason(item.nodeid)
-    if reason is not None:
-        pytest.skip(reason)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failure of a family outside --require is still run and shown, as xfail with its reason. A
-    test that raised a sticky CUDA fault reports it with its case, rerun in a fresh process."""
+    """A failure of a family outside --require is still run and shown, as xfail with its reason."""
     outcome = yield
     report = outcome.get_result()
-    fault = first_fault()
-    if report.when == "call" and report.failed and fault is not None and fault.where == item.nodeid:
-        report.sections.append(("CUDA fault", f"{fault.headline()}\n{confirm(fault, DEFAULT_FAULT_CORPUS)}"))
     marker = item.get_closest_marker("family")
     if marker is None or report.when != "call" or not report.failed:
         return

@@ -271,6 +271,19 @@ class Gate:
             lines.append(f"reproducer: {fault.reproducer}")
         return "\n".join([*lines, fault.said])
 
+    def law(self, family: str, law_name: str) -> tuple[str, str]:
+        """One law of a law family's row, alone (the pytest plugin's items): the family's edges and
+        budget, the one law."""
+        fill, adapt = self._launch(HOST_SIZED)
+        budget = self.budget
+        if family == "values":
+            budget = dataclasses.replace(budget, edges=budget.edges + tuple(member_examples(self.variant.forward_mode).values()))
+        laws = tuple(law for law in LAW_FAMILIES[family] if law.__name__ == law_name)
+        found = _search(fill, adapt, laws, self.device, budget, self._cases(), variant=self.variant)
+        if found:
+            return FAIL, self._counterexample(found, HOST_SIZED)
+        return PASS, f"edge examples and up to {self.budget.max_examples} generated cases"
+
     def law_family(self, family: str) -> tuple[str, str]:
         fill, adapt = self._launch(HOST_SIZED)
         budget = self.budget

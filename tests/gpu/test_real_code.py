@@ -1,6 +1,6 @@
-"""GPU tier: SGLang's own kernels give the verdicts properties.real_code records for them, each gated
-in a fresh process (a kernel's sticky fault stays its own). A kernel whose code is not in the peers'
-cache skips, saying the command that fetches it."""
+"""GPU tier, nightly: SGLang's own kernels give the verdicts properties.real_code records for them,
+each gated in a fresh process (a kernel's sticky fault stays its own). A kernel whose code is not in
+the peers' cache skips, saying the command that fetches it. Nightly: fourteen gates take minutes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from properties.real_code import REAL_CODE, _judge_in_child
 
 pytestmark = [
     pytest.mark.gpu,
+    pytest.mark.nightly,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 

@@ -1,0 +1,54 @@
+"""The pytest plugin (properties.pytest_plugin), as a repository that installed the package uses it:
+from a directory of its own, `pytest --dsa-variant SPEC` collects the gate's rows as items whose ids
+name the row and law, fails the row a planted defect breaks (saying its id the moment it fails), and
+without --dsa-variant collects nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest(*argv, cwd):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not torch.cuda.is_available():
+        env["TRITON_INTERPRET"] = "1"
+    # -p properties.pytest_plugin where no install registered its entry point (a source checkout).
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "properties.pytest_plugin", "-p", "no:cacheprovider", "-q", *argv],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def test_without_a_variant_the_plugin_collects_nothing(tmp_path):
+    result = _pytest("--collect-only", cwd=tmp_path)
+    assert result.returncode == 5 and "no tests collected" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_items_are_the_gates_rows_and_laws(tmp_path):
+    result = _pytest("--collect-only", "--dsa-variant", "kernel:fill_decode_metadata", "--dsa-forward-mode", "decode", cwd=tmp_path)
+    ids = [line.strip() for line in result.stdout.splitlines() if line.startswith("dsa[")]
+    assert "dsa[decode]::values::differential" in ids and "dsa[decode]::laws::padding_untouched" in ids, result.stdout
+    assert "dsa[decode]::engine-replay" in ids and "dsa[decode]::upstream-bugs" in ids, ids
+    assert not any("memcheck" in i or "speed" in i or "campaign" in i for i in ids), "per-pr holds no nightly row"
+    nightly = _pytest("--collect-only", "--dsa-variant", "kernel:fill_decode_metadata", "--dsa-forward-mode", "decode", "--dsa-tier", "nightly",
+                      cwd=tmp_path)
+    assert "dsa[decode]::speed" in nightly.stdout and "dsa[decode]::campaign" in nightly.stdout, nightly.stdout
+
+
+def test_a_planted_defect_fails_the_row_it_breaks_and_says_so_at_once(tmp_path):
+    planted = f"{ROOT}/tests/planted/kpool_16_as_8.py:fill_draft_extend_metadata"
+    junit = tmp_path / "live.xml"
+    result = _pytest("--dsa-variant", planted, "--dsa-max-examples", "2", "-k", "values", "--dsa-junit-live", str(junit), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAILED dsa[draft-extend]::values::differential" in result.stdout.split("FAILURES")[0], result.stdout[-3000:]
+    assert "index_kpool=16" in result.stdout
+    cases = ElementTree.parse(junit).getroot()
+    assert cases.get("failures") == "1" and any(case.find("failure") is not None for case in cases), ElementTree.tostring(cases)[:2000]
