@@ -6,9 +6,9 @@ empty Triton launch through Triton's public path and through the same direct lau
 A repeated call of `kernel.fill_draft_extend_metadata` is: the switch to the Triton path (an
 environment read), the plan-cache key, the lookup, the validation switch (another environment read)
 and the direct launch of the compiled kernel. Each piece runs on its own, timed as the main
-benchmark times host calls (`benchmarks.replay_metadata.host_us`): blocks of 25 calls, the device
-synchronized after each block, outside the timed span; a piece's figure is the median over 101
-blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
+benchmark times host calls (`benchmarks.replay_metadata.timing.host_us`): blocks of 25 calls, the
+device synchronized after each block, outside the timed span; a piece's figure is the median over
+101 blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
 over rounds: a shared host's clock moves between rounds more than within one.
 The pieces are timed apart, so they need not add up to the whole call to the last tenth of a
 microsecond. Results go to stdout and to DIR/host_breakdown.{txt,json,png}; it asserts nothing.
@@ -29,7 +29,8 @@ import torch
 import triton
 
 import kernel
-from benchmarks.replay_metadata import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us, make_case
+from benchmarks.replay_metadata.cases import make_case
+from benchmarks.replay_metadata.timing import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us
 from kernel import _triton_launch
 from kernel.call import public_fills
 from kernel.launch import LAUNCHER, fill_signature

@@ -10,8 +10,8 @@ The calls run inside cudaProfilerStart/Stop, after the case is built and the fil
 `--forward-mode` and `--extend` pick the mode and its tokens per request as the benchmark does.
 `--impl` picks the shipped kernel (host-sized), its graph-resident mode, the floor (the device copy
 of the bytes the mode must move), or any variant through a calling convention (`--against SPEC
---convention NAME`). The inputs are the benchmark's own cases (benchmarks.replay_metadata.make_case),
-so a profile and a table row describe the same work.
+--convention NAME`). The inputs are the benchmark's own cases
+(benchmarks.replay_metadata.cases.make_case), so a profile and a table row describe the same work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import sys
 
 import torch
 
-from benchmarks.replay_metadata import LENGTHS, MODE_EXTENDS, copies, make_case, shipped, shipped_options
+from benchmarks.replay_metadata.cases import LENGTHS, MODE_EXTENDS, make_case
+from benchmarks.replay_metadata.peers import copies, shipped, shipped_options
 from properties.harness import BadVariant, load_variant
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import kernel
-from benchmarks import host_breakdown, profile_case, replay_metadata, tile_variants
+from benchmarks import host_breakdown, profile_case, tile_variants
+from benchmarks.replay_metadata import cases, cli, peers
 from kernel.geometry import Tiles
 from reference import eager
 from reference.modes import FORWARD_MODES
@@ -39,24 +40,24 @@ def test_help_runs_without_a_gpu():
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        ([], replay_metadata.FULL_SWEEP),
-        (["--quick"], replay_metadata.QUICK_SWEEP),
+        ([], cases.FULL_SWEEP),
+        (["--quick"], cases.QUICK_SWEEP),
         (
             ["--quick", "--batch-sizes", "1,8", "--extend", "equal", "--topk", "64"],
-            replay_metadata.Sweep((1, 64), (8192, 131072), (1, 8), ("equal",), 64, lengths=("serving-mix",)),
+            cases.Sweep((1, 64), (8192, 131072), (1, 8), ("equal",), 64, lengths=("serving-mix",)),
         ),
         (
             ["--lengths", "equal,serving-mix", "--profile", "full-width"],
-            dataclasses.replace(replay_metadata.FULL_SWEEP, lengths=("equal", "serving-mix"), profile="full-width"),
+            dataclasses.replace(cases.FULL_SWEEP, lengths=("equal", "serving-mix"), profile="full-width"),
         ),
     ],
 )
 def test_options_replace_their_part_of_the_sweep(argv, expected):
-    assert replay_metadata.resolve_sweep(replay_metadata.parse_args(argv)) == expected
+    assert cli.resolve_sweep(cli.parse_args(argv)) == expected
 
 
 def test_the_full_sweep_is_the_documented_one():
-    sweep = replay_metadata.FULL_SWEEP
+    sweep = cases.FULL_SWEEP
     assert sweep.batch_sizes == (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096)
     assert (sweep.contexts, sweep.page_sizes, sweep.extends, sweep.topk) == (
         (8192, 131072), (1, 64), ("ragged", "equal"), 2048
@@ -64,14 +65,14 @@ def test_the_full_sweep_is_the_documented_one():
 
 
 def test_padded_buckets_pad_the_last_quarter_as_the_runners_do():
-    assert replay_metadata.resolve_sweep(replay_metadata.parse_args(["--padded"])).padded
+    assert cli.resolve_sweep(cli.parse_args(["--padded"])).padded
     for mode_name, extend in (("draft-extend", "ragged"), ("decode", "one"), ("target-verify", "next_n=2")):
-        case = replay_metadata.make_case(64, 300, 8, extend, 32, torch.device("cpu"), mode_name=mode_name, padded=True)
+        case = cases.make_case(64, 300, 8, extend, 32, torch.device("cpu"), mode_name=mode_name, padded=True)
         assert case.host.padding_requests() == [6, 7], mode_name
         assert case.seq_lens[6:].tolist() == [1, 1] and case.req_pool_indices[6:].tolist() == [0, 0]
         assert 0 not in case.req_pool_indices[:6].tolist()
         if mode_name == "draft-extend":
-            assert case.extend_seq_lens[6:].tolist() == [replay_metadata.MAX_EXTEND] * 2
+            assert case.extend_seq_lens[6:].tolist() == [cases.MAX_EXTEND] * 2
         assert case.total_tokens == case.host.total_tokens
 
 
@@ -85,7 +86,7 @@ def test_padded_buckets_pad_the_last_quarter_as_the_runners_do():
     ],
 )
 def test_each_forward_mode_sweeps_its_own_tokens_per_request(argv, extends):
-    sweep = replay_metadata.resolve_sweep(replay_metadata.parse_args(argv))
+    sweep = cli.resolve_sweep(cli.parse_args(argv))
     assert sweep.forward_mode == argv[1] and sweep.extends == extends
 
 
@@ -96,7 +97,7 @@ def test_each_forward_mode_sweeps_its_own_tokens_per_request(argv, extends):
 )
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit) as exit:
-        replay_metadata.parse_args(argv)
+        cli.parse_args(argv)
     assert exit.value.code == 2
 
 
@@ -106,7 +107,7 @@ def test_bad_options_are_refused(argv):
      ("tests/planted/column_past_max_seqlen_k.py:fill_draft_extend_metadata", "no_such_convention")],
 )
 def test_a_variant_that_cannot_load_is_one_line_and_exit_2(spec, convention, capsys):
-    assert replay_metadata.main(["--against", spec, "--convention", convention]) == 2
+    assert cli.main(["--against", spec, "--convention", convention]) == 2
     err = capsys.readouterr().err
     assert err.startswith("--against: ") and err.count("\n") == 1, err
 
@@ -114,7 +115,7 @@ def test_a_variant_that_cannot_load_is_one_line_and_exit_2(spec, convention, cap
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
 def test_without_a_gpu_it_refuses_to_run(tmp_path, capsys):
     argv = ["--quick", "--out", str(tmp_path), "--against", "kernel:fill_draft_extend_metadata"]
-    assert replay_metadata.main(argv) == 2
+    assert cli.main(argv) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
@@ -189,13 +190,13 @@ def test_profile_case_without_a_gpu_refuses_to_run(impl, capsys):
     ("kpool=peers/kpool/decode.py:fill", ("kpool", "peers/kpool/decode.py:fill", "contract")),
 ])
 def test_an_against_value_names_its_column_spec_and_convention(text, parsed):
-    assert replay_metadata.against_spec(text, "contract") == parsed
+    assert peers.against_spec(text, "contract") == parsed
 
 
-@pytest.mark.parametrize("lengths", replay_metadata.LENGTHS)
+@pytest.mark.parametrize("lengths", cases.LENGTHS)
 def test_every_length_spread_stays_within_the_context_and_reaches_it(lengths):
-    seq_lens = replay_metadata.draw_seq_lens(lengths, 8192, 512, torch.Generator().manual_seed(0))
-    assert int(seq_lens.max()) == 8192 and int(seq_lens.min()) >= min(replay_metadata.SERVING_MIX_LEAST, 8192)
+    seq_lens = cases.draw_seq_lens(lengths, 8192, 512, torch.Generator().manual_seed(0))
+    assert int(seq_lens.max()) == 8192 and int(seq_lens.min()) >= min(cases.SERVING_MIX_LEAST, 8192)
     if lengths == "serving-mix":
         # Log-uniform from 64: the median request is near sqrt(64 * 8192), far below the context.
         assert 400 < float(seq_lens.float().median()) < 1400
@@ -205,25 +206,25 @@ def test_the_floor_moves_only_the_live_prefix_under_a_live_prefix_profile():
     """The floor's bytes: every request's row read and each token's row written, over the live
     columns only under sglang-dsa, over every column below max_seqlen_k under full-width."""
     args = (64, 8192, 16, "one", 2048, torch.device("cpu"))
-    live = replay_metadata.make_case(*args, mode_name="decode", lengths="serving-mix")
-    full = replay_metadata.make_case(*args, mode_name="decode", lengths="serving-mix", profile="full-width")
+    live = cases.make_case(*args, mode_name="decode", lengths="serving-mix")
+    full = cases.make_case(*args, mode_name="decode", lengths="serving-mix", profile="full-width")
     kv = live.seq_lens.tolist()
-    assert replay_metadata.page_table_bytes(live) == 4 * sum(2 * k + -(-k // 64) for k in kv)
-    assert replay_metadata.page_table_bytes(full) == 4 * 16 * (2 * 8192 + 8192 // 64)
+    assert cases.page_table_bytes(live) == 4 * sum(2 * k + -(-k // 64) for k in kv)
+    assert cases.page_table_bytes(full) == 4 * 16 * (2 * 8192 + 8192 // 64)
 
 
 def test_without_page_table_1_the_floor_is_the_real_table_and_page_size_1_is_left_out():
     """--no-page-table-1: the buffers hold no page_table_1, the floor writes only the real table's
     pages (a 64th of the wide table's cells at page 64), and the sweep keeps its page sizes above 1."""
     args = (64, 8192, 16, "one", 2048, torch.device("cpu"))
-    real_only = replay_metadata.make_case(*args, mode_name="decode", lengths="serving-mix", page_table_1=False)
+    real_only = cases.make_case(*args, mode_name="decode", lengths="serving-mix", page_table_1=False)
     assert real_only.buffers.page_table_1 is None and not real_only.host.page_table_1_given
     kv = real_only.seq_lens.tolist()
-    assert replay_metadata.page_table_bytes(real_only) == 4 * sum(k + -(-k // 64) for k in kv)
-    sweep = replay_metadata.resolve_sweep(replay_metadata.parse_args(["--no-page-table-1"]))
+    assert cases.page_table_bytes(real_only) == 4 * sum(k + -(-k // 64) for k in kv)
+    sweep = cli.resolve_sweep(cli.parse_args(["--no-page-table-1"]))
     assert not sweep.page_table_1 and sweep.page_sizes == (64,)
     with pytest.raises(SystemExit):
-        replay_metadata.parse_args(["--no-page-table-1", "--page-sizes", "1,64"])
+        cli.parse_args(["--no-page-table-1", "--page-sizes", "1,64"])
 
 
 def test_the_scoreboard_reads_the_targets_back_from_a_results_folder(capsys):
@@ -261,6 +262,6 @@ def test_equal_extend_lengths_carry_the_static_width_promise_to_the_fills_that_d
     """As SGLang's draft-extend V2 calls its kernel: `equal` gives static_extend_len=True to the
     shipped fill and to any variant declaring it, `ragged` to none, and the eager code never."""
     for extend, promised in (("equal", True), ("ragged", False)):
-        case = replay_metadata.make_case(64, 300, 8, extend, 32, torch.device("cpu"))
+        case = cases.make_case(64, 300, 8, extend, 32, torch.device("cpu"))
         assert case.bound(kernel.fill_draft_extend_metadata).keywords.get("static_extend_len", False) is promised, extend
         assert "static_extend_len" not in case.bound(eager.fill_draft_extend_metadata).keywords
