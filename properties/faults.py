@@ -28,9 +28,11 @@ import torch
 
 from properties.failures import first_line
 
-# What CUDA says, and the kind of fault a verdict names, most specific first.
+# What CUDA says, and the kind of fault a verdict names, most specific first. ("device-side assert
+# triggered" in full: PyTorch's words for any CUDA error end by suggesting TORCH_USE_CUDA_DSA "to
+# enable device-side assertions".)
 FAULT_KINDS = (
-    ("device-side assert", "device-side assert"),
+    ("device-side assert triggered", "device-side assert"),
     ("illegal memory access", "illegal address"),
     ("illegal address", "illegal address"),
     ("misaligned address", "misaligned address"),
@@ -172,6 +174,16 @@ def confirm(fault: Fault, directory: Path) -> str:
             "the fault may belong to work an earlier case left in flight"
         )
     return fault.confirmation
+
+
+def fault_report(fault: Fault, launch: str, reproducers: Path | None) -> str:
+    """A sticky CUDA fault as a person reads it: its kind and the case that raised it, whether a
+    fresh process raises it again on that case's reproducer (written under `reproducers`), and
+    CUDA's words."""
+    lines = [f"{fault.kind} ({launch}, {fault.law}) on {fault.case.summary()}; no later case was run"]
+    if reproducers is not None:
+        lines += [confirm(fault, reproducers), f"reproducer: {fault.reproducer}"]
+    return "\n".join([*lines, fault.said])
 
 
 def _device_name() -> str:

@@ -22,7 +22,7 @@ from properties.edges import member_examples, pinned_examples
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
-from properties.faults import confirm, fault_kind, first_fault
+from properties.faults import fault_kind, fault_report, first_fault
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
 from properties.runtime_laws import (
     engine_replays_match_reference,
@@ -252,7 +252,7 @@ class Gate:
         went (a JSON reproducer that `python -m properties replay` reads), then the law's report."""
         law = law or failure.law
         if failure.fault is not None:
-            return self._fault_report(failure.fault, mode)
+            return fault_report(failure.fault, hyphenated(mode), self.reproducers)
         lines = [f"{law} ({hyphenated(mode)}) on {failure.case.summary()}"]
         if self.reproducers is not None:
             record = to_json(
@@ -262,38 +262,24 @@ class Gate:
             lines.append(f"reproducer: {write(self.reproducers, record)}")
         return "\n".join([*lines, failure.message])
 
-    def _fault_report(self, fault, mode: str) -> str:
-        """A sticky CUDA fault as a person reads it: its kind and the case that raised it, whether a
-        fresh process raises it again on that case's reproducer, and CUDA's words."""
-        lines = [f"{fault.kind} ({hyphenated(mode)}, {fault.law}) on {fault.case.summary()}; no later case was run"]
-        if self.reproducers is not None:
-            lines.append(confirm(fault, self.reproducers))
-            lines.append(f"reproducer: {fault.reproducer}")
-        return "\n".join([*lines, fault.said])
-
-    def law(self, family: str, law_name: str) -> tuple[str, str]:
-        """One law of a law family's row, alone (the pytest plugin's items): the family's edges and
-        budget, the one law."""
+    def _law_search(self, family: str, laws) -> Failure | None:
+        """`laws` of a law family's row over its edges (the values row's with every member example of
+        each finite domain set, on which the member changes a cell) and generated cases."""
         fill, adapt = self._launch(HOST_SIZED)
         budget = self.budget
         if family == "values":
             budget = dataclasses.replace(budget, edges=budget.edges + tuple(member_examples(self.variant.forward_mode).values()))
-        laws = tuple(law for law in LAW_FAMILIES[family] if law.__name__ == law_name)
-        found = _search(fill, adapt, laws, self.device, budget, self._cases(), variant=self.variant)
+        return _search(fill, adapt, laws, self.device, budget, self._cases(), variant=self.variant)
+
+    def law(self, family: str, law_name: str) -> tuple[str, str]:
+        """One law of a law family's row, alone (the pytest plugin's items)."""
+        found = self._law_search(family, tuple(law for law in LAW_FAMILIES[family] if law.__name__ == law_name))
         if found:
             return FAIL, self._counterexample(found, HOST_SIZED)
         return PASS, f"edge examples and up to {self.budget.max_examples} generated cases"
 
     def law_family(self, family: str) -> tuple[str, str]:
-        fill, adapt = self._launch(HOST_SIZED)
-        budget = self.budget
-        if family == "values":
-            # Every member of each finite domain set, on an example where it changes a cell.
-            budget = dataclasses.replace(budget, edges=budget.edges + tuple(member_examples(self.variant.forward_mode).values()))
-        found = _search(
-            fill, adapt, laws_of(LAW_FAMILIES[family], self.variant.forward_mode), self.device, budget, self._cases(),
-            variant=self.variant,
-        )
+        found = self._law_search(family, laws_of(LAW_FAMILIES[family], self.variant.forward_mode))
         if found:
             return FAIL, self._counterexample(found, HOST_SIZED)
         searched = f"edge examples and up to {self.budget.max_examples} generated cases"

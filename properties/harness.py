@@ -54,7 +54,9 @@ class Variant:
         return self.spec if self.convention == "contract" else f"{self.spec} [{self.convention}]"
 
 
-def _import(target: str, spec: str):
+def import_target(target: str, spec: str):
+    """The module `target` names (a dotted name, or path/to/file.py: under its dotted name where it
+    lies in a package tree); BadVariant, naming `spec`, where it cannot be imported."""
     if target.endswith(".py"):
         path = Path(target)
         if not path.is_file():
@@ -146,7 +148,7 @@ def load_variant(spec: str, convention: str = "contract", forward_mode: str | No
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise BadVariant(f"a variant is named MODULE:CALLABLE or path/to/file.py:CALLABLE, got {spec!r}")
-    fill = getattr(_import(target, spec), attr, None)
+    fill = getattr(import_target(target, spec), attr, None)
     if not callable(fill):
         raise BadVariant(f"{spec!r}: {target} has no callable {attr!r}")
     return Variant(named, adapt(fill, convention, spec, mode), convention, mode, profile)
@@ -163,7 +165,7 @@ def entry_points(spec: str) -> list[tuple[str, str]] | None:
         return None
     if not spec.endswith(".py"):
         return None
-    module = _import(spec, spec)
+    module = import_target(spec, spec)
     found = [(f"{spec}:{name}", mode) for mode, names in SGLANG_ENTRY_POINTS.items() for name in names if callable(getattr(module, name, None))]
     if not found:
         raise BadVariant(f"{spec!r} has none of SGLang's entry points ({', '.join(n for names in SGLANG_ENTRY_POINTS.values() for n in names)})")

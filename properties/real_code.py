@@ -134,7 +134,8 @@ def judge(record: RealCode, max_examples: int) -> Judged:
     return Judged(record, statuses, differences, card.device)
 
 
-def _judge_in_child(index: int, max_examples: int) -> Judged:
+def judge_by_index(index: int, max_examples: int) -> Judged:
+    """`judge` of REAL_CODE[index]: what a spawned process is given, a plain int and not a record."""
     return judge(REAL_CODE[index], max_examples)
 
 
@@ -148,7 +149,7 @@ def judge_all(max_examples: int, workers: int, on_judged=None) -> tuple[list[Jud
     runnable = [i for i, record in enumerate(REAL_CODE) if not record.missing()]
     judged = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for result in pool.map(_judge_in_child, runnable, [max_examples] * len(runnable)):
+        for result in pool.map(judge_by_index, runnable, [max_examples] * len(runnable)):
             judged.append(result)
             if on_judged is not None:
                 on_judged(result)

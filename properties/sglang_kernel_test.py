@@ -65,9 +65,9 @@ def _kernels_module(spec: str) -> types.ModuleType:
 
         spec = str(peer_kernel(f"{spec}:decode").path)
     if spec.endswith(".py"):
-        from properties.harness import _import
+        from properties.harness import import_target
 
-        source = _import(spec, spec)
+        source = import_target(spec, spec)
     else:
         source = importlib.import_module(spec)
     module = types.ModuleType("sglang.kernels.ops.attention.dsa_metadata")

@@ -34,7 +34,7 @@ class Disagreement:
 
     def describe(self, variant: str, against: str) -> str:
         lines = [
-            f"{variant} and {against} disagree on {self.case}",
+            f"{variant} and {against} disagree on {self.case.summary()}",
             f"(cells as {against} wrote them = expected, as {variant} wrote them = got)",
             report(self.between),
             self.verdict(variant, against),
@@ -67,7 +67,7 @@ def find_disagreement(
         except ContextLost as lost:
             return str(lost)
         except CudaFault as fault:
-            return f"a {fault.fault.kind}: {fault.fault.said}; {confirm(fault.fault, DEFAULT_FAULT_CORPUS)}"
+            return f"{fault.fault.headline()}; {confirm(fault.fault, DEFAULT_FAULT_CORPUS)}"
         except Exception as error:  # a crash is a disagreement of its own kind
             return f"{type(error).__name__}: {error}"
 
@@ -89,6 +89,11 @@ def find_disagreement(
     )
     if found is None:
         return tried, None
+    fault = first_fault()
+    if fault is not None:
+        # The context is lost: what the faulting call raised is all there is to say of its case.
+        faulted = variant.name if fault.law == "run_variant" else against.name
+        return tried, Disagreement(fault.case, [], [], [], {faulted: f"{fault.headline()}; {confirm(fault, DEFAULT_FAULT_CORPUS)}"})
     case = found.case
     reference = run_reference(case, device)
     expected, before = reference.after, reference.before

@@ -8,12 +8,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from properties.failures import LawBroken
 from properties.harness import load_variant
 from properties.upstream import UPSTREAM_BUGS
 from tests.regressions.upstream_bugs import PLANTED, planted_specs
 
 BUGS = {bug.name: bug for bug in UPSTREAM_BUGS}
+# Planted defects whose class shows only on the CPU, and why.
+CPU_ONLY = {
+    "static_against_variable_extend": "a width of 0 divides by zero: the CPU raises, a GPU's integer division by zero yields garbage owners the planted defect never stores",
+}
 
 
 def _runs_here(bug) -> None:
@@ -39,7 +42,9 @@ def test_the_planted_defect_of_its_class_fails_it(name, device):
     planted, convention = PLANTED[name]
     assert specs, f"{planted} has no fill of {', '.join(bug.modes)}"
     fills = {mode: load_variant(spec, convention, mode).fill for mode, spec in specs.items()}
-    with pytest.raises((LawBroken, RuntimeError, ValueError)):
+    if name in CPU_ONLY and device.type == "cuda":
+        pytest.skip(CPU_ONLY[name])
+    with pytest.raises((AssertionError, RuntimeError, ValueError)):  # LawBroken and PastInt32Wrong are AssertionErrors
         bug.check(fills, device)
 
 

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 import torch
 
-from properties.real_code import REAL_CODE, _judge_in_child
+from properties.real_code import REAL_CODE, judge_by_index
 
 pytestmark = [
     pytest.mark.gpu,
@@ -27,5 +27,5 @@ def test_sglangs_kernels_give_their_recorded_verdicts(index):
     if (why := record.missing()) is not None:
         pytest.skip(why)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        judged = pool.submit(_judge_in_child, index, MAX_EXAMPLES).result()
+        judged = pool.submit(judge_by_index, index, MAX_EXAMPLES).result()
     assert not judged.differences, f"{record.kernel} ({record.forward_mode}): " + "; ".join(judged.differences)
