@@ -258,7 +258,8 @@ def pytest_runtest_logreport(report):
     if report.failed and (report.when == "call" or report.when == "setup"):
         terminal = _terminal()
         if terminal is not None:
-            terminal.ensure_newline()
+            # After -q's progress letters, on a line of its own (ensure_newline knows only -v's lines).
+            terminal.write("\n")
             terminal.write_line(f"FAILED {report.nodeid}" + ("" if report.when == "call" else f" ({report.when})"), red=True)
 
 

@@ -60,10 +60,18 @@ def find_disagreement(
     if variant.forward_mode != against.forward_mode:
         raise ValueError(f"{variant.name} is judged in {variant.forward_mode}, {against.name} in {against.forward_mode}: no common case")
 
+    def synced_run(v: Variant, case: ReplayCase):
+        # A kernel's fault surfaces at the next sync: it must come inside the call that launched it,
+        # or the next variant's call takes the blame (seen on an H100 with an illegal address).
+        after = run(v.fill, case, device).after
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return after
+
     def outputs(v: Variant, case: ReplayCase):
         law = "run_variant" if v is variant else "run_against"
         try:
-            return guarded(lambda: run(v.fill, case, device).after, case, law=law, spec=v.spec, convention=v.convention)
+            return guarded(lambda: synced_run(v, case), case, law=law, spec=v.spec, convention=v.convention)
         except ContextLost as lost:
             return str(lost)
         except CudaFault as fault:
