@@ -213,11 +213,9 @@ class RowItem(pytest.Item):
         record.write_text(json.dumps(sorted(list(f.fingerprint()) for f in failures)))
         new = [f for f in failures if f.fingerprint() not in known]
         gone = len(known - {f.fingerprint() for f in failures})
-        terminal = _terminal()
-        if terminal is not None:
-            terminal.ensure_newline()
-            terminal.write_line(f"dsa nightly campaign ({self.gated.mode}): {len(new)} failure(s) new since the last run, "
-                                f"{len(failures) - len(new)} seen before, {gone} not found again")
+        # Said by the process that reports (pytest_runtest_logreport), which under xdist is not this one.
+        self.user_properties.append(("dsa-nightly", f"dsa nightly campaign ({self.gated.mode}): {len(new)} failure(s) new since "
+                                     f"the last run, {len(failures) - len(new)} seen before, {gone} not found again"))
         if failures:
             raise RowFailed("\n".join(
                 f"{'NEW ' if f in new else ''}{f.law} on {f.case.summary()}: {f.message.splitlines()[0]}" for f in failures
@@ -254,9 +252,15 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_runtest_logreport(report):
-    """A failure's test id the moment it fails, whatever the verbosity (-q prints only a letter)."""
+    """A failure's test id the moment it fails, whatever the verbosity (-q prints only a letter), and
+    what a nightly campaign found new."""
+    terminal = _terminal()
+    if terminal is not None and report.when == "call":
+        for name, said in report.user_properties:
+            if name == "dsa-nightly":
+                terminal.write("\n")
+                terminal.write_line(said)
     if report.failed and (report.when == "call" or report.when == "setup"):
-        terminal = _terminal()
         if terminal is not None:
             # After -q's progress letters, on a line of its own (ensure_newline knows only -v's lines).
             terminal.write("\n")

@@ -52,3 +52,12 @@ def test_a_planted_defect_fails_the_row_it_breaks_and_says_so_at_once(tmp_path):
     assert "index_kpool=16" in result.stdout
     cases = ElementTree.parse(junit).getroot()
     assert cases.get("failures") == "1" and any(case.find("failure") is not None for case in cases), ElementTree.tostring(cases)[:2000]
+
+
+def test_the_nightly_campaign_says_what_is_new_since_the_last_run(tmp_path):
+    planted = f"{ROOT}/tests/planted/kpool_16_as_8.py:fill_decode_metadata"
+    argv = ("--dsa-variant", planted, "--dsa-forward-mode", "decode", "--dsa-tier", "nightly", "--dsa-max-examples", "1", "-k", "campaign")
+    first, second = _pytest(*argv, cwd=tmp_path), _pytest(*argv, cwd=tmp_path)
+    assert first.returncode == second.returncode == 1, first.stdout[-2000:]
+    assert "dsa nightly campaign (decode): 1 failure(s) new since the last run, 0 seen before" in first.stdout, first.stdout[-2000:]
+    assert "0 failure(s) new since the last run, 1 seen before" in second.stdout, second.stdout[-2000:]

@@ -30,7 +30,7 @@ def add(commands) -> None:
         "verdicts", help="gate every SGLang kernel in the cache, in every mode it has, and hold each to its expected verdicts (properties.real_code); exit 0 iff all hold",
     )
     verdicts.add_argument("--max-examples", type=int, default=10, metavar="N", help="generated cases per searching row (default 10)")
-    verdicts.add_argument("--workers", type=int, default=4, metavar="N", help="kernels gated at once, each in a process of its own (default 4)")
+    verdicts.add_argument("--workers", type=int, default=8, metavar="N", help="kernels gated at once, each in a process of its own: SGLang's compile once per batch size, on the host's cores (default 8)")
     verdicts.add_argument("--json", metavar="FILE", help="write every kernel's row statuses as JSON")
     verdicts.set_defaults(handler=_verdicts)
 
