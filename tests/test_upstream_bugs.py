@@ -5,6 +5,8 @@ needs one)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -52,3 +54,21 @@ def test_every_record_names_its_threads_and_has_a_planted_defect():
     assert set(PLANTED) == set(BUGS)
     for bug in UPSTREAM_BUGS:
         assert bug.threads and all(("#" in thread or "test_" in thread or " " in thread) for thread in bug.threads), bug.name
+
+
+def test_validation_mode_names_what_the_upstream_callers_got_wrong(device):
+    """The shipped kernel's validation mode refuses, naming it, what #19016's caller sent (seq_lens +
+    next_n past the width) and a broken static_extend_len promise (#15429, #27545), before writing."""
+    import kernel
+    from properties.upstream import AT_LIMIT, STATIC_EQUAL
+
+    broken = STATIC_EQUAL.with_changes(extend_seq_lens=(3, 1, 3))
+    for case, fill, says in (
+        (AT_LIMIT, kernel.fill_target_verify_metadata, "exceeds max_seqlen_k=4096"),
+        (broken, kernel.fill_draft_extend_metadata, "extend_seq_lens[1]=1"),
+    ):
+        buffers = case.buffers(device)
+        before = buffers.clone()
+        with pytest.raises(ValueError, match=re.escape(says)):
+            fill(*case.inputs(device), buffers, **case.options(), validate=True)
+        assert all(torch.equal(a, b) for a, b in zip(buffers.named().values(), before.named().values())), "written before refusing"
