@@ -32,6 +32,13 @@ def test_without_a_variant_the_plugin_collects_nothing(tmp_path):
     assert result.returncode == 5 and "no tests collected" in result.stdout, result.stdout + result.stderr
 
 
+def test_loading_the_plugin_imports_neither_torch_nor_the_suite():
+    """A repository that installs the package loads the plugin in every pytest run: it costs nothing."""
+    probe = "import sys, properties.pytest_plugin; print(sorted(m for m in ('torch', 'triton', 'hypothesis', 'kernel') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
 def test_the_items_are_the_gates_rows_and_laws(tmp_path):
     result = _pytest("--collect-only", "--dsa-variant", "kernel:fill_decode_metadata", "--dsa-forward-mode", "decode", cwd=tmp_path)
     ids = [line.strip() for line in result.stdout.splitlines() if line.startswith("dsa[")]
