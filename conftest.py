@@ -23,16 +23,15 @@ from properties.harness import (  # noqa: E402
     DEFAULT_DOMAIN,
     SHIPPED_KERNELS,
     BadVariant,
+    implied_options,
     in_launch_form,
     load_variant,
     prepare_runtime,
-    variant_forward_mode,
 )
 
 DEVICE = prepare_runtime()
 
 from properties.cases import DOMAINS  # noqa: E402
-from properties.peers import is_peer_spec, peer_kernel  # noqa: E402
 from properties.options import (  # noqa: E402
     CONVENTION_HELP,
     DOMAIN_HELP,
@@ -80,14 +79,9 @@ def pytest_addoption(parser):
 
 def _variant_options(config) -> tuple[str, str, str, str]:
     """(spec, convention, forward mode, engine profile) of the variant under test."""
-    convention, mode, spec = config.getoption("--convention"), config.getoption("--forward-mode"), config.getoption("--variant")
+    spec = config.getoption("--variant")
     try:
-        if is_peer_spec(spec):
-            # A released kernel implies its forward mode and convention (properties.peers).
-            peer = peer_kernel(spec)
-            convention = peer.convention if convention == "contract" else convention
-            mode = mode or peer.forward_mode
-        mode = variant_forward_mode(convention, mode)
+        convention, mode = implied_options(spec, config.getoption("--convention"), config.getoption("--forward-mode"))
     except BadVariant as error:
         raise pytest.UsageError(str(error)) from error
     return spec or SHIPPED_KERNELS[mode], convention, mode, config.getoption("--profile")

@@ -379,19 +379,19 @@ def implied_forward_mode(convention: str) -> str | None:
 
 # A family of conventions, one per forward mode: `sglang` calls each of SGLang's fused kernels
 # through the convention of its own mode, so one option serves a module that has all three.
-FAMILIES = {"sglang": "sglang-fused-{mode}"}
+CONVENTION_FAMILIES = {"sglang": "sglang-fused-{mode}"}
 # SGLang's entry points by forward mode, plain and KPool, as a module is searched for them.
 SGLANG_ENTRY_POINTS = {
     "decode": ("fused_dsa_decode_metadata", "fused_dsa_decode_metadata_kpool"),
     "target-verify": ("fused_dsa_target_verify_metadata", "fused_dsa_target_verify_metadata_kpool"),
     "draft-extend": ("fused_dsa_draft_extend_metadata", "fused_dsa_draft_extend_metadata_kpool"),
 }
-CONVENTION_CHOICES = (*CONVENTIONS, *FAMILIES)
+CONVENTION_CHOICES = (*CONVENTIONS, *CONVENTION_FAMILIES)
 
 
 def in_family(convention: str, mode_name: str) -> str:
     """The convention a family (`sglang`) means in `mode_name`; any other convention as it is."""
-    return FAMILIES[convention].format(mode=mode_name) if convention in FAMILIES else convention
+    return CONVENTION_FAMILIES[convention].format(mode=mode_name) if convention in CONVENTION_FAMILIES else convention
 
 
 def adapt(fill: Callable, convention: str, spec: str, mode_name: str) -> Contract:

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from properties.cases import ReplayCase
-from properties.conventions import FAMILIES, SGLANG_ENTRY_POINTS, adapt, implied_forward_mode, in_family
+from properties.conventions import CONVENTION_FAMILIES, SGLANG_ENTRY_POINTS, adapt, implied_forward_mode, in_family
 from properties.peers import is_peer_spec, peer_kernel
 # Re-exported: the suite's modules and the tests know these as the harness's.
 from properties.host import BadVariant, Contract, host_case, on_host  # noqa: F401
@@ -123,24 +123,33 @@ def variant_forward_mode(convention: str, forward_mode: str | None) -> str:
     return implied or forward_mode or DEFAULT_FORWARD_MODE
 
 
+def implied_options(spec: str | None, convention: str | None, forward_mode: str | None) -> tuple[str | None, str]:
+    """(convention, forward mode) a variant named `spec` is judged by: a released kernel's short spec
+    implies both (properties.peers); SGLang's family of conventions (`sglang`) means the convention of
+    the mode its callable's name says, else of the mode asked for; then as variant_forward_mode.
+    BadVariant where they disagree."""
+    if is_peer_spec(spec):
+        peer = peer_kernel(spec)
+        if forward_mode not in (None, peer.forward_mode):
+            raise BadVariant(f"{spec!r} is the {peer.forward_mode} kernel, not {forward_mode}'s")
+        convention = peer.convention if convention in (None, "contract", *CONVENTION_FAMILIES) else convention
+        forward_mode = peer.forward_mode
+    if convention in CONVENTION_FAMILIES:
+        callable_name = (spec or "").rpartition(":")[2]
+        named_mode = next((m for m, names in SGLANG_ENTRY_POINTS.items() if callable_name in names), None)
+        forward_mode = forward_mode or named_mode or DEFAULT_FORWARD_MODE
+        convention = in_family(convention, forward_mode)
+    return convention, variant_forward_mode(convention, forward_mode)
+
+
 def load_variant(spec: str, convention: str = "contract", forward_mode: str | None = None, profile: str | None = None) -> Variant:
     """The variant `spec` names, called through `convention` (properties.conventions), judged in
     `forward_mode` (or the one the convention implies) under the engine profile `profile` (default
     sglang-dsa)."""
     named = spec
+    convention, mode = implied_options(spec, convention, forward_mode)
     if is_peer_spec(spec):
-        # A released kernel (properties.peers): its file in the cache, its mode and convention implied.
-        peer = peer_kernel(spec)
-        if forward_mode not in (None, peer.forward_mode):
-            raise BadVariant(f"{spec!r} is the {peer.forward_mode} kernel, not {forward_mode}'s")
-        convention = peer.convention if convention in (None, "contract", *FAMILIES) else convention
-        forward_mode, spec = peer.forward_mode, peer.file_spec
-    if convention in FAMILIES:
-        # SGLang's family: the mode the callable's name says, else the one asked for.
-        named_mode = next((m for m, names in SGLANG_ENTRY_POINTS.items() if spec.rpartition(":")[2] in names), None)
-        forward_mode = forward_mode or named_mode
-        convention = in_family(convention, variant_forward_mode("contract", forward_mode))
-    mode = variant_forward_mode(convention, forward_mode)
+        spec = peer_kernel(spec).file_spec  # a released kernel's file in the peers' cache
     try:
         profile = engine_profile(profile or DEFAULT_PROFILE).name
     except ValueError as error:

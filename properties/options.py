@@ -16,7 +16,7 @@ import textwrap
 from typing import Callable, Iterable
 
 from properties.cases import DOMAINS
-from properties.conventions import CONVENTION_CHOICES, FAMILIES, SGLANG_ENTRY_POINTS, in_family
+from properties.conventions import CONVENTION_CHOICES
 from properties.gate_rows import FAMILIES, required_help
 from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
@@ -149,25 +149,13 @@ def seed_parent() -> argparse.ArgumentParser:
 def named(args) -> tuple[str, str] | None:
     """(spec, forward mode) of the variant the command names, by its convention; None, after one line
     on stderr, where the convention and the forward mode disagree."""
-    from properties.harness import SHIPPED_KERNELS, BadVariant, variant_forward_mode
-    from properties.peers import is_peer_spec, peer_kernel
+    from properties.harness import SHIPPED_KERNELS, BadVariant, implied_options
 
     try:
-        if is_peer_spec(args.variant):
-            # A released kernel implies its forward mode and its convention (properties.peers).
-            peer = peer_kernel(args.variant)
-            if args.forward_mode not in (None, peer.forward_mode):
-                raise BadVariant(f"{args.variant!r} is the {peer.forward_mode} kernel, not {args.forward_mode}'s")
-            if getattr(args, "convention", None) in (None, "contract"):
-                args.convention = peer.convention
-            args.forward_mode = peer.forward_mode
-        if getattr(args, "convention", None) in FAMILIES:
-            # SGLang's family: each kernel through its own mode's convention, the mode its name says.
-            callable_name = (args.variant or "").rpartition(":")[2]
-            named_mode = next((m for m, names in SGLANG_ENTRY_POINTS.items() if callable_name in names), None)
-            args.forward_mode = args.forward_mode or named_mode or DEFAULT_FORWARD_MODE
-            args.convention = in_family(args.convention, args.forward_mode)
-        mode = variant_forward_mode(args.convention, args.forward_mode)
+        convention, mode = implied_options(args.variant, getattr(args, "convention", None), args.forward_mode)
+        if hasattr(args, "convention"):
+            args.convention = convention
+        args.forward_mode = mode
     except BadVariant as error:
         print(error, file=sys.stderr)
         return None

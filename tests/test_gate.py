@@ -355,3 +355,11 @@ def test_a_module_named_alone_is_gated_in_every_mode_it_has(module, code, sectio
     assert result.returncode == code, result.stdout + result.stderr[-2000:]
     assert result.stdout.count("\ngate: ") + result.stdout.startswith("gate: ") == sections, result.stdout
     assert says in result.stdout, result.stdout
+
+
+def test_the_sglang_family_judges_a_named_kernel_in_the_mode_its_name_says(tmp_path):
+    """`--convention sglang` with one callable: the mode and the convention its SGLang name implies."""
+    result = gate_cli("--variant", "kernel/sglang.py:fused_dsa_decode_metadata", "--convention", "sglang", "--only", "inputs",
+                      "--max-examples", "1", "--reproducers", str(tmp_path), "--row-timeout", "0")
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "(decode, convention sglang-fused-decode," in result.stdout, result.stdout
