@@ -113,10 +113,9 @@ def _raise(fault: Fault):
 
 
 def guarded(call: Callable[[], object], case, *, law: str, spec: str | None = None, convention: str = "contract",
-            launch: str = "host_sized", where: str = ""):
+            launch: str = "host_sized"):
     """`call()`, judged on `case` under `law`: its result, or CudaFault when it raises the process's
     first sticky fault, or ContextLost for any other case once one has been raised."""
-    where = where or os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
     fault = first_fault()
     if fault is not None:
         if fault.case == case and fault.law == law:
@@ -132,6 +131,8 @@ def guarded(call: Callable[[], object], case, *, law: str, spec: str | None = No
         while cause.__cause__ is not None:
             cause = cause.__cause__
         said = first_line(cause)
+    # The pytest test it was raised in, by its node id, where one was (pytest sets the variable).
+    where = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
     _FAULTS.append(Fault(case, law, kind, said, spec, convention, launch, where))
     _raise(_FAULTS[0])
 
@@ -147,11 +148,11 @@ def confirm(fault: Fault, directory: Path) -> str:
     if fault.spec is None:
         fault.confirmation = "not rerun in a fresh process: the variant that raised it is not known here"
         return fault.confirmation
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     record = to_json(
-        fault.case, variant=fault.spec, law=fault.law, message=fault.headline(), device=torch.device("cpu"),
-        mode=fault.launch, convention=fault.convention,
+        fault.case, variant=fault.spec, law=fault.law, message=fault.headline(), device=device, mode=fault.launch,
+        convention=fault.convention,
     )
-    record["environment"]["device"] = _device_name()
     path = write(Path(directory), record)
     fault.reproducer = str(path)
     root = str(Path(__file__).resolve().parents[1])
@@ -184,13 +185,6 @@ def fault_report(fault: Fault, launch: str, reproducers: Path | None) -> str:
     if reproducers is not None:
         lines += [confirm(fault, reproducers), f"reproducer: {fault.reproducer}"]
     return "\n".join([*lines, fault.said])
-
-
-def _device_name() -> str:
-    try:
-        return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu (Triton interpreter)"
-    except Exception:  # the lost context may refuse even this
-        return "cuda"
 
 
 def skip_reason(nodeid: str) -> str | None:

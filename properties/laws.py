@@ -55,11 +55,11 @@ def first_broken_law(fill, case: ReplayCase, device: torch.device, laws, *, vari
     return None
 
 
-def judge(law, fill, case: ReplayCase, device: torch.device, *, variant=None, launch: str = "host_sized", where: str = "") -> None:
+def judge(law, fill, case: ReplayCase, device: torch.device, *, variant=None, launch: str = "host_sized") -> None:
     """`law` on `case`, guarded: CudaFault where the call raises the process's first sticky fault,
     ContextLost for every other case after it (properties.faults.guarded)."""
     spec, convention = (variant.spec, variant.convention) if variant is not None else (None, "contract")
-    guarded(lambda: law(fill, case, device), case, law=law.__name__, spec=spec, convention=convention, launch=launch, where=where)
+    guarded(lambda: law(fill, case, device), case, law=law.__name__, spec=spec, convention=convention, launch=launch)
 
 
 def judge_in_test(law, fill, case: ReplayCase, device: torch.device, *, variant=None, launch: str = "host_sized") -> None:

@@ -33,7 +33,12 @@ LAWS_BY_NAME = {law.__name__: law for law in CONTRACT_LAWS}
 def environment(device: torch.device) -> dict:
     import triton
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (Triton interpreter)"
+    name = "cpu (Triton interpreter)"
+    if device.type == "cuda":
+        try:
+            name = torch.cuda.get_device_name(device)
+        except Exception:  # a CUDA context lost to a sticky fault may refuse even this
+            name = "cuda"
     return {"torch": torch.__version__, "triton": triton.__version__, "device": name}
 
 

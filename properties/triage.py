@@ -68,6 +68,9 @@ def find_disagreement(
             torch.cuda.synchronize(device)
         return after
 
+    def fault_said(fault) -> str:
+        return f"{fault.headline()}; {confirm(fault, DEFAULT_FAULT_CORPUS)}"
+
     def outputs(v: Variant, case: ReplayCase):
         law = "run_variant" if v is variant else "run_against"
         try:
@@ -75,7 +78,7 @@ def find_disagreement(
         except ContextLost as lost:
             return str(lost)
         except CudaFault as fault:
-            return f"{fault.fault.headline()}; {confirm(fault.fault, DEFAULT_FAULT_CORPUS)}"
+            return fault_said(fault.fault)
         except Exception as error:  # a crash is a disagreement of its own kind
             return f"{type(error).__name__}: {error}"
 
@@ -101,7 +104,7 @@ def find_disagreement(
     if fault is not None:
         # The context is lost: what the faulting call raised is all there is to say of its case.
         faulted = variant.name if fault.law == "run_variant" else against.name
-        return tried, Disagreement(fault.case, [], [], [], {faulted: f"{fault.headline()}; {confirm(fault, DEFAULT_FAULT_CORPUS)}"})
+        return tried, Disagreement(fault.case, [], [], [], {faulted: fault_said(fault)})
     case = found.case
     reference = run_reference(case, device)
     expected, before = reference.after, reference.before
