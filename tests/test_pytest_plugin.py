@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +69,16 @@ def test_the_nightly_campaign_says_what_is_new_since_the_last_run(tmp_path):
     assert first.returncode == second.returncode == 1, first.stdout[-2000:]
     assert "dsa nightly campaign (decode): 1 failure(s) new since the last run, 0 seen before" in first.stdout, first.stdout[-2000:]
     assert "0 failure(s) new since the last run, 1 seen before" in second.stdout, second.stdout[-2000:]
+
+
+def test_on_a_machine_without_a_gpu_the_plugin_picks_the_interpreter_itself(tmp_path):
+    """A repository's CPU job sets no TRITON_INTERPRET: the plugin must choose it before any kernel loads."""
+    if torch.cuda.is_available():
+        pytest.skip("a GPU machine runs the kernels on the GPU")
+    env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "properties.pytest_plugin", "-p", "no:cacheprovider", "-q", "--dsa-variant",
+         "kernel:fill_decode_metadata", "--dsa-forward-mode", "decode", "--dsa-max-examples", "1", "-k", "values"],
+        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
