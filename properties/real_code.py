@@ -10,6 +10,7 @@ sglang==0.5.23`, the snapshots read from repositories by `python -m properties p
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from properties.peers import KERNELS, is_peer_spec, peer_kernel, snapshot_path
@@ -112,6 +113,7 @@ class Judged:
     statuses: dict[str, tuple[str, str]]
     differences: list[str]
     device: str = ""
+    seconds: float = 0.0
 
 
 def judge(record: RealCode, max_examples: int) -> Judged:
@@ -119,6 +121,7 @@ def judge(record: RealCode, max_examples: int) -> Judged:
     from properties.gate import FAIL, NOT_APPLICABLE, PASS, Gate
     from properties.harness import load_variant, prepare_runtime
 
+    start = time.perf_counter()
     device = prepare_runtime()
     variant = load_variant(record.spec, record.convention, record.forward_mode, record.profile)
     card = Gate(variant, device, domain="sglang", required=JUDGED_ROWS, max_examples=max_examples, past_int32=True).run(JUDGED_ROWS)
@@ -131,7 +134,7 @@ def judge(record: RealCode, max_examples: int) -> Judged:
                 differences.append(f"{row}: expected to fail ({record.fails[row][1]}), got {status}: {said}")
         elif status not in (PASS, NOT_APPLICABLE):
             differences.append(f"{row}: expected to pass, got {status}: {said}")
-    return Judged(record, statuses, differences, card.device)
+    return Judged(record, statuses, differences, card.device, time.perf_counter() - start)
 
 
 def judge_by_index(index: int, max_examples: int) -> Judged:
@@ -141,16 +144,19 @@ def judge_by_index(index: int, max_examples: int) -> Judged:
 
 def judge_all(max_examples: int, workers: int, on_judged=None) -> tuple[list[Judged], list[tuple[RealCode, str]]]:
     """Every record whose code is in the cache, each in a fresh process (a kernel's sticky fault
-    stays its own), `workers` at a time; (judged, the records not run with why)."""
+    stays its own), `workers` at a time, handed to `on_judged` as each finishes (a run cut off by
+    its runner's clock still shows what it judged); (judged in table order, the records not run
+    with why)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     missing = [(record, why) for record in REAL_CODE if (why := record.missing())]
     runnable = [i for i, record in enumerate(REAL_CODE) if not record.missing()]
-    judged = []
+    judged: dict[int, Judged] = {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for result in pool.map(judge_by_index, runnable, [max_examples] * len(runnable)):
-            judged.append(result)
+        futures = {pool.submit(judge_by_index, i, max_examples): i for i in runnable}
+        for future in as_completed(futures):
+            judged[futures[future]] = future.result()
             if on_judged is not None:
-                on_judged(result)
-    return judged, missing
+                on_judged(judged[futures[future]])
+    return [judged[i] for i in sorted(judged)], missing

@@ -5,6 +5,8 @@ judged as the value laws judge a call (`properties.laws.steps_match_reference`).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from properties.cases import ReplayCase
@@ -26,7 +28,10 @@ def never_syncs_with_host(fill: Contract, case: ReplayCase, device: torch.device
     with on_host(case):
         fill(*inputs, buffers, **case.options())
     torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
+    with warnings.catch_warnings():
+        # torch warns once per process that the mode is a prototype: a 300-character line in a verdict.
+        warnings.filterwarnings("ignore", message="Synchronization debug mode is a prototype")
+        torch.cuda.set_sync_debug_mode("error")
     try:
         with on_host(case):
             fill(*inputs, buffers, **case.options())

@@ -65,28 +65,35 @@ def _add(args) -> int:
 
 
 def _verdicts(args) -> int:
-    import json
-
     from properties.real_code import JUDGED_ROWS, judge_all
 
+    done = []
+
     def said(judged) -> None:
+        done.append(judged)
+        if args.json:
+            _write_verdicts(Path(args.json), done)
         record = judged.record
         verdict = "as expected" if not judged.differences else "DIFFERS: " + "; ".join(judged.differences)
         statuses = " ".join(f"{row}={judged.statuses[row][0]}" for row in JUDGED_ROWS if row in judged.statuses)
-        print(f"{record.kernel} [{record.forward_mode}, {record.convention}, {record.profile}] on {judged.device}: {verdict}\n  {statuses}", flush=True)
+        print(f"{record.kernel} [{record.forward_mode}, {record.convention}, {record.profile}] on {judged.device} in {judged.seconds:.0f} s: {verdict}\n  {statuses}", flush=True)
 
     judged, missing = judge_all(args.max_examples, args.workers, on_judged=said)
     for record, why in missing:
         print(f"{record.kernel} [{record.forward_mode}]: not run: {why}")
-    if args.json:
-        Path(args.json).write_text(json.dumps([
-            {"kernel": j.record.kernel, "source": j.record.source, "forward_mode": j.record.forward_mode, "convention": j.record.convention,
-             "profile": j.record.profile, "device": j.device, "statuses": j.statuses, "differences": j.differences}
-            for j in judged
-        ], indent=1))
     wrong = [j for j in judged if j.differences]
     print(f"\n{len(judged)} kernel(s) gated, {len(wrong)} differ from their expected verdicts, {len(missing)} not in the cache")
     return 1 if wrong or not judged else 0
+
+
+def _write_verdicts(path: Path, judged) -> None:
+    import json
+
+    path.write_text(json.dumps([
+        {"kernel": j.record.kernel, "source": j.record.source, "forward_mode": j.record.forward_mode, "convention": j.record.convention,
+         "profile": j.record.profile, "device": j.device, "seconds": round(j.seconds, 1), "statuses": j.statuses, "differences": j.differences}
+        for j in judged
+    ], indent=1))
 
 
 def _list(args) -> int:
