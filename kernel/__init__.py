@@ -65,14 +65,17 @@ def _reference_fill(call: MetadataCall) -> None:
         call.buffers.nsa_cu_seqlens_k[:1].zero_()
 
 
-def _fill(call: MetadataCall) -> None:
+def fill_call(call: MetadataCall):
+    """One call object's fill, on the Triton path or the reference's. Returns the direct launch
+    that repeats this very call where the launcher kept one, else None (the public fills drop it;
+    the SGLang drop-ins keep it, kernel.sglang)."""
     if triton_enabled():
-        _launcher.fill(call)
-    else:
-        _reference_fill(call)
+        return _launcher.fill(call)
+    _reference_fill(call)
+    return None
 
 
-fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata = public_fills(_fill, __name__)
+fill_draft_extend_metadata, fill_decode_metadata, fill_target_verify_metadata = public_fills(fill_call, __name__)
 
 
 def expand_seqlens_into(

@@ -17,24 +17,27 @@ from typing import Any, Callable, Sequence
 
 _available: bool | None = None  # None until probed; False once the private API is missing or changed
 _knobs: Any = None
-_driver: Any = None
+# The active driver's current device and stream, read once: through `driver.active` each is a
+# property and an attribute lookup on every launch.
+_current_device: Callable[[], int] | None = None
+_current_stream: Callable[[int], int] | None = None
 
 
 def probe() -> bool:
     """Whether this Triton has the pieces a direct launch needs besides the compiled kernel: the
     launch-hook knob, and the active driver's current device and stream (Triton raises
     RuntimeError where no driver is active)."""
-    global _knobs, _driver
+    global _knobs, _current_device, _current_stream
     try:
         from triton import knobs
         from triton.runtime import driver
 
         hook_knob_present = hasattr(knobs.runtime, "launch_enter_hook")
-        stream_present = callable(driver.active.get_current_stream) and callable(driver.active.get_current_device)
+        current_device, current_stream = driver.active.get_current_device, driver.active.get_current_stream
     except (ImportError, AttributeError, RuntimeError):
         return False
-    _knobs, _driver = knobs, driver
-    return hook_knob_present and stream_present
+    _knobs, _current_device, _current_stream = knobs, current_device, current_stream
+    return hook_knob_present and callable(current_device) and callable(current_stream)
 
 
 def _hook_installed() -> bool:
@@ -69,8 +72,7 @@ class DirectLaunch:
         self._args = tuple(a.data_ptr() if hasattr(a, "data_ptr") else a for a in args)
 
     def __call__(self) -> None:
-        stream = _driver.active.get_current_stream(_driver.active.get_current_device())
-        self._run(*self._grid, stream, self._function, self._metadata, None, None, None, *self._args)
+        self._run(*self._grid, _current_stream(_current_device()), self._function, self._metadata, None, None, None, *self._args)
 
 
 def first_launch(kernel: Any, grid: tuple[int, ...], args: Sequence, **options: Any) -> Callable[[], None] | None:

@@ -122,14 +122,17 @@ class Launcher:
         except TypeError:
             return None, None
 
-    def fill(self, call: MetadataCall) -> None:
-        """One fill call: one launch, no host sync (validation mode's value checks aside)."""
+    def fill(self, call: MetadataCall) -> Callable[[], None] | None:
+        """One fill call: one launch, no host sync (validation mode's value checks aside). Returns
+        the plan's direct launch, which repeats this very call, where the plan keeps one (None on
+        the public path): the SGLang drop-ins key it by their own arguments (kernel.sglang)."""
         signature, plan = self._cached(fill_signature(call))
         if plan is None:
             plan = self._build_plan(call, check_call(call, _graph_columns), full_metadata=True)
         if validation_requested(call.validate):
             check_call_values(call, plan.shape)
         self._launch(plan, signature)
+        return plan.direct
 
     def expand_into(
         self, extend_seq_lens, seq_lens, nsa_index_topk, out_seqlens_expanded, out_nsa_cache_seqlens, *, validate,

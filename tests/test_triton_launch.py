@@ -49,10 +49,10 @@ class FakeCompiled:
             delattr(self, name)
 
 
-def fake_driver() -> SimpleNamespace:
-    return SimpleNamespace(
-        active=SimpleNamespace(get_current_device=lambda: DEVICE_INDEX, get_current_stream=lambda device: STREAM)
-    )
+def fake_driver(patch) -> None:
+    """The active driver's current device and stream, as the probe reads them."""
+    patch.setattr(_triton_launch, "_current_device", lambda: DEVICE_INDEX)
+    patch.setattr(_triton_launch, "_current_stream", lambda device: STREAM)
 
 
 @pytest.fixture
@@ -78,11 +78,12 @@ def private_api_present(plans_for_cpu):
 
     def probe():
         _triton_launch._knobs = SimpleNamespace(runtime=SimpleNamespace(launch_enter_hook=None))
-        _triton_launch._driver = fake_driver()
+        fake_driver(plans_for_cpu)
         return True
 
     plans_for_cpu.setattr(_triton_launch, "_knobs", None)
-    plans_for_cpu.setattr(_triton_launch, "_driver", None)
+    plans_for_cpu.setattr(_triton_launch, "_current_device", None)
+    plans_for_cpu.setattr(_triton_launch, "_current_stream", None)
     plans_for_cpu.setattr(_triton_launch, "probe", probe)
     return plans_for_cpu
 
@@ -121,7 +122,7 @@ def test_a_launch_hook_sends_calls_to_the_public_path(fresh_launcher, hook, usab
 
 
 def test_a_direct_launch_binds_the_launchers_layout_and_addresses(fresh_launcher):
-    fresh_launcher.setattr(_triton_launch, "_driver", fake_driver())
+    fake_driver(fresh_launcher)
     launched, public = [], []
     compiled = FakeCompiled(lambda *args: launched.append(args))
 
@@ -221,3 +222,101 @@ def test_both_paths_on_the_gpu(fresh_launcher, name, path):
     else:
         assert _triton_launch._available is False
         assert LAUNCHER.plans == {}
+
+
+DROP_INS = {
+    "decode": ("sglang-fused-decode", "fused_dsa_decode_metadata"),
+    "target-verify": ("sglang-fused-target-verify", "fused_dsa_target_verify_metadata"),
+    "draft-extend": ("sglang-fused-draft-extend", "fused_dsa_draft_extend_metadata"),
+}
+
+
+@pytest.fixture
+def drop_in_launches(private_api_present):
+    """The SGLang drop-ins over a kernel whose compiled form records its launches, with no kept
+    launch yet; (how many calls took the full path, the launches)."""
+    import kernel.sglang as drop_ins
+
+    launched, full_path = [], []
+    private_api_present.setitem(
+        vars(LAUNCHER.kernel), "warmup", lambda *args, grid, **options: FakeCompiled(lambda *a: launched.append(a)),
+    )
+    private_api_present.setattr(drop_ins, "_LAUNCHES", {})
+    shipped = drop_ins.fill_call
+    private_api_present.setattr(drop_ins, "fill_call", lambda call: full_path.append(call) or shipped(call))
+    return full_path, launched
+
+
+def drop_in_call(forward_mode: str, device):
+    """The mode's first edge example through its drop-in, as SGLang's convention calls it, and how
+    to call it again on the same tensors."""
+    import kernel.sglang as drop_ins
+    from properties.conventions import adapt
+    from properties.edges import EDGE_EXAMPLES_BY_MODE
+    from properties.harness import on_host
+
+    convention, name = DROP_INS[forward_mode]
+    case = next(iter(EDGE_EXAMPLES_BY_MODE[forward_mode].values()))
+    fill = adapt(getattr(drop_ins, name), convention, f"kernel.sglang:{name}", forward_mode)
+    inputs, buffers = case.inputs(device), case.buffers(device)
+
+    def call():
+        with on_host(case):
+            fill(*inputs, buffers, **case.options())
+
+    return call, inputs
+
+
+@pytest.mark.parametrize("forward_mode", DROP_INS)
+def test_a_repeated_drop_in_call_replays_its_kept_launch(drop_in_launches, forward_mode, device):
+    """SGLang's replay calls a drop-in with the same tensors step after step: from the second call on,
+    it launches the kept direct launch and builds nothing; new tensors take the full path again."""
+    full_path, launched = drop_in_launches
+    call, inputs = drop_in_call(forward_mode, device)
+    call()
+    assert (len(full_path), len(launched)) == (1, 1)
+    call()
+    call()
+    assert (len(full_path), len(launched)) == (1, 3), "a repeated call must replay its kept launch"
+    assert launched[1] == launched[2] == launched[0]
+    inputs[0].copy_(inputs[0] + 1)  # new values in the same tensor: the same launch reads them on the device
+    call()
+    assert (len(full_path), len(launched)) == (1, 4)
+    fresh, _ = drop_in_call(forward_mode, device)  # the same values in new tensors: new addresses, a new key
+    fresh()
+    assert len(full_path) == 2
+
+
+@pytest.mark.parametrize(
+    "switch",
+    ["validation mode", "Triton path off", "launch hook"],
+)
+def test_a_switch_sends_every_drop_in_call_down_the_full_path(drop_in_launches, switch, monkeypatch, device):
+    """A kept launch skips the checks and Triton's own launch: validation mode, the reference path
+    and a profiler's launch hook must each see every call."""
+    full_path, launched = drop_in_launches
+    call, _ = drop_in_call("draft-extend", device)
+    call()
+    if switch == "validation mode":
+        monkeypatch.setenv("SGLANG_DSA_METADATA_VALIDATE", "1")
+    elif switch == "Triton path off":
+        monkeypatch.setenv("SGLANG_DSA_USE_TRITON_METADATA", "0")
+    else:
+        monkeypatch.setattr(_triton_launch._knobs.runtime, "launch_enter_hook", lambda *args: None)
+    call()
+    call()
+    assert len(full_path) == 3
+
+
+def test_a_drop_in_argument_of_the_wrong_kind_is_still_named(drop_in_launches, device):
+    """The key reads each tensor's address; an argument that has none must reach the checks, which
+    name it, and not fail in the key."""
+    import kernel.sglang as drop_ins
+
+    call, inputs = drop_in_call("decode", device)
+    call()
+    with pytest.raises((TypeError, ValueError), match="seq_lens"):
+        drop_ins.fused_dsa_decode_metadata(
+            inputs[0].tolist(), *inputs[1:3], *([torch.zeros(8, dtype=torch.int32)] * 6), bs=2, max_len=8, dsa_index_topk=4,
+            real_page_size=1,
+        )
