@@ -1,27 +1,36 @@
-"""Where the shipped kernel's host time goes: each piece of a repeated call, timed alone, beside an
-empty Triton launch through Triton's public path and through the same direct launch.
+"""Where a metadata call's host time goes, in each forward mode: the whole call through SGLang's
+drop-in (`kernel.sglang`, as SGLang's replay calls it) and through the public fill, each piece of
+those paths alone, SGLang's released kernels called with the very same arguments, and an empty
+Triton launch through Triton's public path and through the same direct launch.
 
-    python -m benchmarks.host_breakdown --out DIR [--bs 8] [--context 8192] [--page-size 64] [--rounds 7]
+    python -m benchmarks.host_breakdown --out DIR [--forward-mode all] [--bs 8] [--context 8192]
+        [--page-size 64] [--index-kpool 1] [--sglang 0.5.23] [--rounds 7]
 
-A repeated call of `kernel.fill_draft_extend_metadata` is: the switch to the Triton path (an
-environment read), the plan-cache key, the lookup, the validation switch (another environment read)
-and the direct launch of the compiled kernel. Each piece runs on its own, timed as the main
-benchmark times host calls (`benchmarks.replay_metadata.timing.host_us`): blocks of 25 calls, the
-device synchronized after each block, outside the timed span; a piece's figure is the median over
-101 blocks. The rounds interleave the pieces, and ratios are taken within a round, then their median
-over rounds: a shared host's clock moves between rounds more than within one.
-The pieces are timed apart, so they need not add up to the whole call to the last tenth of a
-microsecond. Results go to stdout and to DIR/host_breakdown.{txt,json,png}; it asserts nothing.
+A repeated drop-in call is: its argument key (each tensor's address, dtype, shape and strides, each
+host value with its type), the lookup, the switches (the Triton path, validation mode, a launch
+hook) and the kept direct launch of the compiled kernel. A call with new arguments also builds the
+buffers and the call object, runs the argument checks and plans its launch: those pieces are timed
+too, as what a new signature costs once. `--sglang VERSION` adds that release's plain and KPool
+kernels (`python -m properties peers fetch sglang==VERSION` first), called with the same keyword
+arguments, as its backend calls them.
+
+Each piece runs on its own, timed as the main benchmark times host calls
+(`benchmarks.replay_metadata.timing.host_us`): blocks of 25 calls, the device synchronized after
+each block, outside the timed span; a piece's figure is the median over 101 blocks. The rounds
+interleave the pieces, and ratios are taken within a round, then their median over rounds: a
+shared host's clock moves between rounds more than within one. The pieces are timed apart, so they
+need not add up to the whole call to the last tenth of a microsecond. Results go to stdout and to
+DIR/host_breakdown.{txt,json,png}; it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import statistics
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -29,12 +38,17 @@ import torch
 import triton
 
 import kernel
-from benchmarks.replay_metadata.cases import make_case
+import kernel.sglang as drop_ins
+from benchmarks.replay_metadata.cases import MAX_EXTEND, Case, make_case
 from benchmarks.replay_metadata.timing import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us
 from kernel import _triton_launch
-from kernel.call import public_fills
-from kernel.launch import LAUNCHER, fill_signature
-from kernel.validation import validation_requested
+from kernel.call import MetadataCall, public_fills
+from kernel.launch import _graph_columns, fill_signature
+from kernel.validation import check_call, validation_requested
+from properties.harness import import_target
+from properties.host import BadVariant
+from properties.peers import peer_kernel
+from reference.modes import FORWARD_MODES
 
 WARMUP_CALLS = 200
 BLOCKS = 101
@@ -42,45 +56,121 @@ BLOCKS = 101
 # every piece keeps 101 blocks of 25 calls unless one call takes over 20 ms, which none does.
 BUDGET_S = 60.0
 TOPK = 2048
-WHOLE = "whole call (kernel.fill_draft_extend_metadata)"
+EXTEND = {"draft-extend": "ragged", "decode": "one", "target-verify": f"next_n={MAX_EXTEND}"}
+DROP_IN = "drop-in, whole call (kernel.sglang)"
+PUBLIC = "public fill, whole call (kernel.fill_*)"
 EMPTY = "empty kernel, public launch"
-KEY = "plan-cache key (fill_signature)"
+EMPTY_DIRECT = "empty kernel, direct launch"
+KEPT = "the drop-in's kept direct launch"
+SWITCHES = "the switches (Triton path, validation, launch hook)"
+KEY = "the public fill's plan-cache key (fill_signature)"
+BUILD = "a new call: buffers and call object"
+CHECKS = "a new call: argument checks (check_call)"
 
 
-def pieces(bs: int, context: int, page_size: int) -> dict[str, Callable[[], None]]:
-    """Each piece of a repeated call as a zero-argument callable, on the benchmark's own inputs; the
-    call runs once first, so its plan is cached and its kernel compiled."""
-    case = make_case(page_size, context, bs, "ragged", TOPK, torch.device("cuda"))
-    args = (case.seq_lens, case.extend_seq_lens, case.req_pool_indices, case.req_to_token, case.buffers)
-    options = {"nsa_index_topk": TOPK, "page_size": page_size, "max_seqlen_k": context}
-    kernel.fill_draft_extend_metadata(*args, **options)
-    triton_fill = public_fills(LAUNCHER.fill, kernel.__name__)[0]
+def sglang_arguments(case: Case, index_kpool: int) -> dict:
+    """The keyword arguments SGLang's backend passes its fused kernel in the case's forward mode,
+    the per-request buffers cut to bs as its per-bs graph metadata holds them, bound once."""
+    buffers, bs, mode = case.buffers, case.bs, case.forward_mode
+    arguments = dict(
+        seq_lens=case.seq_lens,
+        req_pool_indices=case.req_pool_indices,
+        req_to_token=case.req_to_token,
+        cache_seqlens=buffers.cache_seqlens_int32[:bs],
+        cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
+        page_table_1=buffers.page_table_1,
+        dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32,
+        dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k,
+        real_page_table=buffers.real_page_table,
+        bs=bs,
+        dsa_index_topk=case.topk,
+        physical_page_size=case.page_size,
+        index_kpool=index_kpool,
+    )
+    if mode == "decode":
+        return {**arguments, "max_len": case.context}
+    arguments.update(seqlens_expanded=buffers.nsa_seqlens_expanded, max_seqlen_k=case.context)
+    if mode == "target-verify":
+        return {**arguments, "next_n": case.next_n}
+    return {
+        **arguments,
+        "extend_seq_lens": case.extend_seq_lens,
+        "total_len": case.total_tokens,
+        "max_extend_len": MAX_EXTEND,
+        "max_total_len": buffers.nsa_seqlens_expanded.shape[0],
+        "static_extend_len": False,
+    }
+
+
+def accepted(fn: Callable, arguments: dict) -> dict:
+    """The arguments `fn` takes (0.5.23's plain decode kernel takes no index_kpool)."""
+    names = inspect.signature(fn).parameters
+    return {name: value for name, value in arguments.items() if name in names}
+
+
+def released(version: str, mode: str, index_kpool: int) -> dict[str, Callable]:
+    """SGLang `version`'s plain and KPool kernels of the mode, from the peers' cache; the KPool ones
+    alone past index_kpool 1, which the plain ones do not pool."""
+    kernels = {}
+    for kernel_set in ("plain", "kpool") if index_kpool == 1 else ("kpool",):
+        spec = f"sglang=={version}:{'kpool:' if kernel_set == 'kpool' else ''}{mode}"
+        found = peer_kernel(spec)
+        kernels[f"SGLang {version} {kernel_set}, whole call"] = getattr(import_target(str(found.path), spec), found.callable)
+    return kernels
+
+
+def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, sglang: str | None) -> dict[str, Callable[[], None]]:
+    """Each piece of the mode's repeated call as a zero-argument callable, on the benchmark's own
+    inputs; every whole call runs once first, so that its kernel is compiled and its launch kept."""
+    case = make_case(page_size, context, bs, EXTEND[mode], TOPK, torch.device("cuda"), mode_name=mode)
+    arguments = sglang_arguments(case, index_kpool)
+    name = {"decode": "fused_dsa_decode_metadata", "target-verify": "fused_dsa_target_verify_metadata",
+            "draft-extend": "fused_dsa_draft_extend_metadata"}[mode]
+    drop_in = getattr(drop_ins, name)
+    drop_ins._LAUNCHES.clear()
+    drop_in(**arguments)
+    if len(drop_ins._LAUNCHES) != 1:
+        raise RuntimeError(
+            "the drop-in kept no direct launch: a launch hook is installed, or Triton's private launch API is missing or changed"
+        )
+    kept = next(iter(drop_ins._LAUNCHES.values()))
+    fill = getattr(kernel, f"fill_{mode.replace('-', '_')}_metadata")
+    public = case.bound(fill, index_kpool=index_kpool, zero_cu_heads=True)
+    public()
     # The very call object the public fill builds, caught on its way to the launcher.
     calls = []
-    capture = public_fills(calls.append, kernel.__name__)[0]
-    capture(*args, **options)
-    call = calls[0]
-    key = fill_signature(call)
-    plan = LAUNCHER.plans.get(key) if key is not None else None
-    if plan is None or plan.direct is None:
-        raise RuntimeError(
-            "the call kept no direct-launch plan: a launch hook is installed, or Triton's private launch API "
-            "is missing or changed"
+    catching = dict(zip(("draft-extend", "decode", "target-verify"), public_fills(calls.append, kernel.__name__)))[mode]
+    case.bound(catching, index_kpool=index_kpool, zero_cu_heads=True)()
+    call: MetadataCall = calls[0]
+    buffers = case.buffers
+
+    def build() -> MetadataCall:
+        built = drop_ins._buffers(
+            buffers.page_table_1, buffers.real_page_table, page_size, cache_seqlens_int32=buffers.cache_seqlens_int32,
+            cu_seqlens_k=buffers.cu_seqlens_k, nsa_seqlens_expanded=buffers.nsa_seqlens_expanded,
+            nsa_cache_seqlens_int32=buffers.nsa_cache_seqlens_int32, nsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k,
         )
+        return call._replace(buffers=built)
+
     empty_pointer = case.seq_lens
     _empty_kernel[(1,)](empty_pointer)
     empty_direct = _triton_launch.DirectLaunch(_empty_kernel.warmup(empty_pointer, grid=(1,)), (1, 1), (empty_pointer,))
-    return {
-        WHOLE: lambda: kernel.fill_draft_extend_metadata(*args, **options),
-        "Triton path alone (no env switch)": lambda: triton_fill(*args, **options),
-        "env switch (kernel.triton_enabled)": kernel.triton_enabled,
+    named = {
+        DROP_IN: lambda: drop_in(**arguments),
+        PUBLIC: public,
+        KEPT: kept,
+        SWITCHES: lambda: kernel.triton_enabled() and not validation_requested(None) and _triton_launch.direct_launch_usable(),
         KEY: lambda: fill_signature(call),
-        "key and lookup": lambda: LAUNCHER.plans.get(fill_signature(call)),
-        "validation switch (env read)": lambda: validation_requested(None),
-        "direct launch of the kernel": plan.direct,
+        BUILD: build,
+        CHECKS: lambda: check_call(call, _graph_columns),
         EMPTY: lambda: _empty_kernel[(1,)](empty_pointer),
-        "empty kernel, direct launch": empty_direct,
+        EMPTY_DIRECT: empty_direct,
     }
+    for label, release_kernel in (released(sglang, mode, index_kpool) if sglang else {}).items():
+        bound = accepted(release_kernel, arguments)
+        release_kernel(**bound)
+        named[label] = lambda release_kernel=release_kernel, bound=bound: release_kernel(**bound)
+    return named
 
 
 def measure(named: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
@@ -97,17 +187,25 @@ def per_round(figures: dict[str, list[float]], numerator: str, denominator: str)
     return statistics.median(a / b for a, b in zip(figures[numerator], figures[denominator]))
 
 
-def report(figures: dict[str, list[float]], heading: str) -> str:
+def ratios(figures: dict[str, list[float]]) -> dict[str, float]:
+    """Each whole call over the empty public launch, and the drop-in over each released kernel."""
+    wholes = [name for name in figures if "whole call" in name]
+    found = {f"{name} / empty public launch": per_round(figures, name, EMPTY) for name in wholes}
+    found.update({f"drop-in / {name.removesuffix(', whole call')}": per_round(figures, DROP_IN, name)
+                  for name in wholes if name.startswith("SGLang")})
+    return found
+
+
+def report(mode: str, figures: dict[str, list[float]]) -> str:
     width = max(map(len, figures))
-    lines = [heading, f"{'piece':<{width}}  median us  rounds (us)"]
+    lines = [f"--- {mode}", f"{'piece':<{width}}  median us  rounds (us)"]
     for name, values in figures.items():
         lines.append(f"{name:<{width}}  {statistics.median(values):9.2f}  " + " ".join(f"{v:.2f}" for v in values))
-    lines.append(f"whole call / empty public launch, per round: {per_round(figures, WHOLE, EMPTY):.2f}")
-    lines.append(f"plan-cache key / whole call, per round: {per_round(figures, KEY, WHOLE):.2f}")
+    lines.extend(f"{name}, per round: {value:.2f}" for name, value in ratios(figures).items())
     return "\n".join(lines)
 
 
-def plot(figures: dict[str, list[float]], heading: str, path: Path) -> bool:
+def plot(results: dict[str, dict[str, list[float]]], heading: str, path: Path) -> bool:
     try:
         import matplotlib
 
@@ -115,11 +213,13 @@ def plot(figures: dict[str, list[float]], heading: str, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    names = list(figures)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.barh(names[::-1], [statistics.median(figures[n]) for n in names[::-1]])
-    ax.set_xlabel("host us per call (median)")
-    ax.set_title(textwrap.fill(heading, 90), fontsize="small")
+    fig, axes = plt.subplots(len(results), 1, figsize=(9, 3.2 * len(results)), squeeze=False)
+    for ax, (mode, figures) in zip(axes[:, 0], results.items()):
+        names = list(figures)[::-1]
+        ax.barh(names, [statistics.median(figures[n]) for n in names])
+        ax.set_title(mode, fontsize="small")
+        ax.set_xlabel("host us per call (median)")
+    fig.suptitle(textwrap.fill(heading, 100), fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -130,41 +230,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.host_breakdown", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("benchmark-out"), help="output folder (default ./benchmark-out)")
+    parser.add_argument("--forward-mode", choices=(*FORWARD_MODES, "all"), default="all", help="the mode to break down (default all)")
     parser.add_argument("--bs", type=int, default=8)
     parser.add_argument("--context", type=int, default=8192)
     parser.add_argument("--page-size", type=int, default=64, choices=(1, 2, 4, 8, 16, 32, 64, 128))
+    parser.add_argument("--index-kpool", type=int, default=1, choices=(1, 2, 4, 8, 16), help="the KPool size of the sparse lengths (default 1)")
+    parser.add_argument("--sglang", metavar="VERSION", help="time this release's plain and KPool kernels too, from the peers' cache")
     parser.add_argument("--rounds", type=int, default=7)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def refusal(args) -> str | None:
+    """Why the breakdown cannot run as asked, in one line; None where it can."""
     if min(args.bs, args.context, args.rounds) < 1:
-        print("--bs, --context and --rounds must be positive", file=sys.stderr)
-        return 2
+        return "--bs, --context and --rounds must be positive"
+    if args.index_kpool > 1 and (args.page_size != 64 or TOPK % args.index_kpool):
+        return f"--index-kpool {args.index_kpool} pools pages of 64: give --page-size 64"
     if not torch.cuda.is_available():
-        print("the host breakdown needs a CUDA device: on the CPU no call keeps a launch plan", file=sys.stderr)
-        return 2
+        return "the host breakdown needs a CUDA device: on the CPU no call keeps a launch plan"
     if not kernel.triton_enabled():
-        print("the Triton path is off (SGLANG_DSA_USE_TRITON_METADATA=0, or its alias SGLANG_NSA_USE_TRITON_METADATA, or no Triton): nothing to break down",
-              file=sys.stderr)
-        return 2
+        return ("the Triton path is off (SGLANG_DSA_USE_TRITON_METADATA=0, or its alias SGLANG_NSA_USE_TRITON_METADATA, "
+                "or no Triton): nothing to break down")
     if validation_requested(None):
-        print("validation mode is on (SGLANG_DSA_METADATA_VALIDATE, or its alias SGLANG_NSA_METADATA_VALIDATE): every call would sync", file=sys.stderr)
+        return "validation mode is on (SGLANG_DSA_METADATA_VALIDATE, or its alias SGLANG_NSA_METADATA_VALIDATE): every call would sync"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    why = refusal(args)
+    if why is not None:
+        print(why, file=sys.stderr)
         return 2
+    modes = FORWARD_MODES if args.forward_mode == "all" else (args.forward_mode,)
     try:
-        named = pieces(args.bs, args.context, args.page_size)
-    except RuntimeError as error:
-        # A launch hook (a profiler) or a Triton laid out otherwise leaves no direct launch to time.
+        named = {mode: pieces(mode, args.bs, args.context, args.page_size, args.index_kpool, args.sglang) for mode in modes}
+    except (RuntimeError, BadVariant) as error:
+        # A launch hook (a profiler), a Triton laid out otherwise or a release not fetched.
         print(f"nothing to break down: {error}", file=sys.stderr)
         return 2
     heading = (
         f"host breakdown on {torch.cuda.get_device_name()}; torch {torch.__version__}, triton {triton.__version__}; "
-        f"bs {args.bs}, context {args.context}, page_size {args.page_size}, ragged extend lengths"
+        f"bs {args.bs}, context {args.context}, page_size {args.page_size}, index_kpool {args.index_kpool}"
     )
-    figures = measure(named, args.rounds)
-    text = report(figures, heading)
+    results = {mode: measure(pieces_of_mode, args.rounds) for mode, pieces_of_mode in named.items()}
+    text = "\n".join([heading, *(report(mode, figures) for mode, figures in results.items())])
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "host_breakdown.txt").write_text(text + "\n")
@@ -173,12 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         "blocks": BLOCKS,
         "calls_per_block": HOST_CALLS_PER_BLOCK,
         "warmup_calls": WARMUP_CALLS,
-        "us": figures,
-        "whole_over_empty": per_round(figures, WHOLE, EMPTY),
-        "key_over_whole": per_round(figures, KEY, WHOLE),
+        "us": results,
+        "ratios": {mode: ratios(figures) for mode, figures in results.items()},
     }
     (args.out / "host_breakdown.json").write_text(json.dumps(record, indent=1) + "\n")
-    plot(figures, heading, args.out / "host_breakdown.png")
+    plot(results, heading, args.out / "host_breakdown.png")
     return 0
 
 

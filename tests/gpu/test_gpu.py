@@ -156,14 +156,16 @@ def test_cached_launch_plan_sees_new_contents():
 
 
 def test_host_breakdown_times_every_piece(tmp_path, monkeypatch):
-    """The host breakdown keeps a direct-launch plan for the shipped kernel and writes a figure for
-    every piece of the call (what the figures are is the benchmark's business, not this test's)."""
+    """The host breakdown keeps a direct launch for each drop-in and writes a figure for every piece
+    of every mode's call (what the figures are is the benchmark's business, not this test's)."""
     from benchmarks import host_breakdown
 
     monkeypatch.delenv("SGLANG_NSA_METADATA_VALIDATE", raising=False)
+    monkeypatch.delenv("SGLANG_DSA_METADATA_VALIDATE", raising=False)
     assert host_breakdown.main(["--rounds", "1", "--bs", "2", "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "host_breakdown.json").read_text())
-    figures = record["us"]
-    assert len(figures) == 9 and all(len(v) == 1 and v[0] > 0 for v in figures.values()), figures
-    assert record["whole_over_empty"] > 0 and 0 < record["key_over_whole"] < 1, record
-    assert "whole call / empty public launch" in (tmp_path / "host_breakdown.txt").read_text()
+    assert set(record["us"]) == {"decode", "target-verify", "draft-extend"}
+    for mode, figures in record["us"].items():
+        assert len(figures) == 9 and all(len(v) == 1 and v[0] > 0 for v in figures.values()), (mode, figures)
+        assert record["ratios"][mode][f"{host_breakdown.DROP_IN} / empty public launch"] > 0
+    assert "--- draft-extend" in (tmp_path / "host_breakdown.txt").read_text()
