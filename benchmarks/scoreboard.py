@@ -16,7 +16,8 @@ import statistics
 import sys
 from pathlib import Path
 
-HEADER = "page  context"
+FLOOR_TARGET = 1.15  # the kernel over the live floor, from --from-bs up
+HOST_TARGET = 1.3  # host time over an empty Triton launch
 # Two column names of the table hold a space; they are read as one word each.
 SPACED = {"host kernel/empty": "host_kernel/empty", "host eager/kernel": "host_eager/kernel"}
 
@@ -24,7 +25,7 @@ SPACED = {"host kernel/empty": "host_kernel/empty", "host eager/kernel": "host_e
 def read_table(path: Path) -> list[dict]:
     lines = path.read_text().splitlines()
     first = lines[0].split(";")[0]
-    start = next((i for i, line in enumerate(lines) if line.startswith(HEADER)), None)
+    start = next((i for i, line in enumerate(lines) if line.split()[:1] == ["page"] and "context" in line.split()), None)
     if start is None:
         return []
     header = lines[start]
@@ -35,7 +36,8 @@ def read_table(path: Path) -> list[dict]:
     for line in lines[start + 1:]:
         cells = line.split()
         if len(cells) == len(names):
-            rows.append({"forward_mode": first, **dict(zip(names, cells))})
+            # Tables written before the KPool column timed index_kpool 1 alone.
+            rows.append({"forward_mode": first, "kpool": "1", **dict(zip(names, cells))})
     return rows
 
 
@@ -51,6 +53,7 @@ def summarize(rows: list[dict], from_bs: int) -> list[str]:
     if not against:
         return ["no --against column in these tables: nothing to compare with"]
     counts: dict[tuple[str, str], list[int]] = {}
+    by_kpool: dict[int, list[int]] = {}
     slower, floor, resident, host = [], {}, [], []
     for row in rows:
         # The ratio columns are of the unrounded times, to three significant figures: a tie in the
@@ -62,6 +65,9 @@ def summarize(rows: list[dict], from_bs: int) -> list[str]:
             ratio = max(ratios)  # over the fastest of them
             count[0] += ratio <= 1
             count[1] += 1
+            kpool = by_kpool.setdefault(int(row["kpool"]), [0, 0])
+            kpool[0] += ratio <= 1
+            kpool[1] += 1
             if row["lengths"] == "serving-mix":
                 count[2] += ratio <= 1
                 count[3] += 1
@@ -77,18 +83,29 @@ def summarize(rows: list[dict], from_bs: int) -> list[str]:
         out.append(f"  {mode:13} {padded:8}  {at} of {of}; {mix_at} of {mix_of}")
     total = [sum(c[i] for c in counts.values()) for i in range(4)]
     out.append(f"  {'all':22}  {total[0]} of {total[1]}; {total[2]} of {total[3]}")
+    out.extend(f"  index_kpool {k:<10}  {at} of {of}" for k, (at, of) in sorted(by_kpool.items()))
     out.append(f"slower cells: {len(slower)}")
     for ratio, row, ours, best in sorted(slower, key=lambda s: -s[0]):
         out.append(
-            f"  {ratio:.2f}x  {row['forward_mode']} page {row['page']} context {row['context']} {row['lengths']} bs {row['bs']}"
-            f" padding {row['padding']}: {ours:.1f} against {best:.1f} us"
+            f"  {ratio:.2f}x  {row['forward_mode']} page {row['page']} kpool {row['kpool']} context {row['context']} {row['lengths']}"
+            f" bs {row['bs']} padding {row['padding']}: {ours:.1f} against {best:.1f} us"
         )
     for lengths, ratios in sorted(floor.items()):
         out.append(f"kernel / floor, bs {from_bs} up, {lengths}: median {statistics.median(ratios):.2f}, {min(ratios):.2f} to {max(ratios):.2f}")
     if resident:
         out.append(f"graph-resident / host-sized, bs {from_bs} up: median {statistics.median(resident):.3f}, at most {max(resident):.3f}")
     out.append(f"host time / empty launch: median {statistics.median(host):.2f}, {min(host):.2f} to {max(host):.2f}")
+    worst_floor = max((max(r) for r in floor.values()), default=None)
+    out.append("targets:")
+    out.append(f"  every cell at or below the fastest against column: {_met(not slower)} ({len(slower)} slower of {total[1]})")
+    if worst_floor is not None:
+        out.append(f"  kernel / floor at most {FLOOR_TARGET}, bs {from_bs} up: {_met(worst_floor <= FLOOR_TARGET)} (worst {worst_floor:.2f})")
+    out.append(f"  host time at most {HOST_TARGET}x an empty launch: {_met(max(host) <= HOST_TARGET)} (worst {max(host):.2f})")
     return out
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT MET"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,7 @@ def test_help_runs_without_a_gpu():
             ["--lengths", "equal,serving-mix", "--profile", "full-width"],
             dataclasses.replace(cases.FULL_SWEEP, lengths=("equal", "serving-mix"), profile="full-width"),
         ),
+        (["--index-kpool", "1,2,16"], dataclasses.replace(cases.FULL_SWEEP, index_kpools=(1, 2, 16))),
     ],
 )
 def test_options_replace_their_part_of_the_sweep(argv, expected):
@@ -93,7 +94,8 @@ def test_each_forward_mode_sweeps_its_own_tokens_per_request(argv, extends):
 @pytest.mark.parametrize(
     "argv",
     [["--contexts", "4"], ["--page-sizes", "3"], ["--extend", "long"], ["--convention", "contract2"],
-     ["--forward-mode", "decode", "--extend", "ragged"], ["--extend", "next_n=2"], ["--forward-mode", "prefill"]],
+     ["--forward-mode", "decode", "--extend", "ragged"], ["--extend", "next_n=2"], ["--forward-mode", "prefill"],
+     ["--index-kpool", "3"], ["--index-kpool", "1,4", "--page-sizes", "1"]],
 )
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit) as exit:
@@ -188,6 +190,9 @@ def test_profile_case_without_a_gpu_refuses_to_run(impl, capsys):
     ("b4ff=peers/x/dsa_metadata.py:fused_dsa_decode_metadata@sglang-fused-decode",
      ("b4ff", "peers/x/dsa_metadata.py:fused_dsa_decode_metadata", "sglang-fused-decode")),
     ("kpool=peers/kpool/decode.py:fill", ("kpool", "peers/kpool/decode.py:fill", "contract")),
+    ("sglang==0.5.23:kpool:decode", ("0.5.23-kpool", "sglang==0.5.23:kpool:decode", "contract")),
+    ("sglang==0.5.23:draft-extend", ("0.5.23", "sglang==0.5.23:draft-extend", "contract")),
+    ("new=sglang==0.5.23:decode", ("new", "sglang==0.5.23:decode", "contract")),
 ])
 def test_an_against_value_names_its_column_spec_and_convention(text, parsed):
     assert peers.against_spec(text, "contract") == parsed
@@ -236,6 +241,36 @@ def test_the_scoreboard_reads_the_targets_back_from_a_results_folder(capsys):
     said = capsys.readouterr().out
     assert "all                     48 of 60; 22 of 30" in said, said
     assert "slower cells: 12" in said and "graph-resident / host-sized, bs 32 up" in said, said
+
+
+def test_a_kpool_case_passes_its_size_to_every_fill_that_pools(tmp_path):
+    """index_kpool reaches the shipped fill and a variant's, as the case's option; a case of k = 1
+    passes none, so variants that predate KPool are called as before."""
+    pooled = cases.make_case(64, 300, 8, "ragged", 32, torch.device("cpu"), index_kpool=4)
+    assert pooled.host.index_kpool == 4 and pooled.bound(kernel.fill_draft_extend_metadata).keywords["index_kpool"] == 4
+    plain = cases.make_case(64, 300, 8, "ragged", 32, torch.device("cpu"))
+    assert "index_kpool" not in plain.bound(kernel.fill_draft_extend_metadata).keywords
+
+
+def test_the_scoreboard_counts_each_kpool_size_and_says_which_targets_are_met(tmp_path, capsys):
+    """A table with the KPool column: each size is counted apart, a slower cell names its size, and
+    the targets line says NOT MET where a cell loses."""
+    from benchmarks import scoreboard
+
+    header = ("page  kpool  context  lengths  extend  bs  padding  tokens  gpu:kernel  gpu:vs:sgl  kernel/floor  "
+              "resident/kernel  kernel/sgl  host kernel/empty")
+    rows = [
+        "64  1  8192  half  one  32  0  32  2.0  2.5  1.05  1.00  0.800  1.10",
+        "64  4  8192  serving-mix  one  32  0  32  3.0  2.5  1.10  1.00  1.20  1.20",
+    ]
+    (tmp_path / "benchmark-decode.txt").write_text("decode; device: X\n" + "\n".join([header, *rows]) + "\n")
+    assert scoreboard.main([str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert "index_kpool 1           1 of 1" in said and "index_kpool 4           0 of 1" in said, said
+    assert "1.20x  decode page 64 kpool 4 context 8192 serving-mix bs 32" in said, said
+    assert "every cell at or below the fastest against column: NOT MET (1 slower of 2)" in said, said
+    assert "kernel / floor at most 1.15, bs 32 up: met (worst 1.10)" in said, said
+    assert "host time at most 1.3x an empty launch: met (worst 1.20)" in said, said
 
 
 def test_the_scoreboard_says_when_a_folder_holds_no_table(tmp_path, capsys):

@@ -53,6 +53,7 @@ class Sweep:
     lengths: tuple[str, ...] = ("half", "serving-mix")
     profile: str = DEFAULT_PROFILE  # the contract the shipped kernel follows, and the floor's bytes
     page_table_1: bool = True  # False: the real page table alone, as SGLang's fused decode graphs ask
+    index_kpools: tuple[int, ...] = (1,)  # KPool sizes of the sparse lengths; past 1, at page size 64 only
 
 
 FULL_SWEEP = Sweep((1, 64), (8192, 131072), (1, 2, 4, 8, 16, 32, 64, 128, 512, 2048, 4096), EXTENDS)
@@ -103,6 +104,8 @@ class Case:
         )
         if self.host.static_extend_len and getattr(fn, "supports_static_extend_len", False):
             options["static_extend_len"] = True
+        if self.host.index_kpool != 1:
+            options["index_kpool"] = self.host.index_kpool
         return functools.partial(fn, *(tensors[name] for name in mode.inputs), self.buffers, **options, **extra)
 
     def copy(self) -> Case:
@@ -162,7 +165,7 @@ def draw_seq_lens(lengths: str, context: int, bs: int, gen: torch.Generator) -> 
 def make_case(
     page_size: int, context: int, bs: int, extend: str, topk: int, device: torch.device, capacity: int | None = None,
     mode_name: str = DEFAULT_FORWARD_MODE, padded: bool = False, lengths: str = "half", profile: str = DEFAULT_PROFILE,
-    page_table_1: bool = True,
+    page_table_1: bool = True, index_kpool: int = 1,
 ) -> Case:
     """Draft-extend's extend lengths in 1..MAX_EXTEND (ragged) or all MAX_EXTEND (equal); decode's one
     token and target-verify's next_n (`next_n=N`) per request; kv lengths up to the context, spread as
@@ -222,6 +225,7 @@ def make_case(
             padding=pad,
             profile=profile,
             page_table_1_given=page_table_1,
+            index_kpool=index_kpool,
         ),
     )
 

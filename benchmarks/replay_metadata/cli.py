@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--topk", type=int, help=f"nsa_index_topk (default {FULL_SWEEP.topk})")
     parser.add_argument(
+        "--index-kpool", type=int_list, metavar="K,...",
+        help="KPool sizes of the sparse lengths, as SGLang's backend pools them by default (default 1: none); "
+        "each past 1 is timed at page size 64 alone, and only against variants that take index_kpool",
+    )
+    parser.add_argument(
         "--padded", action="store_true",
         help="each batch a captured bucket whose last quarter pads it (seq_len 1, pool row 0), as SGLang's graph runners pad a replay",
     )
@@ -151,6 +156,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--topk must be >= 1")
     if args.no_page_table_1 and args.page_sizes and 1 in args.page_sizes:
         parser.error("--no-page-table-1 needs page sizes > 1: at page size 1 page_table_1 is the real page table")
+    if args.index_kpool and any(64 % k for k in args.index_kpool):
+        parser.error("--index-kpool: each KPool size must divide the page size 64")
+    if args.index_kpool and any(k > 1 for k in args.index_kpool) and args.page_sizes and 64 not in args.page_sizes:
+        parser.error("--index-kpool past 1 pools pages of 64: add 64 to --page-sizes")
     if args.convention != "contract" and not args.against:
         parser.error("--convention applies to --against")
     if args.extend and not set(args.extend) <= set(MODE_EXTENDS[args.forward_mode]):
@@ -170,6 +179,7 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         "lengths": args.lengths,
         "profile": args.profile if args.profile != DEFAULT_PROFILE else None,
         "page_table_1": False if args.no_page_table_1 else None,
+        "index_kpools": args.index_kpool,
     }
     base = QUICK_SWEEP if args.quick else FULL_SWEEP
     mode = args.forward_mode
@@ -184,25 +194,29 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
 def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -> list[dict]:
     rows, began = [], time.perf_counter()
     for page_size in sweep.page_sizes:
-        for context in sweep.contexts:
-            for lengths in sweep.lengths:
-                for extend in sweep.extends:
-                    skipped: dict[str, str] = {}
-                    for bs in sorted(sweep.batch_sizes):
-                        print(
-                            f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} context={context} "
-                            f"lengths={lengths} extend={extend} bs={bs}",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-                        case = make_case(
-                            page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
-                            lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1,
-                        )
-                        rows.append(measure_case(case, against, skipped=dict(skipped)))
-                        for label in rows[-1]["against_slow"]:
-                            skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
-                        torch.cuda.empty_cache()
+        for index_kpool in (k for k in sweep.index_kpools if k == 1 or page_size == 64):
+            # An --against variant that takes no index_kpool cannot pool: it would time other work.
+            unpooled = {label: "takes no index_kpool" for label, v in against.items()
+                        if index_kpool > 1 and not getattr(v.fill, "supports_index_kpool", False)}
+            for context in sweep.contexts:
+                for lengths in sweep.lengths:
+                    for extend in sweep.extends:
+                        skipped: dict[str, str] = dict(unpooled)
+                        for bs in sorted(sweep.batch_sizes):
+                            print(
+                                f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} index_kpool={index_kpool} "
+                                f"context={context} lengths={lengths} extend={extend} bs={bs}",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                            case = make_case(
+                                page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
+                                lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1, index_kpool=index_kpool,
+                            )
+                            rows.append(measure_case(case, against, skipped=dict(skipped)))
+                            for label in rows[-1]["against_slow"]:
+                                skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
+                            torch.cuda.empty_cache()
     return rows
 
 

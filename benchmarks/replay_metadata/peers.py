@@ -3,6 +3,7 @@ launch and the --against variants, each under the name of its column."""
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import torch
@@ -11,6 +12,7 @@ import kernel
 from benchmarks.replay_metadata.cases import Case, page_table_bytes
 from benchmarks.replay_metadata.timing import _empty_kernel
 from properties.harness import SHIPPED_KERNELS, Variant
+from properties.peers import is_peer_spec
 from reference import eager
 
 # An --against variant slower than this per call is timed by wall clock at that batch size and left
@@ -61,8 +63,17 @@ def implementations(sets: list[Case], against: dict[str, Variant]) -> dict[str, 
     return calls
 
 
+# A column's label: a word and one '=', not the '==' of a released kernel's spec (sglang==0.5.23:decode).
+_LABEL = re.compile(r"^(?P<label>[A-Za-z0-9_.+-]+)=(?!=)")
+
+
 def against_spec(text: str, convention: str) -> tuple[str, str, str]:
-    """(label, spec, convention) of one --against value, `[LABEL=]SPEC[@CONVENTION]`."""
-    label, _, rest = text.partition("=") if "=" in text.split(":")[0] else ("", "", text)
+    """(label, spec, convention) of one --against value, `[LABEL=]SPEC[@CONVENTION]`; a released
+    kernel's spec without a label is labelled by its version and kernel set (0.5.23, 0.5.23-kpool)."""
+    match = _LABEL.match(text)
+    label, rest = (match["label"], text[match.end():]) if match else ("", text)
     spec, _, named = rest.partition("@")
+    if not label and is_peer_spec(spec):
+        version, _, kernel_set = spec.removeprefix("sglang==").rpartition(":")[0].partition(":")
+        label = version + (f"-{kernel_set}" if kernel_set else "")
     return label or spec.rpartition(":")[2], spec, named or convention

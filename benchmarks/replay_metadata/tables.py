@@ -30,7 +30,7 @@ def format_table(rows: list[dict], against: dict[str, Variant]) -> str:
     names = [KERNEL, RESIDENT, EAGER, EMPTY, COPY] + others
     gpu_names = {COPY: "floor"}
     header = (
-        ["page", "context", "lengths", "extend", "bs", "padding", "tokens"]
+        ["page", "kpool", "context", "lengths", "extend", "bs", "padding", "tokens"]
         + [f"gpu:{gpu_names.get(n, n)}" for n in names]
         + [f"host:{n}" for n in names if n != COPY]
         + ["kernel/floor", "resident/kernel"]
@@ -40,7 +40,7 @@ def format_table(rows: list[dict], against: dict[str, Variant]) -> str:
     lines = []
     for r in rows:
         gpu, host = r["gpu"], r["host"]
-        line = [str(r["page_size"]), str(r["context"]), r.get("lengths", "half"), r["extend"], str(r["bs"]),
+        line = [str(r["page_size"]), str(r.get("index_kpool", 1)), str(r["context"]), r.get("lengths", "half"), r["extend"], str(r["bs"]),
                 str(r.get("padding", 0)), str(r["total_tokens"])]
         line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names if n != COPY]
         line += [ratio(gpu[KERNEL], gpu.get(COPY)), ratio(gpu[RESIDENT], gpu[KERNEL])]
