@@ -227,6 +227,10 @@ def dsa_metadata_kernel(
     topk = nsa_index_topk.to(tl.int64)
     reqs = first_req + tl.arange(0, REQS)
     req_mask = reqs < bs
+    if FULL_METADATA:
+        # The pool rows are loaded before the lengths: neither depends on the other, so a small
+        # batch waits on the two loads at once, not one after the other.
+        pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
     kv, qo = _request_lengths(seq_lens_ptr, extend_seq_lens_ptr, reqs, req_mask, next_n, FORWARD_MODE)
     # A request with no rows to write reads nothing either.
     has_rows = req_mask & (qo > 0)
@@ -237,7 +241,6 @@ def dsa_metadata_kernel(
     first_col = col_slice * COL_TILE
     col_stride = col_programs * COL_TILE
     if FULL_METADATA:
-        pool_rows = tl.load(req_pool_indices_ptr + reqs, mask=req_mask, other=0).to(tl.int64)
         src_rows = req_to_token_ptr + pool_rows * req_to_token_stride
         # In graph-resident mode max_seqlen_k is still the buffers' column capacity here, which no
         # row of req_to_token is narrower than: the first tile is read up to it, so that its load
