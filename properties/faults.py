@@ -164,15 +164,18 @@ def confirm(fault: Fault, directory: Path) -> str:
         said = child.stdout + child.stderr
     except subprocess.TimeoutExpired:
         said, child = "", None
-    if child is not None and child.returncode == 1 and fault.kind in said:
-        fault.confirmation = f"confirmed in a fresh process: `python -m properties replay {path}` raises the {fault.kind} again"
-    elif child is None:
+    # Replay's verdict on the reproducer is the line that names it: judged by it, a process that
+    # dies at exit with its context lost (an exit status other than 1) still confirms the fault.
+    verdict = next((line for line in said.splitlines() if line.startswith(f"{path}: ")), None)
+    if child is None:
         fault.confirmation = f"the fresh process replaying {path} hung past 600 s"
+    elif (verdict is not None and f"CUDA fault ({fault.kind})" in verdict) or (child.returncode == 1 and fault.kind in said):
+        fault.confirmation = f"confirmed in a fresh process: `python -m properties replay {path}` raises the {fault.kind} again"
     else:
-        last = next((line for line in reversed(said.splitlines()) if line.strip()), f"exit status {child.returncode}")
+        last = verdict or next((line for line in reversed(said.splitlines()) if line.strip()), "nothing")
         fault.confirmation = (
-            f"NOT reproduced in a fresh process (`python -m properties replay {path}` said: {last[:200]}): "
-            "the fault may belong to work an earlier case left in flight"
+            f"NOT reproduced in a fresh process (`python -m properties replay {path}` exited {child.returncode}, saying: "
+            f"{last.removeprefix(f'{path}: ')[:300]}): the fault may belong to work an earlier case left in flight"
         )
     return fault.confirmation
 

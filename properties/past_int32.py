@@ -14,7 +14,9 @@ allocation, and the CUDA context that raises it is lost to every later call.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,40 @@ TOKENS_PER_REQUEST = {DECODE.name: 1, TARGET_VERIFY.name: 4, DRAFT_EXTEND.name: 
 
 class PastInt32Wrong(AssertionError):
     pass
+
+
+class NotEnoughMemory(Exception):
+    """The GPU has too little free memory for a case: a case not run, never a verdict on the variant
+    (not a RuntimeError, which a test of a planted defect may take for the defect's failure)."""
+
+
+LOCK = Path(tempfile.gettempdir()) / "dsa-past-int32.lock"
+
+
+@contextlib.contextmanager
+def exclusive():
+    """This machine's one table past 2^31 cells at a time, its memory given back to the device after.
+    Tables of tens of GiB side by side on one GPU (a gate per mode, pytest's workers) starve one
+    another, and a process's caching allocator keeps what a case took from every later test of that
+    process (seen on an H100: one pytest worker held 59 GiB, and the next table ran out of memory)."""
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                torch.cuda.empty_cache()
+
+
+def ensure_free(need: int) -> None:
+    """NotEnoughMemory, saying how much is missing, where the GPU has less than `need` bytes free
+    (with a fifth to spare); a GPU so full that no CUDA context can be made is said so too."""
+    try:
+        free, _ = torch.cuda.mem_get_info()
+    except RuntimeError as error:  # torch.AcceleratorError: the context itself could not be made
+        raise NotEnoughMemory(f"no CUDA context could be made: {first_line(error)}") from error
+    if free < need * 1.2:
+        raise NotEnoughMemory(f"needs {need * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free")
 
 
 def gather_case(mode_name: str) -> tuple[int, list[int], list[int]]:
@@ -97,11 +133,23 @@ def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
     return "; ".join(parts)
 
 
+def case_bytes(rows: int, bs: int, per: int, columns: int = COLUMNS) -> int:
+    """What a case allocates: req_to_token, and the page tables of its token rows."""
+    return rows * columns * 4 + 2 * bs * per * columns * 4
+
+
 def run_case(
     fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int], *, columns: int = COLUMNS, per: int | None = None
 ) -> None:
     """Call `fill` (the contract's signature) on the case (`columns` wide, `per` tokens a request),
-    with the host values its convention reads; PastInt32Wrong names the first wrong row."""
+    with the host values its convention reads, one such case on this machine at a time
+    (`exclusive`); PastInt32Wrong names the first wrong row, NotEnoughMemory says what is missing."""
+    with exclusive():
+        ensure_free(case_bytes(rows, len(seq_lens), per or TOKENS_PER_REQUEST[mode_name], columns))
+        _run_case(fill, mode_name, rows, pool_rows, seq_lens, columns=columns, per=per)
+
+
+def _run_case(fill, mode_name: str, rows: int, pool_rows: list[int], seq_lens: list[int], *, columns: int, per: int | None) -> None:
     mode = forward_mode(mode_name)
     per = per or TOKENS_PER_REQUEST[mode_name]
     host = host_values(mode_name, rows, pool_rows, seq_lens, columns=columns, per=per)
@@ -139,40 +187,64 @@ def run_case(
 
 def in_child(spec: str, convention: str, mode_name: str) -> tuple[int, str]:
     """(exit status, last line said) of `check` on the variant, run in a process of its own: 0 every
-    row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory). One at a time on
-    this machine: gates run side by side on one GPU would otherwise starve each other of the memory
-    these tables need, and say "not run" of a variant that is wrong."""
-    with open(Path(tempfile.gettempdir()) / "dsa-past-int32.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        result = subprocess.run(
-            [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
-            capture_output=True, text=True,
-        )
-    # The verdict is stdout's last line; a run that could not start says why on stderr.
-    lines = result.stdout.strip().splitlines() or result.stderr.strip().splitlines()
-    return result.returncode, lines[-1] if lines else f"exit status {result.returncode}"
+    row right, 1 a row wrong or a fault, 2 not run (no GPU, too little free memory). `check` takes
+    the machine's lock: gates run side by side on one GPU would otherwise starve each other of the
+    memory these tables need, and say "not run" of a variant that is wrong. A child that dies (its
+    CUDA context could not even be made) is named by its error, not by PyTorch's advice after it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "properties.past_int32", "--variant", spec, "--convention", convention, "--forward-mode", mode_name],
+        capture_output=True, text=True,
+    )
+    said = result.stdout.strip().splitlines()
+    if result.returncode in (0, 1) and said:
+        return result.returncode, said[-1]  # the verdict is stdout's last line
+    if result.returncode == 2:
+        why = result.stderr.strip().splitlines()  # a run that could not start says why on stderr
+        return 2, why[-1] if why else "exit status 2"
+    died = crash_words(result.stderr, result.returncode)
+    if "out of memory" in died:
+        return 2, f"the process running the cases ran out of GPU memory ({died})"
+    return 1, f"the process running the cases died ({died})"
+
+
+def crash_words(stderr: str, returncode: int) -> str:
+    """What a dead child said of its death: the traceback's last `Type: words` line (PyTorch ends a
+    CUDA error's words with advice, never with the error), else its exit status."""
+    raised = [line.strip() for line in stderr.splitlines() if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b.*:", line.strip())]
+    return raised[-1][:300] if raised else f"exit status {returncode}"
 
 
 def check(spec: str, convention: str, mode_name: str) -> int:
-    """Both cases on the variant, saying the verdict on stdout's last line: 0 every row right, 1 a
-    row wrong or a fault, 2 not run (said on stderr)."""
-    from properties.harness import load_variant
-
+    """Both cases on the variant, one such run on this machine at a time (`exclusive`), saying the
+    verdict on stdout's last line: 0 every row right, 1 a row wrong or a fault, 2 not run (said on
+    stderr)."""
     if not torch.cuda.is_available():
         print("needs a CUDA device", file=sys.stderr)
         return 2
-    free, _ = torch.cuda.mem_get_info()
-    if free < bytes_needed(mode_name) * 1.2:
-        print(f"needs {bytes_needed(mode_name) * 1.2 / 2**30:.1f} GiB of free GPU memory, {free / 2**30:.1f} GiB free", file=sys.stderr)
+    with exclusive():
+        return _check(spec, convention, mode_name)
+
+
+def _check(spec: str, convention: str, mode_name: str) -> int:
+    from properties.harness import load_variant
+
+    try:
+        ensure_free(bytes_needed(mode_name))
+    except NotEnoughMemory as missing:
+        print(missing, file=sys.stderr)
         return 2
     fill = load_variant(spec, convention, forward_mode=mode_name).fill
     for name, case in (("gather past 2^31", gather_case), ("store past 2^31", store_case)):
         try:
-            run_case(fill, mode_name, *case(mode_name))
+            _run_case(fill, mode_name, *case(mode_name), columns=COLUMNS, per=None)
         except PastInt32Wrong as wrong:
             print(f"{name}: {wrong}")
             return 1
         except Exception as error:  # a wrapped offset faults: the verdict names the rows whose offsets wrap
+            if isinstance(error, torch.OutOfMemoryError) or "CUDA error: out of memory" in str(error):
+                # Another process took the memory after the check: the case did not run.
+                print(f"{name}: not run, the GPU ran out of memory: {first_line(error)}", file=sys.stderr)
+                return 2
             print(f"{name} ({rows_past_wrap(mode_name, *case(mode_name))}): {first_line(error)}")
             return 1
     print("gather and store past 2^31: every row right")

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from properties.harness import load_variant
+from properties.past_int32 import NotEnoughMemory
 from properties.upstream import UPSTREAM_BUGS
 from tests.regressions.upstream_bugs import PLANTED, planted_specs
 
@@ -33,7 +34,10 @@ def test_the_variants_under_test_hold_the_upstream_case(name, judged, device):
     fills = {mode: judged[mode].fill for mode in bug.modes if mode in judged}
     if not fills:
         pytest.skip(f"a case of {', '.join(bug.modes)}; this run judges {', '.join(judged)}")
-    bug.check(fills, device)
+    try:
+        bug.check(fills, device)
+    except NotEnoughMemory as missing:
+        pytest.skip(f"not run: {missing}")
 
 
 @pytest.mark.parametrize("name", list(BUGS))
@@ -46,8 +50,11 @@ def test_the_planted_defect_of_its_class_fails_it(name, device):
     fills = {mode: load_variant(spec, convention, mode).fill for mode, spec in specs.items()}
     if name in CPU_ONLY and device.type == "cuda":
         pytest.skip(CPU_ONLY[name])
-    with pytest.raises((AssertionError, RuntimeError, ValueError)):  # LawBroken and PastInt32Wrong are AssertionErrors
-        bug.check(fills, device)
+    try:
+        with pytest.raises((AssertionError, RuntimeError, ValueError)):  # LawBroken and PastInt32Wrong are AssertionErrors
+            bug.check(fills, device)
+    except NotEnoughMemory as missing:
+        pytest.skip(f"not run: {missing}")
 
 
 def test_every_record_names_its_threads_and_has_a_planted_defect():

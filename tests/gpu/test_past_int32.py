@@ -38,10 +38,11 @@ def _needs(mode_name: str) -> None:
 def test_rows_past_2_to_the_31_are_right(mode_name, case, judged):
     if mode_name not in judged:
         pytest.skip(f"no {mode_name} variant under test")
-    _needs(mode_name)
     rows, pool_rows, seq_lens = case(mode_name)
-    past_int32.run_case(judged[mode_name].fill, mode_name, rows, pool_rows, seq_lens)
-    torch.cuda.empty_cache()
+    try:
+        past_int32.run_case(judged[mode_name].fill, mode_name, rows, pool_rows, seq_lens)
+    except past_int32.NotEnoughMemory as missing:
+        pytest.skip(f"not run: {missing}")
 
 
 PLANTED = [
