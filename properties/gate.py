@@ -236,6 +236,13 @@ class Gate:
                         lost = f"the CUDA context was lost when {family} raised ({first_line(error.__cause__ or error)})"
             if not lost and (fault := first_fault()) is not None:
                 lost = f"the CUDA context was lost to a {fault.kind} in {family}"
+            if status == FAIL and "out of memory" in detail.split("\n", 1)[0]:
+                # Not the variant's verdict: the GPU is shared (gates side by side, pytest's workers).
+                status, detail = NOT_RUN, f"the GPU ran out of memory: {detail}; run it alone: --only {family}"
+            if self.gpu and not lost:
+                # Each row's cached blocks go back to the device: a gate beside others on one GPU
+                # keeps only what its row in flight holds (the tables past 2^31 cells need 30 GiB).
+                torch.cuda.empty_cache()
             by_family[family] = Verdict(
                 family, status, detail, family in self.required, time.monotonic() - start, self.figures.get(family, [])
             )

@@ -130,7 +130,11 @@ def judge(record: RealCode, max_examples: int) -> Judged:
     for row, (status, said) in statuses.items():
         if row in record.fails:
             words = record.fails[row][0]
-            if status != FAIL or words not in "\n".join(v.detail for v in card.verdicts if v.family == row):
+            detail = "\n".join(v.detail for v in card.verdicts if v.family == row)
+            if status != FAIL and "not run" in detail:
+                # The case that shows the bug did not run (too little free GPU memory): no verdict.
+                differences.append(f"{row}: not judged, the case that shows it did not run: {said}")
+            elif status != FAIL or words not in detail:
                 differences.append(f"{row}: expected to fail ({record.fails[row][1]}), got {status}: {said}")
         elif status not in (PASS, NOT_APPLICABLE):
             differences.append(f"{row}: expected to pass, got {status}: {said}")
@@ -142,16 +146,17 @@ def judge_by_index(index: int, max_examples: int) -> Judged:
     return judge(REAL_CODE[index], max_examples)
 
 
-def judge_all(max_examples: int, workers: int, on_judged=None) -> tuple[list[Judged], list[tuple[RealCode, str]]]:
+def judge_all(max_examples: int, workers: int, on_judged=None, match: str = "") -> tuple[list[Judged], list[tuple[RealCode, str]]]:
     """Every record whose code is in the cache, each in a fresh process (a kernel's sticky fault
     stays its own), `workers` at a time, handed to `on_judged` as each finishes (a run cut off by
-    its runner's clock still shows what it judged); (judged in table order, the records not run
-    with why)."""
+    its runner's clock still shows what it judged); only those whose `kernel [mode]` holds `match`
+    where it is given. (judged in table order, the records not run with why)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    missing = [(record, why) for record in REAL_CODE if (why := record.missing())]
-    runnable = [i for i, record in enumerate(REAL_CODE) if not record.missing()]
+    chosen = [i for i, record in enumerate(REAL_CODE) if match.lower() in f"{record.kernel} [{record.forward_mode}]".lower()]
+    missing = [(REAL_CODE[i], why) for i in chosen if (why := REAL_CODE[i].missing())]
+    runnable = [i for i in chosen if not REAL_CODE[i].missing()]
     judged: dict[int, Judged] = {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
         futures = {pool.submit(judge_by_index, i, max_examples): i for i in runnable}

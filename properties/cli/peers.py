@@ -32,6 +32,7 @@ def add(commands) -> None:
     verdicts.add_argument("--max-examples", type=int, default=10, metavar="N", help="generated cases per searching row (default 10)")
     verdicts.add_argument("--workers", type=int, default=8, metavar="N", help="kernels gated at once, each in a process of its own: SGLang's compile once per batch size, on the host's cores (default 8)")
     verdicts.add_argument("--json", metavar="FILE", help="write every kernel's row statuses as JSON")
+    verdicts.add_argument("--match", default="", metavar="TEXT", help="only the records whose `kernel [mode]` holds TEXT (any case), e.g. 'July' or 'draft-extend'")
     verdicts.set_defaults(handler=_verdicts)
 
 
@@ -78,7 +79,7 @@ def _verdicts(args) -> int:
         statuses = " ".join(f"{row}={judged.statuses[row][0]}" for row in JUDGED_ROWS if row in judged.statuses)
         print(f"{record.kernel} [{record.forward_mode}, {record.convention}, {record.profile}] on {judged.device} in {judged.seconds:.0f} s: {verdict}\n  {statuses}", flush=True)
 
-    judged, missing = judge_all(args.max_examples, args.workers, on_judged=said)
+    judged, missing = judge_all(args.max_examples, args.workers, on_judged=said, match=args.match)
     for record, why in missing:
         print(f"{record.kernel} [{record.forward_mode}]: not run: {why}")
     wrong = [j for j in judged if j.differences]
