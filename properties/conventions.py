@@ -134,6 +134,7 @@ def sglang_fused_draft_extend(fill: Callable, spec: str) -> Contract:
         fill(**{name: value for name, value in offered.items() if name in accepted})
 
     fill_draft_extend_metadata.supports_static_extend_len = "static_extend_len" in accepted
+    fill_draft_extend_metadata.reads_host_values = True
     return _declare(fill_draft_extend_metadata, fill, accepted)
 
 
@@ -178,6 +179,7 @@ def _around_seed(middle: Callable[..., None]) -> Contract:
         )
         _finish(buffers, page_indices, total=total, page_size=page_size)
 
+    fill_draft_extend_metadata.reads_host_values = True
     return fill_draft_extend_metadata
 
 

@@ -56,7 +56,7 @@ ROWS: tuple[GateRow, ...] = (
         summary='called again on the same tensors after new values are written into them (new totals, rows, contents, a smaller then a larger max), each call equals the reference',
     ),
     GateRow(name='engine-replay', check='engine_replay', required=ALWAYS, searches=True, where='anywhere; captured on a GPU',
-        summary="SGLang's runner as a property (`engine_sessions`): a bucket captured on the fill values (every request padding: seq_len 1 or 0, pool row 0, the draft width), then replays with a changing number of live requests (none, all, any) and the rest padded in place; every replay equals the reference, in every declared mode. Without a GPU the steps are calls on the same tensors",
+        summary="SGLang's runner as a property (`engine_sessions`): a bucket captured on the fill values (every request padding: seq_len 1 or 0, pool row 0, the draft width), then replays with a changing number of live requests (none, all, any) and the rest padded in place; every replay equals the reference, in every declared mode. Without a GPU the steps are calls on the same tensors, and so they are for a convention that passes host values changing from step to step (SGLang\'s draft-extend kernels take the token total), which SGLang\'s runner calls before each replay, outside the graph",
     ),
     GateRow(name='no-sync', check='no_sync', required=ON_A_GPU, searches=True, where='GPU',
         summary='warm calls run clean under `torch.cuda.set_sync_debug_mode("error")`, searched with Hypothesis over `whole_range_cases` (bs 1..4096, contexts to 128k, both index dtypes, padded buckets) in every declared mode; a variant that syncs only somewhere fails with the smallest such case',

@@ -76,6 +76,15 @@ def _snapshot(kernel: str, name: str, file: str, fails_by_mode: dict[str, dict[s
 _WRAP = {"values": (INT32_OFFSETS, "page-table row offsets formed in int32 wrap past 2^31 cells (fixed in 0.5.23)")}
 _JULY_DRAFT = {row: ("", UNCLAMPED) for row in ("values", "laws", "state", "engine-replay", "static-width")}
 _SEED_SYNC = {"no-sync": ("synchronizes with the host", "its launcher reads the token total with .item()")}
+_SEED_PADDING = {row: ("", UNCLAMPED) for row in ("values", "laws", "state", "engine-replay")}
+ROW_STRIDE = (
+    "its page-table copy writes page_table_1 as if its rows were contiguous: a table whose rows are padded "
+    "gets cells past each row's width (the class of vllm-project/vllm#51318)"
+)
+_SEED_FUSED = {
+    **{row: ("", f"{ROW_STRIDE}; {UNCLAMPED}") for row in ("values", "laws", "state", "engine-replay")},
+    "outside-view": ("memory_outside_views_untouched", ROW_STRIDE),
+}
 
 REAL_CODE: tuple[RealCode, ...] = (
     *_release("plain"),
@@ -84,10 +93,12 @@ REAL_CODE: tuple[RealCode, ...] = (
     *_snapshot("SGLang, July 2026", "july", "dsa_metadata.py", {
         "decode": _WRAP, "target-verify": _WRAP, "draft-extend": {**_JULY_DRAFT, **_WRAP},
     }),
-    RealCode("the seed's kernel, option 1", "snapshot:seed:triton_metadata_kernel.py:fill_draft_extend_metadata_fused_simple",
-             "draft-extend", "seed-simple", _SEED_SYNC),
-    RealCode("the seed's kernel, full fusion", "snapshot:seed:triton_metadata_kernel.py:fill_draft_extend_metadata_fused",
-             "draft-extend", "seed-fused", _SEED_SYNC),
+    # The seed's kernels write every column below max_seqlen_k: written for the full-width profile,
+    # and judged under it as well as under sglang-dsa.
+    *(RealCode("the seed's kernel, option 1", "snapshot:seed:triton_metadata_kernel.py:fill_draft_extend_metadata_fused_simple",
+               "draft-extend", "seed-simple", {**_SEED_PADDING, **_SEED_SYNC}, profile) for profile in ("sglang-dsa", "full-width")),
+    *(RealCode("the seed's kernel, full fusion", "snapshot:seed:triton_metadata_kernel.py:fill_draft_extend_metadata_fused",
+               "draft-extend", "seed-fused", {**_SEED_FUSED, **_SEED_SYNC}, profile) for profile in ("sglang-dsa", "full-width")),
 )
 
 

@@ -84,8 +84,12 @@ def engine_replays_match_reference(fill: Contract, session, device: torch.device
     """SGLang's runner, step by step: a bucket captured on the fill values, then replays with a
     changing number of live requests and the rest padded in place; every replay equals the reference,
     padding requests and buffer padding included. On a GPU the call is captured once and replayed;
-    without one the same steps are calls on the very same tensors and buffers."""
-    if device.type == "cuda":
+    without one the same steps are calls on the very same tensors and buffers. So are they for a fill
+    whose convention passes host values that change from step to step (`reads_host_values`: SGLang's
+    draft-extend kernels take the step's token total): SGLang's runner calls its metadata kernels
+    before each replay, outside the graph, with that step's values (0.5.23's dsa_backend.py), so a
+    capture would replay values no engine gives such a kernel."""
+    if device.type == "cuda" and not getattr(fill, "reads_host_values", False):
         graph_replays_match_reference(fill, session, device)
         return
     calls_match_reference(fill, session.steps, session.steps[0].inputs(device), session.buffers(device), device, "replay")

@@ -363,3 +363,31 @@ def test_the_sglang_family_judges_a_named_kernel_in_the_mode_its_name_says(tmp_p
                       "--max-examples", "1", "--reproducers", str(tmp_path), "--row-timeout", "0")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "(decode, convention sglang-fused-decode," in result.stdout, result.stdout
+
+
+def test_engine_replay_calls_a_fill_that_reads_changing_host_values_as_sglangs_runner_does(monkeypatch):
+    """SGLang's runner calls its metadata kernels before each replay, outside the graph, with that
+    step's host values: a convention that passes such values (the draft-extend token total) is
+    judged by calls on the same buffers, never by replaying a capture that froze the first step's."""
+    from types import SimpleNamespace
+
+    import torch
+
+    import kernel
+    import kernel.sglang as drop_ins
+    from properties import runtime_laws
+    from properties.conventions import adapt
+
+    seen = []
+    monkeypatch.setattr(runtime_laws, "graph_replays_match_reference", lambda *args: seen.append("captured"))
+    monkeypatch.setattr(runtime_laws, "calls_match_reference", lambda *args: seen.append("called"))
+    session = SimpleNamespace(steps=[SimpleNamespace(inputs=lambda device: ())], buffers=lambda device: None)
+    for mode, convention, fill, called in (
+        ("draft-extend", "sglang-fused-draft-extend", drop_ins.fused_dsa_draft_extend_metadata, True),
+        ("decode", "sglang-fused-decode", drop_ins.fused_dsa_decode_metadata, False),
+        ("target-verify", "sglang-fused-target-verify", drop_ins.fused_dsa_target_verify_metadata, False),
+        ("draft-extend", "contract", kernel.fill_draft_extend_metadata, False),
+    ):
+        seen.clear()
+        runtime_laws.engine_replays_match_reference(adapt(fill, convention, "spec", mode), session, torch.device("cuda"))
+        assert seen == ["called" if called else "captured"], (mode, convention)
