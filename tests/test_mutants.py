@@ -106,6 +106,7 @@ def test_gpu_only_mutant_keeps_the_shipped_values(name, device):
             differential(fill, adapt(case), device)
 
 
+@pytest.mark.nightly  # 116 s of one GPU job's worker (an H100, the per-pr tier): the command end to end
 def test_mutants_command_reports_kills_and_passes_controls():
     result = subprocess.run(
         [sys.executable, "-m", "properties", "mutants", "--only", "cu_seqlens_exclusive,nsa_cu_unclipped",

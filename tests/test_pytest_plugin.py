@@ -62,6 +62,7 @@ def test_a_planted_defect_fails_the_row_it_breaks_and_says_so_at_once(tmp_path):
     assert cases.get("failures") == "1" and any(case.find("failure") is not None for case in cases), ElementTree.tostring(cases)[:2000]
 
 
+@pytest.mark.nightly  # 195 s of one GPU job's worker (an H100, the per-pr tier): the nightly tier's own campaign
 def test_the_nightly_campaign_says_what_is_new_since_the_last_run(tmp_path):
     planted = f"{ROOT}/tests/planted/kpool_16_as_8.py:fill_decode_metadata"
     argv = ("--dsa-variant", planted, "--dsa-forward-mode", "decode", "--dsa-tier", "nightly", "--dsa-max-examples", "1", "-k", "campaign")
