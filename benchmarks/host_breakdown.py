@@ -45,6 +45,7 @@ from kernel import _triton_launch
 from kernel.call import MetadataCall, public_fills
 from kernel.launch import _graph_columns, fill_signature
 from kernel.validation import check_call, validation_requested
+from properties.conventions import per_bs_buffers
 from properties.harness import import_target
 from properties.host import BadVariant
 from properties.peers import peer_kernel
@@ -76,12 +77,7 @@ def sglang_arguments(case: Case, index_kpool: int) -> dict:
         seq_lens=case.seq_lens,
         req_pool_indices=case.req_pool_indices,
         req_to_token=case.req_to_token,
-        cache_seqlens=buffers.cache_seqlens_int32[:bs],
-        cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
-        page_table_1=buffers.page_table_1,
-        dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32,
-        dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k,
-        real_page_table=buffers.real_page_table,
+        **per_bs_buffers(buffers, bs, case.total_tokens),
         bs=bs,
         dsa_index_topk=case.topk,
         physical_page_size=case.page_size,
@@ -89,7 +85,7 @@ def sglang_arguments(case: Case, index_kpool: int) -> dict:
     )
     if mode == "decode":
         return {**arguments, "max_len": case.context}
-    arguments.update(seqlens_expanded=buffers.nsa_seqlens_expanded, max_seqlen_k=case.context)
+    arguments.update(seqlens_expanded=buffers.nsa_seqlens_expanded[: case.total_tokens], max_seqlen_k=case.context)
     if mode == "target-verify":
         return {**arguments, "next_n": case.next_n}
     return {
@@ -97,7 +93,7 @@ def sglang_arguments(case: Case, index_kpool: int) -> dict:
         "extend_seq_lens": case.extend_seq_lens,
         "total_len": case.total_tokens,
         "max_extend_len": MAX_EXTEND,
-        "max_total_len": buffers.nsa_seqlens_expanded.shape[0],
+        "max_total_len": case.total_tokens,
         "static_extend_len": False,
     }
 

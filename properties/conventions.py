@@ -232,9 +232,9 @@ SGLANG_DECODE_KEYWORDS = (
 )
 
 
-def _per_bs_buffers(buffers: MetadataBuffers, bs: int, tokens: int) -> dict:
-    """The buffers decode and target-verify share, by SGLang's names, cut to bs requests and
-    `tokens` tokens as dsa_backend.py's per-bs graph metadata holds them."""
+def per_bs_buffers(buffers: MetadataBuffers, bs: int, tokens: int) -> dict:
+    """The buffers every mode's kernel takes, by SGLang's names (the expanded lengths aside), cut to
+    bs requests and `tokens` tokens as dsa_backend.py's per-bs graph metadata holds them."""
     return dict(
         cache_seqlens=buffers.cache_seqlens_int32[:bs],
         cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1],
@@ -261,7 +261,7 @@ def sglang_fused_decode(fill: Callable, spec: str) -> Contract:
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
-            **_per_bs_buffers(buffers, bs, tokens=bs),
+            **per_bs_buffers(buffers, bs, tokens=bs),
             bs=bs,
             max_len=max_seqlen_k,
             dsa_index_topk=nsa_index_topk,
@@ -299,7 +299,7 @@ def sglang_fused_target_verify(fill: Callable, spec: str) -> Contract:
             seq_lens=seq_lens,
             req_pool_indices=req_pool_indices,
             req_to_token=req_to_token,
-            **_per_bs_buffers(buffers, bs, tokens),
+            **per_bs_buffers(buffers, bs, tokens),
             seqlens_expanded=buffers.nsa_seqlens_expanded[:tokens],
             bs=bs,
             max_seqlen_k=max_seqlen_k,
