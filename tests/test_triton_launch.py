@@ -20,7 +20,7 @@ from kernel import _triton_launch
 from kernel import launch
 from kernel.launch import LAUNCHER
 from properties.compare import compare, report
-from properties.edges import EDGE_EXAMPLES
+from properties.edges import EDGE_EXAMPLES, EDGE_EXAMPLES_BY_MODE
 from properties.harness import run, run_reference
 
 CASES = ("decode_like", "page_size_64", "int64_inputs", "slack_max_seqlen_k")
@@ -252,7 +252,6 @@ def drop_in_call(forward_mode: str, device):
     to call it again on the same tensors."""
     import kernel.sglang as drop_ins
     from properties.conventions import adapt
-    from properties.edges import EDGE_EXAMPLES_BY_MODE
     from properties.harness import on_host
 
     convention, name = DROP_INS[forward_mode]
@@ -320,3 +319,34 @@ def test_a_drop_in_argument_of_the_wrong_kind_is_still_named(drop_in_launches, d
             inputs[0].tolist(), *inputs[1:3], *([torch.zeros(8, dtype=torch.int32)] * 6), bs=2, max_len=8, dsa_index_topk=4,
             real_page_size=1,
         )
+
+
+@pytest.mark.parametrize("change", ["dtype", "shape", "stride"])
+def test_a_tensor_at_the_same_address_with_other_metadata_takes_the_full_path(drop_in_launches, change, device):
+    """The key reads every attribute the first call's checks read: a view at the very address of a
+    kept call's tensor, with another dtype, a shorter shape or another stride, is checked again (and
+    refused, naming the argument), never launched with the kept call's plan."""
+    import kernel.sglang as drop_ins
+
+    full_path, launched = drop_in_launches
+    case = next(iter(EDGE_EXAMPLES_BY_MODE["decode"].values()))
+    (seq_lens, req_pool_indices, req_to_token), buffers = case.inputs(device), case.buffers(device)
+    bs = seq_lens.shape[0]
+    arguments = dict(
+        req_pool_indices=req_pool_indices, req_to_token=req_to_token, cache_seqlens=buffers.cache_seqlens_int32[:bs],
+        cu_seqlens_k=buffers.cu_seqlens_k[: bs + 1], page_table_1=buffers.page_table_1[:bs],
+        dsa_cache_seqlens=buffers.nsa_cache_seqlens_int32[:bs], dsa_cu_seqlens_k=buffers.nsa_cu_seqlens_k[: bs + 1],
+        real_page_table=buffers.real_page_table[:bs], bs=bs, max_len=case.max_seqlen_k, dsa_index_topk=case.nsa_index_topk,
+        real_page_size=case.page_size,
+    )
+    drop_ins.fused_dsa_decode_metadata(seq_lens, **arguments)
+    assert len(full_path) == 1
+    other = {
+        "dtype": seq_lens.view(torch.float64 if seq_lens.dtype == torch.int64 else torch.float32),
+        "shape": seq_lens[: bs - 1],
+        "stride": seq_lens.as_strided((bs,), (2,)) if bs == 1 else seq_lens[::2],
+    }[change]
+    assert other.data_ptr() == seq_lens.data_ptr()
+    with pytest.raises((TypeError, ValueError), match="seq_lens"):
+        drop_ins.fused_dsa_decode_metadata(other, **arguments)
+    assert len(full_path) == 2 and len(launched) == 1, "the kept launch ran on a tensor its checks never saw"
