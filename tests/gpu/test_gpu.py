@@ -155,6 +155,27 @@ def test_cached_launch_plan_sees_new_contents():
     assert not mismatches, report(mismatches)
 
 
+@pytest.mark.parametrize("mode_name", ["decode", "target-verify", "draft-extend"])
+def test_a_drop_ins_kept_launch_reads_each_steps_contents(mode_name, monkeypatch):
+    """SGLang calls a drop-in with the same tensors step after step: from the second call on it
+    launches the direct launch it kept for those arguments, which must read each step's new
+    contents (the state law through SGLang's convention, on the edge examples), and it keeps one."""
+    import kernel.sglang as drop_ins
+    from properties.edges import EDGE_EXAMPLES_BY_MODE
+    from properties.harness import HOST_SIZED, load_variant
+    from properties.laws import state_across_calls
+
+    monkeypatch.delenv("SGLANG_DSA_METADATA_VALIDATE", raising=False)
+    monkeypatch.delenv("SGLANG_NSA_METADATA_VALIDATE", raising=False)
+    monkeypatch.setattr(drop_ins, "_LAUNCHES", {})
+    name = f"fused_dsa_{mode_name.replace('-', '_')}_metadata"
+    variant = load_variant(f"kernel.sglang:{name}", f"sglang-fused-{mode_name}", mode_name)
+    fill, read = in_launch_form(variant, HOST_SIZED, "sglang")
+    for case in list(EDGE_EXAMPLES_BY_MODE[mode_name].values())[:8]:
+        state_across_calls(fill, read(case), torch.device("cuda"))
+    assert drop_ins._LAUNCHES, "no drop-in call kept a direct launch"
+
+
 def test_host_breakdown_times_every_piece(tmp_path, monkeypatch):
     """The host breakdown keeps a direct launch for each drop-in and writes a figure for every piece
     of every mode's call (what the figures are is the benchmark's business, not this test's)."""
