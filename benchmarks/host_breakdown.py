@@ -48,7 +48,8 @@ from kernel.validation import check_call, validation_requested
 from properties.conventions import per_bs_buffers
 from properties.harness import import_target
 from properties.host import BadVariant
-from properties.peers import peer_kernel
+from properties.peers import KERNELS, peer_kernel
+from reference.engines import KPOOL_PAGE_SIZE, kpool_supported
 from reference.modes import FORWARD_MODES
 
 WARMUP_CALLS = 200
@@ -120,9 +121,7 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
     inputs; every whole call runs once first, so that its kernel is compiled and its launch kept."""
     case = make_case(page_size, context, bs, EXTEND[mode], TOPK, torch.device("cuda"), mode_name=mode)
     arguments = sglang_arguments(case, index_kpool)
-    name = {"decode": "fused_dsa_decode_metadata", "target-verify": "fused_dsa_target_verify_metadata",
-            "draft-extend": "fused_dsa_draft_extend_metadata"}[mode]
-    drop_in = getattr(drop_ins, name)
+    drop_in = getattr(drop_ins, KERNELS["plain"][mode][1])  # the drop-ins take SGLang's names
     drop_ins._LAUNCHES.clear()
     drop_in(**arguments)
     if len(drop_ins._LAUNCHES) != 1:
@@ -130,12 +129,12 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
             "the drop-in kept no direct launch: a launch hook is installed, or Triton's private launch API is missing or changed"
         )
     kept = next(iter(drop_ins._LAUNCHES.values()))
-    fill = getattr(kernel, f"fill_{mode.replace('-', '_')}_metadata")
-    public = case.bound(fill, index_kpool=index_kpool, zero_cu_heads=True)
+    fill_name = FORWARD_MODES[mode].fill_name
+    public = case.bound(getattr(kernel, fill_name), index_kpool=index_kpool, zero_cu_heads=True)
     public()
     # The very call object the public fill builds, caught on its way to the launcher.
     calls = []
-    catching = dict(zip(("draft-extend", "decode", "target-verify"), public_fills(calls.append, kernel.__name__)))[mode]
+    catching = {f.__name__: f for f in public_fills(calls.append, kernel.__name__)}[fill_name]
     case.bound(catching, index_kpool=index_kpool, zero_cu_heads=True)()
     call: MetadataCall = calls[0]
     buffers = case.buffers
@@ -155,7 +154,7 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
         DROP_IN: lambda: drop_in(**arguments),
         PUBLIC: public,
         KEPT: kept,
-        SWITCHES: lambda: kernel.triton_enabled() and not validation_requested(None) and _triton_launch.direct_launch_usable(),
+        SWITCHES: drop_ins._replay_allowed,
         KEY: lambda: fill_signature(call),
         BUILD: build,
         CHECKS: lambda: check_call(call, _graph_columns),
@@ -240,8 +239,8 @@ def refusal(args) -> str | None:
     """Why the breakdown cannot run as asked, in one line; None where it can."""
     if min(args.bs, args.context, args.rounds) < 1:
         return "--bs, --context and --rounds must be positive"
-    if args.index_kpool > 1 and (args.page_size != 64 or TOPK % args.index_kpool):
-        return f"--index-kpool {args.index_kpool} pools pages of 64: give --page-size 64"
+    if not kpool_supported(args.index_kpool, args.page_size, TOPK):
+        return f"--index-kpool {args.index_kpool} pools pages of {KPOOL_PAGE_SIZE}: give --page-size {KPOOL_PAGE_SIZE}"
     if not torch.cuda.is_available():
         return "the host breakdown needs a CUDA device: on the CPU no call keeps a launch plan"
     if not kernel.triton_enabled():

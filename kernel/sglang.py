@@ -54,14 +54,21 @@ def _tensor(t: torch.Tensor | None) -> tuple | None:
     return None if t is None else (t.data_ptr(), t.dtype, t.shape, t.stride())
 
 
+def _replay_allowed() -> bool:
+    """The switches a kept launch must pass: the Triton path on, validation mode off (it checks
+    every call's values) and no launch hook installed (a profiler sees only Triton's own path)."""
+    return triton_enabled() and not validation_requested(None) and _triton_launch.direct_launch_usable()
+
+
 def _replayed(key: tuple | None) -> bool:
     """Launch a call whose arguments were seen before from its kept launch; False where the call
     must take the full path (new arguments, or a switch that wants the checks or Triton's own
     launch)."""
-    if key is None:
+    try:
+        launch = None if key is None else _LAUNCHES.get(key)
+    except TypeError:  # an unhashable host value: the full path's checks name it
         return False
-    launch = _LAUNCHES.get(key)
-    if launch is None or not triton_enabled() or validation_requested(None) or not _triton_launch.direct_launch_usable():
+    if launch is None or not _replay_allowed():
         return False
     launch()
     return True
@@ -128,10 +135,10 @@ def fused_dsa_decode_metadata(
             _tensor(real_page_table), bs, type(bs), max_len, type(max_len), dsa_index_topk, type(dsa_index_topk),
             real_page_size, type(real_page_size), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
-        if _replayed(key):
-            return
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
+    if _replayed(key):
+        return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(req_pool_indices, bs)
     buffers = _buffers(
@@ -177,10 +184,10 @@ def fused_dsa_target_verify_metadata(
             type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), next_n, type(next_n),
             index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
-        if _replayed(key):
-            return
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
+    if _replayed(key):
+        return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(req_pool_indices, bs)
     buffers = _buffers(
@@ -231,10 +238,10 @@ def fused_dsa_draft_extend_metadata(
             type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), static_extend_len,
             type(static_extend_len), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
-        if _replayed(key):
-            return
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
+    if _replayed(key):
+        return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, extend_seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(extend_seq_lens, bs), _cut(req_pool_indices, bs)
     buffers = _buffers(

@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 
 from properties.host import BadVariant, Contract, host_case
+from properties.peers import KERNELS
 from reference import eager
 from reference.buffers import MetadataBuffers
 from reference.modes import forward_mode
@@ -382,12 +383,9 @@ def implied_forward_mode(convention: str) -> str | None:
 # A family of conventions, one per forward mode: `sglang` calls each of SGLang's fused kernels
 # through the convention of its own mode, so one option serves a module that has all three.
 CONVENTION_FAMILIES = {"sglang": "sglang-fused-{mode}"}
-# SGLang's entry points by forward mode, plain and KPool, as a module is searched for them.
-SGLANG_ENTRY_POINTS = {
-    "decode": ("fused_dsa_decode_metadata", "fused_dsa_decode_metadata_kpool"),
-    "target-verify": ("fused_dsa_target_verify_metadata", "fused_dsa_target_verify_metadata_kpool"),
-    "draft-extend": ("fused_dsa_draft_extend_metadata", "fused_dsa_draft_extend_metadata_kpool"),
-}
+# SGLang's entry points by forward mode, plain and KPool, as a module is searched for them: the
+# names of a release's kernels (properties.peers.KERNELS).
+SGLANG_ENTRY_POINTS = {mode: tuple(KERNELS[kernel_set][mode][1] for kernel_set in ("plain", "kpool")) for mode in KERNELS["plain"]}
 CONVENTION_CHOICES = (*CONVENTIONS, *CONVENTION_FAMILIES)
 
 

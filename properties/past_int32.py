@@ -94,7 +94,7 @@ def bytes_needed(mode_name: str) -> int:
     per = TOKENS_PER_REQUEST[mode_name]
     rows, _, seq_lens = gather_case(mode_name)
     bs, _, _ = store_case(mode_name)
-    return max(rows * COLUMNS * 4 + 2 * len(seq_lens) * per * COLUMNS * 4, 3 * bs * per * COLUMNS * 4)
+    return max(case_bytes(rows, len(seq_lens), per), 3 * bs * per * COLUMNS * 4)
 
 
 def _pool(rows: int, live_rows: list[int], columns: int = COLUMNS) -> torch.Tensor:

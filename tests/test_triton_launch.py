@@ -22,6 +22,7 @@ from kernel.launch import LAUNCHER
 from properties.compare import compare, report
 from properties.edges import EDGE_EXAMPLES, EDGE_EXAMPLES_BY_MODE
 from properties.harness import run, run_reference
+from properties.peers import KERNELS
 
 CASES = ("decode_like", "page_size_64", "int64_inputs", "slack_max_seqlen_k")
 STREAM, DEVICE_INDEX = 7, 0
@@ -224,11 +225,8 @@ def test_both_paths_on_the_gpu(fresh_launcher, name, path):
         assert LAUNCHER.plans == {}
 
 
-DROP_INS = {
-    "decode": ("sglang-fused-decode", "fused_dsa_decode_metadata"),
-    "target-verify": ("sglang-fused-target-verify", "fused_dsa_target_verify_metadata"),
-    "draft-extend": ("sglang-fused-draft-extend", "fused_dsa_draft_extend_metadata"),
-}
+# Forward mode -> (SGLang's convention, the drop-in's name, which is SGLang's).
+DROP_INS = {mode: (f"sglang-fused-{mode}", callable_name) for mode, (_, callable_name) in KERNELS["plain"].items()}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import platform
 import sys
@@ -50,7 +51,7 @@ from benchmarks.replay_metadata.timing import (
     WARMUP_CALLS,
 )
 from properties.harness import BadVariant, Variant, load_variant
-from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
+from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES, KPOOL_PAGE_SIZE, kpool_supported
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
 
@@ -156,10 +157,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--topk must be >= 1")
     if args.no_page_table_1 and args.page_sizes and 1 in args.page_sizes:
         parser.error("--no-page-table-1 needs page sizes > 1: at page size 1 page_table_1 is the real page table")
-    if args.index_kpool and any(64 % k for k in args.index_kpool):
-        parser.error("--index-kpool: each KPool size must divide the page size 64")
-    if args.index_kpool and any(k > 1 for k in args.index_kpool) and args.page_sizes and 64 not in args.page_sizes:
-        parser.error("--index-kpool past 1 pools pages of 64: add 64 to --page-sizes")
+    topk = args.topk or FULL_SWEEP.topk
+    if args.index_kpool and not all(kpool_supported(k, KPOOL_PAGE_SIZE, topk) for k in args.index_kpool):
+        parser.error(f"--index-kpool: each KPool size must be one SGLang pools by, dividing the page size {KPOOL_PAGE_SIZE} and the top-k {topk}")
+    if args.index_kpool and any(k > 1 for k in args.index_kpool) and args.page_sizes and KPOOL_PAGE_SIZE not in args.page_sizes:
+        parser.error(f"--index-kpool past 1 pools pages of {KPOOL_PAGE_SIZE}: add {KPOOL_PAGE_SIZE} to --page-sizes")
     if args.convention != "contract" and not args.against:
         parser.error("--convention applies to --against")
     if args.extend and not set(args.extend) <= set(MODE_EXTENDS[args.forward_mode]):
@@ -193,30 +195,26 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
 
 def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -> list[dict]:
     rows, began = [], time.perf_counter()
-    for page_size in sweep.page_sizes:
-        for index_kpool in (k for k in sweep.index_kpools if k == 1 or page_size == 64):
-            # An --against variant that takes no index_kpool cannot pool: it would time other work.
-            unpooled = {label: "takes no index_kpool" for label, v in against.items()
-                        if index_kpool > 1 and not getattr(v.fill, "supports_index_kpool", False)}
-            for context in sweep.contexts:
-                for lengths in sweep.lengths:
-                    for extend in sweep.extends:
-                        skipped: dict[str, str] = dict(unpooled)
-                        for bs in sorted(sweep.batch_sizes):
-                            print(
-                                f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} index_kpool={index_kpool} "
-                                f"context={context} lengths={lengths} extend={extend} bs={bs}",
-                                file=sys.stderr,
-                                flush=True,
-                            )
-                            case = make_case(
-                                page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
-                                lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1, index_kpool=index_kpool,
-                            )
-                            rows.append(measure_case(case, against, skipped=dict(skipped)))
-                            for label in rows[-1]["against_slow"]:
-                                skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
-                            torch.cuda.empty_cache()
+    kpooled = ((p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk))
+    for (page_size, index_kpool), context, lengths, extend in itertools.product(kpooled, sweep.contexts, sweep.lengths, sweep.extends):
+        # An --against variant that takes no index_kpool cannot pool: it would time other work.
+        skipped = {label: "takes no index_kpool" for label, v in against.items()
+                   if index_kpool > 1 and not getattr(v.fill, "supports_index_kpool", False)}
+        for bs in sorted(sweep.batch_sizes):
+            print(
+                f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} index_kpool={index_kpool} "
+                f"context={context} lengths={lengths} extend={extend} bs={bs}",
+                file=sys.stderr,
+                flush=True,
+            )
+            case = make_case(
+                page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
+                lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1, index_kpool=index_kpool,
+            )
+            rows.append(measure_case(case, against, skipped=dict(skipped)))
+            for label in rows[-1]["against_slow"]:
+                skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
+            torch.cuda.empty_cache()
     return rows
 
 

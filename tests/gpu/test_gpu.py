@@ -164,12 +164,12 @@ def test_a_drop_ins_kept_launch_reads_each_steps_contents(mode_name, monkeypatch
     from properties.edges import EDGE_EXAMPLES_BY_MODE
     from properties.harness import HOST_SIZED, load_variant
     from properties.laws import state_across_calls
+    from properties.peers import KERNELS
 
     monkeypatch.delenv("SGLANG_DSA_METADATA_VALIDATE", raising=False)
     monkeypatch.delenv("SGLANG_NSA_METADATA_VALIDATE", raising=False)
     monkeypatch.setattr(drop_ins, "_LAUNCHES", {})
-    name = f"fused_dsa_{mode_name.replace('-', '_')}_metadata"
-    variant = load_variant(f"kernel.sglang:{name}", f"sglang-fused-{mode_name}", mode_name)
+    variant = load_variant(f"kernel.sglang:{KERNELS['plain'][mode_name][1]}", f"sglang-fused-{mode_name}", mode_name)
     fill, read = in_launch_form(variant, HOST_SIZED, "sglang")
     for case in list(EDGE_EXAMPLES_BY_MODE[mode_name].values())[:8]:
         state_across_calls(fill, read(case), torch.device("cuda"))
