@@ -87,7 +87,8 @@ def engine_replays_match_reference(fill: Contract, session, device: torch.device
     without one the same steps are calls on the very same tensors and buffers. So are they for a fill
     whose convention passes host values that change from step to step (`reads_host_values`: SGLang's
     draft-extend kernels take the step's token total): SGLang's runner calls its metadata kernels
-    before each replay, outside the graph, with that step's values (0.5.23's dsa_backend.py), so a
+    before each replay, outside the graph, with that step's values (sglang 0.5.23's
+    srt/layers/attention/dsa_backend.py, `init_forward_metadata_out_graph`), so a
     capture would replay values no engine gives such a kernel."""
     if device.type == "cuda" and not getattr(fill, "reads_host_values", False):
         graph_replays_match_reference(fill, session, device)
