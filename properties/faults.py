@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from properties.failures import first_line
+from properties.failures import CAPTURE_ERRORS, first_line
 
 # What CUDA says, and the kind of fault a verdict names, most specific first. ("device-side assert
 # triggered" in full: PyTorch's words for any CUDA error end by suggesting TORCH_USE_CUDA_DSA "to
@@ -45,14 +45,38 @@ FAULT_KINDS = (
 
 def fault_kind(error: BaseException | None) -> str | None:
     """The kind of sticky CUDA fault `error` (or what it was raised from) reports, or None when it
-    is not one: an ordinary exception leaves the context usable."""
+    is not one. An ordinary exception leaves the context usable, and so does a CUDA error of stream
+    capture (`capturing stream has unjoined work`...): the capture is invalidated, not the context,
+    and the streams and graph rows judge it. Any other CUDA error is sticky if the context then
+    fails a probe."""
     accelerator_error = getattr(torch, "AcceleratorError", None)
     while error is not None:
         text = str(error)
         if (accelerator_error is not None and isinstance(error, accelerator_error)) or "CUDA error" in text:
-            return next((kind for sign, kind in FAULT_KINDS if sign in text), "CUDA error")
+            known = next((kind for sign, kind in FAULT_KINDS if sign in text), None)
+            if known is not None:
+                return known
+            if any(sign in text for sign, _ in CAPTURE_ERRORS) or context_usable():
+                return None
+            return "CUDA error"
         error = error.__cause__ or error.__context__
     return None
+
+
+def context_usable() -> bool:
+    """Whether this process's CUDA context still runs work: a sticky error fails every later call.
+    A probe outside the hot path: the sync-debug mode the no-sync row sets is lifted for it."""
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return True
+    mode = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode(0)
+    try:
+        torch.cuda.synchronize()
+        return torch.ones(1, device="cuda").add_(1).item() == 2
+    except Exception:
+        return False
+    finally:
+        torch.cuda.set_sync_debug_mode(mode)
 
 
 @dataclass

@@ -91,7 +91,9 @@ REAL_CODE: tuple[RealCode, ...] = (
     *_release("kpool"),
     *_snapshot("SGLang main at b4ff2431", "b4ff2431", "dsa_metadata.py", {mode: _WRAP for mode in FORWARD_MODES}),
     *_snapshot("SGLang, July 2026", "july", "dsa_metadata.py", {
-        "decode": _WRAP, "target-verify": _WRAP, "draft-extend": {**_JULY_DRAFT, **_WRAP},
+        # Its draft-extend values row stops at the first counterexample, a padded bucket (found on
+        # small cases): the tables past 2^31 cells, which come after, are never reached.
+        "decode": _WRAP, "target-verify": _WRAP, "draft-extend": _JULY_DRAFT,
     }),
     # The seed's kernels write every column below max_seqlen_k: written for the full-width profile,
     # and judged under it as well as under sglang-dsa.

@@ -43,6 +43,9 @@ def _batch_sizes(text: str) -> list[int]:
         ("CUDA error: unspecified launch failure", "launch failure"),
         ("CUDA error: misaligned address", "misaligned address"),
         ("index 3 is out of bounds", None),
+        # Capture errors invalidate the capture, not the context: the streams row judges them.
+        ("CUDA error: operation failed due to a previous error during capture: capturing stream has unjoined work", None),
+        ("CUDA error: operation not permitted when stream is capturing", None),
     ],
 )
 def test_fault_kind_reads_cudas_words(words, kind):
