@@ -127,10 +127,21 @@ def rows_past_wrap(mode_name: str, rows: int, pool_rows: list[int], seq_lens: li
     stored = [t for t in range(len(seq_lens) * per) if t * columns >= WRAP]
     parts = []
     if gathered:
-        parts.append(f"pool rows {', '.join(f'{row:,}' for row in gathered)} of req_to_token start past 2^31 cells")
+        parts.append(f"pool rows {_spans(gathered)} of req_to_token start past 2^31 cells")
     if stored:
         parts.append(f"token rows {stored[0]:,}..{stored[-1]:,} of the page tables start past 2^31 cells")
     return "; ".join(parts)
+
+
+def _spans(rows: list[int]) -> str:
+    """Sorted rows as a person reads them: each run of consecutive rows as `first..last`."""
+    runs: list[list[int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    return ", ".join(f"{a:,}" if a == b else f"{a:,}..{b:,}" for a, b in runs)
 
 
 def case_bytes(rows: int, bs: int, per: int, columns: int = COLUMNS) -> int:

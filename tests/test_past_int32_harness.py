@@ -75,3 +75,11 @@ def test_one_table_at_a_time_and_its_memory_given_back(monkeypatch, tmp_path):
             with pytest.raises(BlockingIOError):
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     assert emptied == [1]
+
+
+def test_rows_past_the_wrap_are_named_in_runs():
+    """A verdict names the rows past 2^31 cells in a line a person reads: consecutive rows as one run."""
+    said = past_int32.rows_past_wrap("decode", 2200, list(range(2100, 2200)), [10] * 2200)
+    assert "pool rows 2,148..2,199 of req_to_token" in said
+    assert "token rows 2,148..2,199 of the page tables" in said
+    assert len(said) < 200
