@@ -25,6 +25,7 @@ job's time limit still names what failed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -240,12 +241,26 @@ class RowItem(pytest.Item):
         return self.gated.spec, None, self.name
 
 
+# The exit status of a pytest-xdist worker that ends itself after a sticky CUDA fault.
+FAULTED_WORKER_EXIT = 86
+# Controller side: the workers whose last report was a sticky CUDA fault, by gateway id.
+_FAULTED_WORKERS: set[str] = set()
+
+
 def pytest_runtest_setup(item):
-    """After a sticky CUDA fault this process's context fails every call: the later tests say so and
-    do not run (properties.faults; imported only where a test imported it)."""
+    """After a sticky CUDA fault this process's context fails every call (properties.faults;
+    imported only where a test imported it). A pytest-xdist worker then ends itself before the next
+    test, and the controller hands that test and the worker's queue to a fresh worker
+    (`pytest_handlecrashitem`): a worker that only skipped would drain the whole queue. Without
+    xdist, the later tests say why they do not run."""
     faults = sys.modules.get("properties.faults")
-    if faults is not None and (reason := faults.skip_reason(item.nodeid)) is not None:
-        pytest.skip(reason)
+    if faults is None or (reason := faults.skip_reason(item.nodeid)) is None:
+        return
+    if hasattr(item.config, "workerinput"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(FAULTED_WORKER_EXIT)
+    pytest.skip(f"{reason} (under pytest-xdist, -n N, a fresh worker would run it)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -262,6 +277,9 @@ def pytest_runtest_makereport(item, call):
 def pytest_runtest_logreport(report):
     """A failure's test id the moment it fails, whatever the verbosity (-q prints only a letter), and
     what a nightly campaign found new."""
+    worker = getattr(report, "node", None)  # set by pytest-xdist's controller
+    if worker is not None and any(name == "CUDA fault" for name, _ in report.sections):
+        _FAULTED_WORKERS.add(worker.gateway.id)
     terminal = _terminal()
     if terminal is not None and report.when == "call":
         for name, said in report.user_properties:
@@ -273,6 +291,30 @@ def pytest_runtest_logreport(report):
             # After -q's progress letters, on a line of its own (ensure_newline knows only -v's lines).
             terminal.write("\n")
             terminal.write_line(f"FAILED {report.nodeid}" + ("" if report.when == "call" else f" ({report.when})"), red=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem, report, sched):
+    """A worker that ended itself after a sticky CUDA fault did not crash on `crashitem`: the test had
+    not started. It runs again on the fresh worker that replaces this one."""
+    worker = report.node.gateway.id
+    if worker in _FAULTED_WORKERS:
+        _FAULTED_WORKERS.discard(worker)
+        sched.mark_test_pending(crashitem)
+        report.outcome = "rerun"
+        report.longrepr = f"rescheduled: worker {worker} ended itself after a CUDA fault left its context unusable"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodeready(node):
+    # xdist gives a replacement worker its predecessor's id; the new one has raised nothing.
+    _FAULTED_WORKERS.discard(node.gateway.id)
+
+
+def pytest_report_teststatus(report, config):
+    if report.outcome == "rerun":
+        return "rescheduled", "R", "RESCHEDULED"
+    return None
 
 
 _CONFIG = []

@@ -83,3 +83,40 @@ def test_on_a_machine_without_a_gpu_the_plugin_picks_the_interpreter_itself(tmp_
         cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+FAULTING_TESTS = '''
+import pytest
+from properties import faults
+
+
+class Case:
+    def summary(self):
+        return "bs=64"
+
+
+def _assert_on_device():
+    raise RuntimeError("CUDA error: device-side assert triggered")
+
+
+@pytest.mark.parametrize("step", range(40))
+def test_step(step):
+    if step == 0:
+        faults.guarded(_assert_on_device, Case(), law="values")
+'''
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_a_sticky_fault_costs_its_own_test_and_no_other(tmp_path, workers):
+    """After a sticky CUDA fault the process's context fails every call. Under pytest-xdist the worker
+    ends itself and a fresh one runs the rest of its queue: one test fails, every other runs (a worker
+    that skipped instead drained the queue: 937 tests of one H100 run). Without xdist the later tests
+    say why they do not run."""
+    (tmp_path / "test_steps.py").write_text(FAULTING_TESTS)
+    result = _pytest("-rs", "-p", "no:randomly", *(["-n", workers] if workers else []), cwd=tmp_path)
+    said = result.stdout + result.stderr
+    assert "FAILED test_steps.py::test_step[0]" in said, said
+    if workers:
+        assert result.returncode == 1 and "1 failed, 39 passed, 1 rescheduled" in said and "skipped" not in said, said
+    else:
+        assert "1 failed, 39 skipped" in said and "a fresh worker would run it" in said, said
