@@ -141,22 +141,39 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
     lengths at the profile's floor (1: qo - kv + 1 of them, qo - kv for kv = 0; 0: qo - kv of them) and
     ends at max(seq_lens[b], floor); a decode request of seq_len 0 has the one length 0."""
     r = run(fill, case, device)
-    expanded = r.after.token_lengths().cpu().tolist()
-    floor = case.floor
-    for b, (start, end) in enumerate(case.segments()):
-        seg = expanded[start:end]
-        if not seg:
-            continue
-        kv, qo = case.kv_lens[b], case.extend_seq_lens[b]
-        require(seg[-1] == max(kv, floor), f"request {b}: last expanded length {seg[-1]} != its kv length {max(kv, floor)}")
-        # Steps s with kv - qo + 1 + s <= floor: their lengths are the floor.
-        at_floor = max(0, min(qo, floor - kv + qo))
-        require(
-            all(v == floor for v in seg[:at_floor]),
-            f"request {b} (qo={qo}, kv={kv}): expanded lengths {seg} do not start with {at_floor} lengths of {floor}",
-        )
-        steps = {y - x for x, y in zip(seg[max(at_floor - 1, 0):], seg[max(at_floor, 1):])}
-        require(steps <= {1}, f"request {b}: expanded lengths {seg} do not rise by one")
+    total, floor = case.total_tokens, case.floor
+    if total == 0:
+        return
+    # Judged for every token at once (a bs-4096 case has 16k tokens); the account names the first
+    # request that breaks it, as a person would check them one by one.
+    expanded = r.after.token_lengths()[:total].cpu().to(torch.int64)
+    qo = torch.tensor(case.extend_seq_lens, dtype=torch.int64)
+    kv = torch.tensor(case.kv_lens, dtype=torch.int64)
+    owner = torch.repeat_interleave(torch.arange(case.bs), qo)
+    step = torch.arange(total) - (torch.cumsum(qo, 0) - qo)[owner]
+    at_floor = (floor - kv + qo).clamp(min=0).minimum(qo)
+    last = torch.cumsum(qo, 0)[qo > 0] - 1
+    bad_end = torch.zeros(case.bs, dtype=torch.bool)
+    bad_end[owner[last]] = expanded[last] != kv[owner[last]].clamp(min=floor)
+    bad_start = _per_request(case.bs, owner, (step < at_floor[owner]) & (expanded != floor))
+    rises = step >= at_floor[owner].clamp(min=1)
+    rise_bad = rises.clone()
+    rise_bad[rises] = expanded[rises] - expanded[rises.nonzero().flatten() - 1] != 1
+    bad_rise = _per_request(case.bs, owner, rise_bad)
+    broken = (bad_end | bad_start | bad_rise).nonzero().flatten().tolist()
+    if not broken:
+        return
+    b = broken[0]
+    start, end = case.segments()[b]
+    seg, k, q, n = expanded[start:end].tolist(), case.kv_lens[b], case.extend_seq_lens[b], int(at_floor[b])
+    require(not bad_end[b], f"request {b}: last expanded length {seg[-1]} != its kv length {max(k, floor)}")
+    require(not bad_start[b], f"request {b} (qo={q}, kv={k}): expanded lengths {seg} do not start with {n} lengths of {floor}")
+    require(False, f"request {b}: expanded lengths {seg} do not rise by one")
+
+
+def _per_request(bs: int, owner: torch.Tensor, token_bad: torch.Tensor) -> torch.Tensor:
+    """Whether any token of each request is bad."""
+    return torch.zeros(bs, dtype=torch.int64).index_add_(0, owner, token_bad.to(torch.int64)) > 0
 
 
 def no_length_below_floor(fill: Contract, case: ReplayCase, device: torch.device) -> None:
@@ -188,10 +205,8 @@ def clipped_is_sparse_length(fill: Contract, case: ReplayCase, device: torch.dev
     require(not bad, f"tokens {bad[:8]}: clipped {clipped[bad[:8]].tolist()} != {rule} {want[bad[:8]].tolist()}")
 
 
-def _row_holds(got: torch.Tensor, old: torch.Tensor, want: torch.Tensor, live: int) -> bool:
-    """A page row holds `want` on its first `live` cells, and past them either `want` or its old
-    contents (with `live` the whole row, every cell is `want`)."""
-    return torch.equal(got[:live], want[:live]) and bool(((got[live:] == want[live:]) | (got[live:] == old[live:])).all())
+# Token rows of a page table compared at once, at most this many cells (of each of three tables) at a time.
+ROWS_CHUNK_CELLS = 1 << 24
 
 
 def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.device) -> None:
@@ -201,29 +216,47 @@ def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.d
     profile that holds below the request's kv length (pages that start below it); past it each cell
     holds that value or its old contents. A caller without page_table_1 gets the real table alone."""
     r = run(fill, case, device)
-    req_to_token = case.named_inputs(r.inputs)["req_to_token"].cpu()
+    total = case.total_tokens
+    if total == 0:
+        return
+    # Judged on the device where the tables are, every token at once in chunks: copying the tables
+    # to the host and comparing row by row cost most of this law's time on a GPU.
+    req_to_token = case.named_inputs(r.inputs)["req_to_token"]
     msk, ps = case.max_seqlen_k, case.page_size
     live_prefix = case.engine.live_prefix
-    # Each table read back once, not once per request.
-    tables_after = {name: t.cpu() for name, t in r.after.named().items()}
-    tables_before = {name: t.cpu() for name, t in r.before.named().items()}
+    qo = torch.tensor(case.extend_seq_lens, dtype=torch.int64)
+    owner = torch.repeat_interleave(torch.arange(case.bs), qo)
+    pool_rows = torch.tensor(case.req_pool_indices, dtype=torch.int64)[owner].to(req_to_token.device)
+    kv = torch.tensor(case.kv_lens, dtype=torch.int64)[owner]
+    live = (kv.clamp(max=msk) if live_prefix else torch.full_like(kv, msk)).to(req_to_token.device)
+    width = min(msk, req_to_token.shape[1])
+    tables = []  # (name, columns a row holds, live cells of each token's row, what the row must be)
+    if r.after.page_table_1 is not None:
+        tables.append(("page_table_1", width, live, "request {b}'s row"))
+    if ps > 1:
+        tables.append(("real_page_table", -(-width // ps), -(-live // ps), f"request {{b}}'s first slot of each page // {ps}"))
+    bad = {name: torch.zeros(total, dtype=torch.bool) for name, *_ in tables}
+    for name, columns, live_cells, _ in tables:
+        got_all, old_all = getattr(r.after, name), getattr(r.before, name)
+        if got_all.shape[1] < columns:
+            bad[name][:] = True
+            continue
+        chunk = max(1, ROWS_CHUNK_CELLS // max(columns, 1))
+        cols = torch.arange(columns, device=got_all.device)
+        for first in range(0, total, chunk):
+            rows = slice(first, min(first + chunk, total))
+            source = req_to_token[pool_rows[rows], :width]
+            want = source if name == "page_table_1" else torch.div(source[:, ::ps], ps, rounding_mode="floor")
+            got, old = got_all[rows, :columns], old_all[rows, :columns]
+            inside = cols < live_cells[rows, None]
+            holds = torch.where(inside, got == want, (got == want) | (got == old))
+            bad[name][rows] = ~holds.all(dim=1).cpu()
     for b, (start, end) in enumerate(case.segments()):
-        row = req_to_token[case.req_pool_indices[b], :msk]
-        live = min(case.kv_lens[b], msk) if live_prefix else msk
-        tables = []
-        if r.after.page_table_1 is not None:
-            tables.append(("page_table_1", row, live, f"request {b}'s row"))
-        if ps > 1:
-            tables.append(("real_page_table", torch.div(row[::ps], ps, rounding_mode="floor"), -(-live // ps),
-                           f"request {b}'s first slot of each page // {ps}"))
-        for name, want, live_cells, what in tables:
-            got, old = tables_after[name], tables_before[name]
-            width = want.shape[0]
-            for t in range(start, end):
-                require(
-                    _row_holds(got[t, :width], old[t, :width], want, live_cells),
-                    f"{name} row of token {t} is not {what}" + (f" on its live prefix of {live_cells}" if live_prefix else ""),
-                )
+        for name, _, live_cells, what in tables:
+            if end > start and bool(bad[name][start:end].any()):
+                t = start + int(bad[name][start:end].nonzero()[0])
+                cells = int(live_cells[t])
+                require(False, f"{name} row of token {t} is not {what.format(b=b)}" + (f" on its live prefix of {cells}" if live_prefix else ""))
 
 
 def permuting_requests_permutes_segments(fill: Contract, case: ReplayCase, device: torch.device) -> None:
