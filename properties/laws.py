@@ -251,6 +251,8 @@ def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.d
             inside = cols < live_cells[rows, None]
             holds = torch.where(inside, got == want, (got == want) | (got == old))
             bad[name][rows] = ~holds.all(dim=1).cpu()
+    if not any(bool(token_bad.any()) for token_bad in bad.values()):
+        return
     for b, (start, end) in enumerate(case.segments()):
         for name, _, live_cells, what in tables:
             if end > start and bool(bad[name][start:end].any()):
