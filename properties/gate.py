@@ -20,7 +20,7 @@ import torch
 from properties.cases import ReplayCase
 from properties.edges import member_examples, pinned_examples
 from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
-from properties.gate_rows import FAMILIES, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
+from properties.gate_rows import FAMILIES, GRAPH_REPLAY, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.faults import fault_kind, fault_report, first_fault
 from properties.laws import CONTRACT_LAWS, first_broken_law, laws_of
@@ -352,7 +352,9 @@ class Gate:
         broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
         return (FAIL, "\n".join(broken)) if broken else (PASS, "captured once, replayed with new values step after step")
 
-    def _launch_row(self, mode: str) -> tuple[str, str]:
+    def _launch_row(self, mode: str, laws: tuple | None = None, replay: bool = True) -> tuple[str, str]:
+        """Every contract law of the forward mode in launch form `mode` (or `laws`), then, where
+        `replay`, its graph replay on a GPU."""
         judged = self._launch(mode)
         if judged is None and mode == STATIC_WIDTH and self.variant.forward_mode != DRAFT_EXTEND.name:
             return NOT_APPLICABLE, f"static width is draft-extend's: every {self.variant.forward_mode} request has the same tokens"
@@ -360,22 +362,31 @@ class Gate:
             flag = "supports_graph_resident" if mode == GRAPH_RESIDENT else "supports_static_extend_len"
             return NOT_APPLICABLE, f"not declared (fill.{flag})"
         fill, adapt = judged
-        found = _search(
-            fill, adapt, laws_of(CONTRACT_LAWS, self.variant.forward_mode), self.device, self.budget, self._cases(),
-            variant=self.variant, launch=mode,
-        )
-        if found:
-            return FAIL, self._counterexample(found, mode)
+        laws = laws_of(CONTRACT_LAWS if laws is None else laws, self.variant.forward_mode)
+        if laws:
+            found = _search(fill, adapt, laws, self.device, self.budget, self._cases(), variant=self.variant, launch=mode)
+            if found:
+                return FAIL, self._counterexample(found, mode)
+        if not replay:
+            return PASS, "contract laws hold"
         if not self.gpu:
-            return PASS, "contract laws hold; graph replay not run (no CUDA device)"
+            return (PASS, "contract laws hold; graph replay not run (no CUDA device)") if laws else (NOT_RUN, "no CUDA device on this machine")
         broken = _graph_sessions(fill, adapt, self.device, self.budget, self._sessions())
-        return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold")
+        return (FAIL, "\n".join(broken)) if broken else (PASS, "contract laws and graph replay hold" if laws else "graph replay holds")
 
     def graph_resident(self, family: str) -> tuple[str, str]:
         return self._launch_row(GRAPH_RESIDENT)
 
     def static_width(self, family: str) -> tuple[str, str]:
         return self._launch_row(STATIC_WIDTH)
+
+    def launch_part(self, row: str, part: str) -> tuple[str, str]:
+        """One part of a launch form's row alone (the pytest plugin's items, which xdist spreads over
+        its workers): a contract law by name, or GRAPH_REPLAY."""
+        mode = next(mode for mode in MODES if hyphenated(mode) == row)
+        if part == GRAPH_REPLAY:
+            return self._launch_row(mode, laws=())
+        return self._launch_row(mode, laws=tuple(law for law in CONTRACT_LAWS if law.__name__ == part), replay=False)
 
     def sanitizer(self, family: str) -> tuple[str, str]:
         from properties.memcheck import EXAMPLES as MEMCHECK_EXAMPLES

@@ -90,6 +90,10 @@ ROWS: tuple[GateRow, ...] = (
 
 FAMILIES = tuple(row.name for row in ROWS)
 LAW_FAMILIES: dict[str, tuple[Callable, ...]] = {row.name: row.laws for row in ROWS if row.laws}
+# The rows of a launch form: every contract law in that form, then its graph replay. The plugin makes
+# each law, and the replay (GRAPH_REPLAY), an item of its own.
+LAUNCH_ROWS = ("graph-resident", "static-width")
+GRAPH_REPLAY = "graph-replay"
 SANITIZERS = tuple(row.name for row in ROWS if row.check == "sanitizer")
 SEARCHING = tuple(row.name for row in ROWS if row.searches)
 RUNS_LAST = frozenset(row.name for row in ROWS if row.runs_last)
