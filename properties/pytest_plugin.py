@@ -259,6 +259,9 @@ class RowItem(pytest.Item):
 FAULTED_WORKER_EXIT = 86
 # Controller side: the workers whose last report was a sticky CUDA fault, by gateway id.
 _FAULTED_WORKERS: set[str] = set()
+# Worker side: this process's fault went to the controller in a failed test's report, so the
+# controller reschedules the test this worker ends on (a fault a passing test raised did not).
+_FAULT_REPORTED: list[bool] = []
 
 
 def pytest_runtest_setup(item):
@@ -270,7 +273,7 @@ def pytest_runtest_setup(item):
     faults = sys.modules.get("properties.faults")
     if faults is None or (reason := faults.skip_reason(item.nodeid)) is None:
         return
-    if hasattr(item.config, "workerinput"):
+    if hasattr(item.config, "workerinput") and _FAULT_REPORTED:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(FAULTED_WORKER_EXIT)
@@ -286,6 +289,7 @@ def pytest_runtest_makereport(item, call):
     fault = faults.first_fault() if faults is not None else None
     if report.when == "call" and report.failed and fault is not None and fault.where == item.nodeid:
         report.sections.append(("CUDA fault", f"{fault.headline()}\n{faults.confirm(fault, faults.DEFAULT_FAULT_CORPUS)}"))
+        _FAULT_REPORTED.append(True)
 
 
 def pytest_runtest_logreport(report):
