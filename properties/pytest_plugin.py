@@ -330,7 +330,8 @@ def pytest_testnodeready(node):
 
 
 def pytest_report_teststatus(report, config):
-    if report.outcome == "rerun":
+    # Only the reports pytest_handlecrashitem made: another plugin's reruns keep their own words.
+    if report.outcome == "rerun" and str(report.longrepr).startswith("rescheduled: "):
         return "rescheduled", "R", "RESCHEDULED"
     return None
 
