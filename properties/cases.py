@@ -330,11 +330,13 @@ class ReplayCase:
         sizes = extents(requests=self.bs, tokens=self.total_tokens, columns=self.max_seqlen_k, page_size=self.page_size, next_n=self.next_n)
         return {name: written_region(name, sizes) for name in AXES}
 
+    def token_requests(self) -> torch.Tensor:
+        """Each packed token's request, int64, in packed order."""
+        return torch.repeat_interleave(torch.arange(self.bs), torch.tensor(self.extend_seq_lens, dtype=torch.int64))
+
     def token_kv_lens(self) -> torch.Tensor:
         """Each packed token's request's kv length, int64, in packed order."""
-        return torch.repeat_interleave(
-            torch.tensor(self.kv_lens, dtype=torch.int64), torch.tensor(self.extend_seq_lens, dtype=torch.int64)
-        )
+        return torch.tensor(self.kv_lens, dtype=torch.int64)[self.token_requests()]
 
     def _columns_per_cell(self, name: str) -> int | None:
         """How many page-table columns a cell of buffer `name` stands for: 1 for page_table_1, the

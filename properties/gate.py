@@ -19,7 +19,7 @@ import torch
 
 from properties.cases import ReplayCase
 from properties.edges import member_examples, pinned_examples
-from properties.harness import GRAPH_RESIDENT, HOST_SIZED, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
+from properties.harness import GRAPH_RESIDENT, HOST_SIZED, LAUNCH_FORMS, MODES, STATIC_WIDTH, Variant, hyphenated, in_launch_form, load_variant
 from properties.gate_rows import FAMILIES, GRAPH_REPLAY, LAW_FAMILIES, ROW, RUNS_LAST, SANITIZERS, SEARCHING
 from properties.failures import Failure, first_line
 from properties.faults import fault_kind, fault_report, first_fault
@@ -383,7 +383,7 @@ class Gate:
     def launch_part(self, row: str, part: str) -> tuple[str, str]:
         """One part of a launch form's row alone (the pytest plugin's items, which xdist spreads over
         its workers): a contract law by name, or GRAPH_REPLAY."""
-        mode = next(mode for mode in MODES if hyphenated(mode) == row)
+        mode = LAUNCH_FORMS[row]
         if part == GRAPH_REPLAY:
             return self._launch_row(mode, laws=())
         return self._launch_row(mode, laws=tuple(law for law in CONTRACT_LAWS if law.__name__ == part), replay=False)

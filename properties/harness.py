@@ -197,6 +197,10 @@ def hyphenated(name: str) -> str:
     return name.replace("_", "-")
 
 
+# Each launch form by its spelling on the command line and in the rows' names.
+LAUNCH_FORMS = {hyphenated(mode): mode for mode in MODES}
+
+
 def graph_resident(fill: Contract) -> Contract:
     """The contract's signature over a variant's graph-resident mode (max_seqlen_k=None): the
     max_seqlen_k it is given is the one the reference takes, max(seq_lens), and is not passed on."""

@@ -149,7 +149,7 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
     expanded = r.after.token_lengths()[:total].cpu().to(torch.int64)
     qo = torch.tensor(case.extend_seq_lens, dtype=torch.int64)
     kv = torch.tensor(case.kv_lens, dtype=torch.int64)
-    owner = torch.repeat_interleave(torch.arange(case.bs), qo)
+    owner = case.token_requests()
     step = torch.arange(total) - (torch.cumsum(qo, 0) - qo)[owner]
     at_floor = (floor - kv + qo).clamp(min=0).minimum(qo)
     last = torch.cumsum(qo, 0)[qo > 0] - 1
@@ -224,10 +224,8 @@ def page_rows_are_request_rows(fill: Contract, case: ReplayCase, device: torch.d
     req_to_token = case.named_inputs(r.inputs)["req_to_token"]
     msk, ps = case.max_seqlen_k, case.page_size
     live_prefix = case.engine.live_prefix
-    qo = torch.tensor(case.extend_seq_lens, dtype=torch.int64)
-    owner = torch.repeat_interleave(torch.arange(case.bs), qo)
-    pool_rows = torch.tensor(case.req_pool_indices, dtype=torch.int64)[owner].to(req_to_token.device)
-    kv = torch.tensor(case.kv_lens, dtype=torch.int64)[owner]
+    pool_rows = torch.tensor(case.req_pool_indices, dtype=torch.int64)[case.token_requests()].to(req_to_token.device)
+    kv = case.token_kv_lens()
     live = (kv.clamp(max=msk) if live_prefix else torch.full_like(kv, msk)).to(req_to_token.device)
     width = min(msk, req_to_token.shape[1])
     tables = []  # (name, columns a row holds, live cells of each token's row, what the row must be)

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from properties.cases import DOMAINS
 from properties.conventions import CONVENTION_CHOICES
 from properties.gate_rows import FAMILIES, required_help
-from properties.harness import DEFAULT_DOMAIN, MODES, hyphenated
+from properties.harness import DEFAULT_DOMAIN, LAUNCH_FORMS, MODES, hyphenated
 from reference.engines import DEFAULT_PROFILE, ENGINE_PROFILES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES
 
@@ -35,7 +35,6 @@ LAUNCH_HELP = "; ".join(f"{hyphenated(mode)}: {given}" for mode, given in MODES.
 REQUIRE_HELP = f"the rows that must pass, of {', '.join(FAMILIES)} (default: {required_help()})"
 
 
-LAUNCH_FORMS = {hyphenated(mode): mode for mode in MODES}
 
 
 def choice(known: Iterable[str]) -> Callable[[str], str]:

@@ -121,10 +121,9 @@ class GatedVariant:
 
     def _declares(self, row: str) -> bool:
         """Whether the variant declares the launch form of `row` in its forward mode."""
-        from properties.harness import MODES, hyphenated, in_launch_form
+        from properties.harness import LAUNCH_FORMS, in_launch_form
 
-        mode = next(mode for mode in MODES if hyphenated(mode) == row)
-        return in_launch_form(self.variant, mode, "sglang") is not None
+        return in_launch_form(self.variant, LAUNCH_FORMS[row], "sglang") is not None
 
     @property
     def gate(self):

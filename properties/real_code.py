@@ -169,8 +169,9 @@ def judge_all(max_examples: int, workers: int, on_judged=None, match: str = "") 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chosen = [i for i, record in enumerate(REAL_CODE) if match.lower() in f"{record.kernel} [{record.forward_mode}]".lower()]
-    missing = [(REAL_CODE[i], why) for i in chosen if (why := REAL_CODE[i].missing())]
-    runnable = [i for i in chosen if not REAL_CODE[i].missing()]
+    whys = {i: REAL_CODE[i].missing() for i in chosen}  # each loads the kernel's file: once a record
+    missing = [(REAL_CODE[i], why) for i, why in whys.items() if why]
+    runnable = [i for i, why in whys.items() if not why]
     judged: dict[int, Judged] = {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
         futures = {pool.submit(judge_by_index, i, max_examples): i for i in runnable}
