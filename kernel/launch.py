@@ -52,15 +52,18 @@ class LaunchPlan:
         self.direct = None
 
 
-def _signature(tensors: tuple[torch.Tensor, ...], host: tuple) -> tuple | None:
-    """The call's host-visible signature; None where the plan cache must not be used (CPU tensors,
-    which only the interpreter runs; a Triton whose private launch API is missing or changed, or a
-    launch hook that wants Triton's own path; arguments that are not tensors and must reach the
-    checks). Under unified addressing a device pointer also names its device."""
+def _signature(tensors: tuple[torch.Tensor | None, ...], host: tuple) -> tuple | None:
+    """The call's host-visible signature, an absent tensor (None) left out; None where the plan cache
+    must not be used (CPU tensors, which only the interpreter runs; a Triton whose private launch API
+    is missing or changed, or a launch hook that wants Triton's own path; arguments that are not
+    tensors and must reach the checks). Under unified addressing a device pointer also names its
+    device."""
     try:
         if not tensors[0].is_cuda or not _triton_launch.direct_launch_usable():
             return None
-        return (tuple((t.data_ptr(), t.dtype, t.shape, t.stride()) for t in tensors), *map(type, host), *host)
+        # A list comprehension, not a generator, and the entries unpacked into the key: about half
+        # a microsecond less a call than a nested tuple built by a generator.
+        return (*[(t.data_ptr(), t.dtype, t.shape, t.stride()) for t in tensors if t is not None], *map(type, host), *host)
     except (AttributeError, TypeError):
         return None
 
@@ -87,9 +90,8 @@ def fill_signature(call: MetadataCall) -> tuple | None:
     buffers = call.buffers
     if not isinstance(buffers, MetadataBuffers):
         raise TypeError(f"buffers must be a MetadataBuffers, got {type(buffers).__name__}")
-    tensors = (call.seq_lens, call.extend_seq_lens, call.req_pool_indices, call.req_to_token, *_outputs(call))
     return _signature(
-        tuple(t for t in tensors if t is not None),
+        (call.seq_lens, call.extend_seq_lens, call.req_pool_indices, call.req_to_token, *_outputs(call)),
         (
             call.forward_mode.name, call.nsa_index_topk, call.page_size, call.max_seqlen_k, call.next_n,
             buffers.real_page_table is buffers.page_table_1, buffers.page_table_1 is None, call.zero_cu_heads,

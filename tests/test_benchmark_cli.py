@@ -300,3 +300,15 @@ def test_equal_extend_lengths_carry_the_static_width_promise_to_the_fills_that_d
         case = cases.make_case(64, 300, 8, extend, 32, torch.device("cpu"))
         assert case.bound(kernel.fill_draft_extend_metadata).keywords.get("static_extend_len", False) is promised, extend
         assert "static_extend_len" not in case.bound(eager.fill_draft_extend_metadata).keywords
+
+
+def test_a_host_ratio_is_taken_within_each_round_then_its_median():
+    """Rounds where the host's clock ran slow for both implementations cancel: the ratio is the
+    median of each round's own ratio, not the ratio of two medians taken at different moments."""
+    from benchmarks.replay_metadata.timing import host_ratio
+
+    kernel_rounds = {"us": 20.0, "rounds_us": [14.0, 30.0, 20.0]}
+    empty_rounds = {"us": 20.0, "rounds_us": [10.0, 25.0, 16.0]}
+    assert host_ratio(kernel_rounds, empty_rounds) == pytest.approx(1.25)
+    assert host_ratio({"us": 3.0}, {"us": 2.0}) == pytest.approx(1.5)
+    assert host_ratio(None, empty_rounds) is None

@@ -46,6 +46,7 @@ from benchmarks.replay_metadata.timing import (
     HOST_BLOCKS,
     HOST_BUDGET_S,
     HOST_CALLS_PER_BLOCK,
+    HOST_ROUNDS,
     REPLAYS_MAX,
     REPLAYS_MIN,
     WARMUP_CALLS,
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "against": {label: {"spec": v.spec, "convention": v.convention} for label, v in against.items()},
         "method": {
             "warmup_calls": WARMUP_CALLS,
-            "host": {"blocks": HOST_BLOCKS, "calls_per_block": HOST_CALLS_PER_BLOCK, "budget_s": HOST_BUDGET_S},
+            "host": {"blocks": HOST_BLOCKS, "calls_per_block": HOST_CALLS_PER_BLOCK, "budget_s": HOST_BUDGET_S, "rounds": HOST_ROUNDS},
             "graph": {"calls": [GRAPH_MIN_CALLS, GRAPH_MAX_CALLS], "target_ms": GRAPH_TARGET_MS,
                       "replays": [REPLAYS_MIN, REPLAYS_MAX], "max_input_sets": MAX_INPUT_SETS},
         },

@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.replay_metadata.cases import QUICK_EXTENDS, Case, input_sets, make_case, page_table_bytes
 from benchmarks.replay_metadata.peers import AGAINST_LIMIT_MS, AGAINST_PREFIX, EAGER, implementations, shipped
-from benchmarks.replay_metadata.timing import host_us, in_graph_us, synced_call_us, syncs_with_host, wall_us
+from benchmarks.replay_metadata.timing import host_rounds_us, in_graph_us, synced_call_us, syncs_with_host, wall_us
 from properties.harness import Variant
 from reference.modes import DEFAULT_FORWARD_MODE
 
@@ -59,7 +59,7 @@ def measure_case(case: Case, against: dict[str, Variant], *, skipped: dict[str, 
             slow[label] = f"{walls[0] / 1e3:.0f} ms per call, over the {AGAINST_LIMIT_MS:.0f} ms limit: wall clock, 3 calls"
             figures[name] = {"us": statistics.median(walls), "method": "wall", "calls": 3, "note": slow[label]}
             del calls[name]
-    host = {name: host_us(fns[0]) for name, fns in calls.items()}
+    host = host_rounds_us({name: fns[0] for name, fns in calls.items()})
     gpu = {name: gpu_us(name, fns) for name, fns in calls.items()}
     host.update(figures)
     gpu.update(figures)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.replay_metadata.measure import CAPACITY_CONTEXT, CAPACITY_WIDE
+from benchmarks.replay_metadata.timing import host_ratio
 from benchmarks.replay_metadata.peers import AGAINST_LIMIT_MS, AGAINST_PREFIX, COPY, EAGER, EMPTY, KERNEL, RESIDENT
 from properties.harness import Variant
 from reference.engines import DEFAULT_PROFILE
@@ -23,6 +24,11 @@ def us_cell(figure: dict | None) -> str:
 
 def ratio(a: dict | None, b: dict | None) -> str:
     return "-" if a is None or b is None else format(a["us"] / b["us"], ".3g")
+
+
+def host_ratio_cell(a: dict | None, b: dict | None) -> str:
+    value = host_ratio(a, b)
+    return "-" if value is None else format(value, ".3g")
 
 
 def format_table(rows: list[dict], against: dict[str, Variant]) -> str:
@@ -45,14 +51,15 @@ def format_table(rows: list[dict], against: dict[str, Variant]) -> str:
         line += [us_cell(gpu.get(n)) for n in names] + [us_cell(host.get(n)) for n in names if n != COPY]
         line += [ratio(gpu[KERNEL], gpu.get(COPY)), ratio(gpu[RESIDENT], gpu[KERNEL])]
         line += [ratio(gpu[KERNEL], gpu.get(name)) for name in others]
-        line += [ratio(host[KERNEL], host[EMPTY]), ratio(host[EAGER], host[KERNEL])]
+        line += [host_ratio_cell(host[KERNEL], host[EMPTY]), host_ratio_cell(host[EAGER], host[KERNEL])]
         lines.append(line)
     profile = rows[0].get("profile", DEFAULT_PROFILE) if rows else DEFAULT_PROFILE
     legend = [
         "us per call. gpu: calls captured 20-100 to a CUDA graph, median over replays of replay time / calls;",
         "  'w': host wall per call with the device synced (the call syncs with the host, so no graph can hold it);",
         f"  floor: a device copy reading and writing the bytes the {profile} profile makes the mode move, timed the same way;",
-        "  empty: an empty Triton kernel. host: median over blocks of block wall time / calls.",
+        "  empty: an empty Triton kernel. host: median over blocks of block wall time / calls, in rounds that take every",
+        "  implementation in turn; a host ratio is the median over rounds of the ratio within a round.",
     ]
     legend += [f"  {AGAINST_PREFIX}{label} = {v.spec} ({v.convention})" for label, v in against.items()] or ["  against: none (--against SPEC)"]
     if against:

@@ -16,6 +16,7 @@ HOST_BLOCKS = 20
 HOST_CALLS_PER_BLOCK = 25
 HOST_MIN_BLOCKS = 3
 HOST_BUDGET_S = 0.25
+HOST_ROUNDS = 5
 
 GRAPH_MIN_CALLS = 20
 GRAPH_MAX_CALLS = 100
@@ -64,6 +65,34 @@ def host_us(
 
     per_call = repeat(block, blocks, HOST_MIN_BLOCKS, budget_s)
     return {"us": statistics.median(per_call), "calls_per_block": calls, "blocks": len(per_call)}
+
+
+def host_rounds_us(fns: dict[str, Callable[[], None]], *, rounds: int = HOST_ROUNDS) -> dict[str, dict]:
+    """Host us per call of several implementations, side by side: `rounds` rounds, each timing every
+    implementation in turn by host_us over HOST_BLOCKS // rounds blocks. A shared host's clock moves
+    between seconds more than within one, so a ratio of two implementations is taken within each
+    round and its median over rounds (`host_ratio`); each figure's `us` is its median over rounds,
+    and `rounds_us` keeps every round's."""
+    per_round: dict[str, list[float]] = {name: [] for name in fns}
+    blocks = max(HOST_MIN_BLOCKS, HOST_BLOCKS // rounds)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            per_round[name].append(host_us(fn, blocks=blocks, budget_s=HOST_BUDGET_S / rounds)["us"])
+    return {
+        name: {"us": statistics.median(values), "method": "host-rounds", "rounds_us": values, "blocks_per_round": blocks}
+        for name, values in per_round.items()
+    }
+
+
+def host_ratio(a: dict | None, b: dict | None) -> float | None:
+    """The median over rounds of a's host time over b's in the same round (host_rounds_us); the
+    ratio of the medians where either figure has no rounds."""
+    if a is None or b is None:
+        return None
+    ra, rb = a.get("rounds_us"), b.get("rounds_us")
+    if ra and rb and len(ra) == len(rb):
+        return statistics.median(x / y for x, y in zip(ra, rb))
+    return a["us"] / b["us"]
 
 
 def synced_call_us(fn: Callable[[], None]) -> float:
