@@ -68,7 +68,7 @@ def fresh_launcher(monkeypatch):
 def plans_for_cpu(fresh_launcher):
     original = launch._signature
     fresh_launcher.setattr(
-        launch, "_signature", lambda tensors, host: original(tuple(map(OnDevice, tensors)), host)
+        launch, "_signature", lambda tensors, host: original(tuple(t if t is None else OnDevice(t) for t in tensors), host)
     )
     return fresh_launcher
 
