@@ -113,10 +113,15 @@ def test_a_sticky_fault_costs_its_own_test_and_no_other(tmp_path, workers):
     that skipped instead drained the queue: 937 tests of one H100 run). Without xdist the later tests
     say why they do not run."""
     (tmp_path / "test_steps.py").write_text(FAULTING_TESTS)
-    result = _pytest("-rs", "-p", "no:randomly", *(["-n", workers] if workers else []), cwd=tmp_path)
+    junit = tmp_path / "junit.xml"
+    result = _pytest("-rs", "-p", "no:randomly", f"--junitxml={junit}", *(["-n", workers] if workers else []), cwd=tmp_path)
     said = result.stdout + result.stderr
     assert "FAILED test_steps.py::test_step[0]" in said, said
     if workers:
         assert result.returncode == 1 and "1 failed, 39 passed, 1 rescheduled" in said and "skipped" not in said, said
+        # The JUnit file holds each test once, with its name: no empty testcase for the rescheduling.
+        cases = ElementTree.parse(junit).getroot().iter("testcase")
+        names = sorted(case.get("name") or "" for case in cases)
+        assert names == sorted(f"test_step[{step}]" for step in range(40)), names
     else:
         assert "1 failed, 39 skipped" in said and "a fresh worker would run it" in said, said
