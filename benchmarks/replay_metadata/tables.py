@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.replay_metadata.measure import CAPACITY_CONTEXT, CAPACITY_WIDE
-from benchmarks.replay_metadata.timing import host_ratio
 from benchmarks.replay_metadata.peers import AGAINST_LIMIT_MS, AGAINST_PREFIX, COPY, EAGER, EMPTY, KERNEL, RESIDENT
+from benchmarks.replay_metadata.timing import host_ratio
 from properties.harness import Variant
 from reference.engines import DEFAULT_PROFILE
 
