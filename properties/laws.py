@@ -150,9 +150,10 @@ def expanded_lengths_count_up_to_seq_len(fill: Contract, case: ReplayCase, devic
     qo = torch.tensor(case.extend_seq_lens, dtype=torch.int64)
     kv = torch.tensor(case.kv_lens, dtype=torch.int64)
     owner = case.token_requests()
-    step = torch.arange(total) - (torch.cumsum(qo, 0) - qo)[owner]
+    ends = torch.cumsum(qo, 0)
+    step = torch.arange(total) - (ends - qo)[owner]
     at_floor = (floor - kv + qo).clamp(min=0).minimum(qo)
-    last = torch.cumsum(qo, 0)[qo > 0] - 1
+    last = ends[qo > 0] - 1
     bad_end = torch.zeros(case.bs, dtype=torch.bool)
     bad_end[owner[last]] = expanded[last] != kv[owner[last]].clamp(min=floor)
     bad_start = _per_request(case.bs, owner, (step < at_floor[owner]) & (expanded != floor))

@@ -35,8 +35,6 @@ LAUNCH_HELP = "; ".join(f"{hyphenated(mode)}: {given}" for mode, given in MODES.
 REQUIRE_HELP = f"the rows that must pass, of {', '.join(FAMILIES)} (default: {required_help()})"
 
 
-
-
 def choice(known: Iterable[str]) -> Callable[[str], str]:
     """An argparse `type` that reads a value in either spelling as the hyphenated one of `known`,
     leaving an unknown value for argparse's `choices` to refuse."""

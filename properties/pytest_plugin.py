@@ -310,6 +310,15 @@ def pytest_runtest_logreport(report):
             terminal.write_line(f"FAILED {report.nodeid}" + ("" if report.when == "call" else f" ({report.when})"), red=True)
 
 
+# How pytest_handlecrashitem's reports begin: another plugin's reruns keep their own words.
+RESCHEDULED = "rescheduled: "
+
+
+def _rescheduled(report) -> bool:
+    """Whether `report` is one pytest_handlecrashitem made."""
+    return report.outcome == "rerun" and str(report.longrepr).startswith(RESCHEDULED)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_handlecrashitem(crashitem, report, sched):
     """A worker that ended itself after a sticky CUDA fault did not crash on `crashitem`: the test had
@@ -319,7 +328,7 @@ def pytest_handlecrashitem(crashitem, report, sched):
         _FAULTED_WORKERS.discard(worker)
         sched.mark_test_pending(crashitem)
         report.outcome = "rerun"
-        report.longrepr = f"rescheduled: worker {worker} ended itself after a CUDA fault left its context unusable"
+        report.longrepr = f"{RESCHEDULED}worker {worker} ended itself after a CUDA fault left its context unusable"
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
@@ -328,7 +337,7 @@ def pytest_runtest_logreport_rescheduled_junit(report):
     matches none of its outcomes: the file would hold a nameless, empty testcase, which a CI reading
     it counts as a pass, beside the test's real one from its fresh worker. That entry is taken out
     again (pytest's writer is not public API: where it is laid out otherwise, the entry stays)."""
-    if not (_CONFIG and report.outcome == "rerun" and str(report.longrepr).startswith("rescheduled: ")):
+    if not (_CONFIG and _rescheduled(report)):
         return
     try:
         from _pytest.junitxml import xml_key
@@ -352,8 +361,7 @@ def pytest_testnodeready(node):
 
 
 def pytest_report_teststatus(report, config):
-    # Only the reports pytest_handlecrashitem made: another plugin's reruns keep their own words.
-    if report.outcome == "rerun" and str(report.longrepr).startswith("rescheduled: "):
+    if _rescheduled(report):
         return "rescheduled", "R", "RESCHEDULED"
     return None
 
