@@ -82,8 +82,10 @@ def public_fills(
         1 under sglang-dsv4 and full-width); index_kpool the KPool size of the sparse lengths;
         buffers.page_table_1 may be None where page_size > 1 (only the real page table is then
         written). live_prefix=True (the sglang-dsa and sglang-dsv4 profiles) lets each page row stop
-        at its request's kv length, and the Triton path then leaves the columns past it untouched;
-        False writes every column below max_seqlen_k. static_extend_len=True is the caller's promise
+        at its request's kv length, and the Triton path then leaves the columns past it untouched,
+        but for the up to three of page_table_1 that round the row's end up to four columns (never
+        past max_seqlen_k), which get their full-width value; False writes every column below
+        max_seqlen_k. static_extend_len=True is the caller's promise
         that every request extends the same number of tokens (SGLang's draft-extend of static
         width): the outputs are the same, and the Triton path finds where each request's tokens start
         without summing the earlier extend lengths; validation mode checks the promise.

@@ -159,6 +159,48 @@ def _load_columns(src_rows, cols, col_end):
 
 
 @triton.jit
+def _column_groups(cols, col_end):
+    # The mask of columns `cols` of each request's row below its col_end rounded up to a group of
+    # four columns. A mask that changes along the columns at every column Triton cannot vectorize:
+    # with several columns a thread, each access becomes that many scalar ones, every one spanning
+    # four times the sectors it uses (benchmarks/README.md, Nsight Compute against 0.5.23); one
+    # constant over aligned groups of four it loads and stores 16 bytes at a time. It is taken only
+    # for a tile below max_seqlen_k (_grouped), where the up to three columns past a row's end are
+    # tail cells of a live-prefix profile, and get what the full-width rule writes there: their
+    # req_to_token slot. Without a live prefix every row ends at max_seqlen_k, and such a tile is
+    # whole either way. On an H100 this took up to 14% off target-verify and decode at bs 512 to
+    # 4,096, and changed the latency-bound cells by at most 4% (benchmarks/README.md).
+    return (cols // 4)[None, :] < ((col_end + 3) // 4)[:, None]
+
+
+@triton.jit
+def _grouped(c, group_end, COL_TILE: tl.constexpr):
+    # Whether the tile [c, c + COL_TILE) lies below group_end, a bound of max_seqlen_k from below
+    # (_group_end), and takes _column_groups' mask. Loads and stores branch on it, not their masks:
+    # a mask chosen by a branch is, to Triton, one that may change at every column.
+    return c + COL_TILE <= group_end
+
+
+@triton.jit
+def _group_end(host_max_seqlen_k, col_end):
+    # The columns below which a grouped mask may round a row's end up: max_seqlen_k where the host
+    # gave it (host_max_seqlen_k, 0 in graph-resident mode), else the block's last live column,
+    # which no row's end rounds past unrounded. In graph-resident mode under a live prefix the kernel
+    # never learns max(seq_lens), and the bound the host gave is only the buffers' capacity.
+    return tl.maximum(host_max_seqlen_k, tl.max(col_end, axis=0))
+
+
+@triton.jit
+def _load_tile(src_rows, cols, col_end, grouped):
+    # _load_columns, grouped (_column_groups) where the tile is.
+    if grouped:
+        tile = tl.load(src_rows[:, None] + cols[None, :], mask=_column_groups(cols, col_end))
+    else:
+        tile = _load_columns(src_rows, cols, col_end)
+    return tile
+
+
+@triton.jit
 def _page_starts(c, COL_TILE: tl.constexpr, PAGE_SHIFT: tl.constexpr, PAGE_TILE: tl.constexpr):
     # The first column of every page that starts in the tile [c, c + COL_TILE): page p of the real
     # table is req_to_token's slot at column p * page_size, shifted. Lanes past the tile's last page
@@ -172,6 +214,7 @@ def _page_starts(c, COL_TILE: tl.constexpr, PAGE_SHIFT: tl.constexpr, PAGE_TILE:
         "bs",
         "max_seqlen_k",
         "nsa_index_topk",
+        "host_max_seqlen_k",
         "token_capacity",
         "next_n",
         "col_programs",
@@ -199,6 +242,7 @@ def dsa_metadata_kernel(
     bs,
     max_seqlen_k,
     nsa_index_topk,
+    host_max_seqlen_k,
     token_capacity,
     next_n,
     col_programs,
@@ -247,7 +291,8 @@ def dsa_metadata_kernel(
         # need not wait for max(seq_lens), and its stores are masked by that max. A live prefix ends
         # at the request's own kv length, which no max can cut short.
         if HAS_PAGE_TABLE_1:
-            slots = _load_columns(src_rows, first_col + tl.arange(0, COL_TILE), col_end)
+            first_grouped = _grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE)
+            slots = _load_tile(src_rows, first_col + tl.arange(0, COL_TILE), col_end, first_grouped)
         if PAGE_SHIFT > 0:
             page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)
     if DEVICE_MAX_SEQLEN:
@@ -271,6 +316,7 @@ def dsa_metadata_kernel(
     # The block's last live column: a column program whose first tile starts past it has no page
     # rows to copy, and needs no token offsets either.
     block_end = tl.max(col_end, axis=0)
+    group_end = _group_end(host_max_seqlen_k, col_end)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
     # Decode and target-verify give every request the same number of tokens, and so does a
@@ -346,7 +392,9 @@ def dsa_metadata_kernel(
             # tiles always has one in flight.
             cols = c + tl.arange(0, COL_TILE)
             if HAS_PAGE_TABLE_1:
-                next_slots = _load_columns(src_rows, cols + col_stride, col_end)
+                grouped = _grouped(c, group_end, COL_TILE)
+                next_grouped = _grouped(c + col_stride, group_end, COL_TILE)
+                next_slots = _load_tile(src_rows, cols + col_stride, col_end, next_grouped)
             if PAGE_SHIFT > 0:
                 page_cols = _page_starts(c, COL_TILE, PAGE_SHIFT, PAGE_TILE)
                 page_mask = (page_cols < c + COL_TILE)[None, :] & (page_cols[None, :] < col_end[:, None])
@@ -357,12 +405,11 @@ def dsa_metadata_kernel(
                 token = token_start + step
                 row_mask = req_mask & (step < qo) & (token < token_capacity)
                 if HAS_PAGE_TABLE_1:
-                    tl.store(
-                        page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :],
-                        slots,
-                        mask=row_mask[:, None] & (cols[None, :] < col_end[:, None]),
-                        cache_modifier=".cs",
-                    )
+                    rows_at = page_table_1_ptr + (token * page_table_1_stride)[:, None] + cols[None, :]
+                    if grouped:
+                        tl.store(rows_at, slots, mask=row_mask[:, None] & _column_groups(cols, col_end), cache_modifier=".cs")
+                    else:
+                        tl.store(rows_at, slots, mask=row_mask[:, None] & (cols[None, :] < col_end[:, None]), cache_modifier=".cs")
                 if PAGE_SHIFT > 0:
                     # An arithmetic shift is floor division by the page size, negatives included.
                     tl.store(

@@ -202,6 +202,7 @@ class Launcher:
             shape.bs,
             max_seqlen_k,
             call.nsa_index_topk,
+            0 if call.max_seqlen_k is None else max_seqlen_k,
             shape.token_capacity,
             call.next_n,
             geometry.col_programs,

@@ -80,13 +80,16 @@ def _gpu_tile_shapes(mode_name: str) -> list:
     return sorted(shapes, key=lambda tiles: tuple(vars(tiles).values()))
 
 
-# Tiles no table holds: blocks of 4 requests, 32-column tiles, at most 12 programs (a
-# benchmarks.tile_variants name spells them).
-OFF_TABLE_TILES = Tiles(4, 8, 32, 1, 12)
+# Tiles no table holds (a benchmarks.tile_variants name spells them): blocks of 4 requests and
+# one request a program, 32- and 16-column tiles, at most 12 programs. Narrow tiles put the pinned
+# examples' columns both in tiles below max_seqlen_k (masked by groups of four columns) and in the
+# tile max_seqlen_k cuts (masked by column), in the graph-resident mode too, where the bound is
+# the block's last live column.
+OFF_TABLE_TILES = (Tiles(4, 8, 32, 1, 12), Tiles(1, 8, 16, 1, 12))
 
 
 @pytest.mark.parametrize(
-    "mode_name, tiles", [(mode, tiles) for mode in MODE_NAMES for tiles in [*_gpu_tile_shapes(mode), OFF_TABLE_TILES]], ids=str
+    "mode_name, tiles", [(mode, tiles) for mode in MODE_NAMES for tiles in [*_gpu_tile_shapes(mode), *OFF_TABLE_TILES]], ids=str
 )
 def test_every_gpu_tile_shape_fills_the_contract_in_the_interpreter(mode_name, tiles, device):
     """The CPU tier runs the interpreter's own tiles; each shape the GPU tables hold (one request a

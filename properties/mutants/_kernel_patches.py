@@ -144,6 +144,31 @@ PATCHES: dict[str, Patch] = {
             ),
         ),
     ),
+    "grouped_tile_by_its_first_column": Patch(
+        "a column tile masked by groups of four columns once its first column lies below the rows' bound, not its last: the rows that end in its last group are written up to three columns past max_seqlen_k",
+        "return c + COL_TILE <= group_end",
+        "return c < group_end",
+        guards=(
+            ("mask=_column_groups(cols, col_end))", "mask=_column_groups(cols, col_end) & (cols < req_to_token_stride)[None, :])"),
+            ("def _load_tile(src_rows, cols, col_end, grouped):", "def _load_tile(src_rows, cols, col_end, grouped, req_to_token_stride):"),
+            ("_grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE))", "_grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE), req_to_token_stride)"),
+            ("_grouped(c + col_stride, group_end, COL_TILE))", "_grouped(c + col_stride, group_end, COL_TILE), req_to_token_stride)"),
+            (
+                "mask=row_mask[:, None] & _column_groups(cols, col_end),",
+                "mask=row_mask[:, None] & _column_groups(cols, col_end) & (cols < page_table_1_stride)[None, :],",
+            ),
+        ),
+    ),
+    "group_end_is_capacity_when_graph_resident": Patch(
+        "the bound below which a row's end is rounded up to a group of four columns taken from the host's max_seqlen_k in graph-resident mode too, where it is only the buffers' capacity: the longest rows are written up to three columns past max(seq_lens)",
+        "            0 if call.max_seqlen_k is None else max_seqlen_k,\n",
+        "            max_seqlen_k,\n",
+    ),
+    "column_groups_rounded_down": Patch(
+        "a row's end rounded down to a group of four columns where its tile is masked by groups: up to three live columns of each row go unwritten",
+        "return (cols // 4)[None, :] < ((col_end + 3) // 4)[:, None]",
+        "return (cols // 4)[None, :] < (col_end // 4)[:, None]",
+    ),
     "column_tile_frozen": Patch(
         "every column tile of a program stored at its first tile's columns: only its first tile is written right",
         "            cols = c + tl.arange(0, COL_TILE)\n",
