@@ -151,8 +151,8 @@ PATCHES: dict[str, Patch] = {
         guards=(
             ("mask=_column_groups(cols, col_end))", "mask=_column_groups(cols, col_end) & (cols < req_to_token_stride)[None, :])"),
             ("def _load_tile(src_rows, cols, col_end, grouped):", "def _load_tile(src_rows, cols, col_end, grouped, req_to_token_stride):"),
-            ("_grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE))", "_grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE), req_to_token_stride)"),
-            ("_grouped(c + col_stride, group_end, COL_TILE))", "_grouped(c + col_stride, group_end, COL_TILE), req_to_token_stride)"),
+            ("col_end, first_grouped)", "col_end, first_grouped, req_to_token_stride)"),
+            ("col_end, next_grouped)", "col_end, next_grouped, req_to_token_stride)"),
             (
                 "mask=row_mask[:, None] & _column_groups(cols, col_end),",
                 "mask=row_mask[:, None] & _column_groups(cols, col_end) & (cols < page_table_1_stride)[None, :],",
