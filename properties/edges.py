@@ -24,7 +24,7 @@ from reference.domain import KPOOL_SIZE, PAGE_SIZES
 from reference.modes import DEFAULT_FORWARD_MODE, FORWARD_MODES, TARGET_VERIFY
 
 
-def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", **extra) -> ReplayCase:
+def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int32", spare_cols=5, **extra) -> ReplayCase:
     bs = len(seq_lens)
     max_seqlen_k = max(seq_lens, default=0) + slack
     return ReplayCase(
@@ -42,7 +42,7 @@ def _case(seq_lens, extend_seq_lens, *, topk=4, page_size=1, slack=0, dtype="int
         req_to_token_seed=bs,
         spare_requests=2,
         spare_tokens=3,
-        spare_cols=5,
+        spare_cols=spare_cols,
         row_pad=3,
         **extra,
     )
@@ -88,7 +88,11 @@ EDGE_EXAMPLES: dict[str, ReplayCase] = {
     "large_batch": _case(*_ragged(LARGE_BATCH + 43, 3), topk=7, page_size=2),
     "many_tokens": _case(*_ragged(MANY_TOKENS // 2 + 2, 4), topk=12, page_size=16),
     "long_context": _case([LONG_CONTEXT + 77, 1200], [3, 2], topk=2048, page_size=64),
-    "slack_max_seqlen_k": _case([30, 7], [2, 2], slack=129, page_size=64),
+    # Columns far past the longest row in req_to_token and in the buffers, as SGLang sizes its graph
+    # buffers for the longest context: past two of the interpreter's 1,024-column tiles, so that in
+    # graph-resident mode (max_seqlen_k = max(seq_lens)) the capacity, which bounds no row, lies
+    # tiles past it.
+    "slack_max_seqlen_k": _case([30, 7], [2, 2], slack=2100, page_size=64, spare_cols=2100),
     "page_size_1": _case([13, 2, 8], [2, 1, 3], page_size=1),
     "page_size_64": _case([200, 64, 65, 129], [2, 1, 2, 3], page_size=64, req_to_token_base=-5000),
     "int64_inputs": _case([14, 6, 31], [3, 0, 2], dtype="int64", page_size=16),
