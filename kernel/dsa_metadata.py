@@ -50,6 +50,9 @@ def kernel_id(mode: ForwardMode) -> int:
 
 # Globals a @triton.jit body reads must be constexpr.
 DRAFT_EXTEND, DECODE, TARGET_VERIFY = (tl.constexpr(kernel_id(mode)) for mode in (DRAFT_EXTEND_MODE, DECODE_MODE, TARGET_VERIFY_MODE))
+# The columns a tile below max_seqlen_k masks as one (_column_groups): 16 bytes of int32, one vector
+# access.
+COLUMN_GROUP = tl.constexpr(4)
 
 
 @triton.jit
@@ -161,16 +164,16 @@ def _load_columns(src_rows, cols, col_end):
 @triton.jit
 def _column_groups(cols, col_end):
     # The mask of columns `cols` of each request's row below its col_end rounded up to a group of
-    # four columns. A mask that changes along the columns at every column Triton cannot vectorize:
-    # with several columns a thread, each access becomes that many scalar ones, every one spanning
-    # four times the sectors it uses (benchmarks/README.md, Nsight Compute against 0.5.23); one
-    # constant over aligned groups of four it loads and stores 16 bytes at a time. It is taken only
-    # for a tile below max_seqlen_k (_grouped), where the up to three columns past a row's end are
+    # COLUMN_GROUP columns. A mask that changes along the columns at every column Triton cannot
+    # vectorize: with several columns a thread, each access becomes that many scalar ones, every one
+    # spanning four times the sectors it uses (benchmarks/README.md, Nsight Compute against 0.5.23);
+    # one constant over aligned groups it loads and stores 16 bytes at a time. It is taken only for
+    # a tile below max_seqlen_k (_grouped), where the up to three columns past a row's end are
     # tail cells of a live-prefix profile, and get what the full-width rule writes there: their
     # req_to_token slot. Without a live prefix every row ends at max_seqlen_k, and such a tile is
     # whole either way. On an H100 this took up to 14% off target-verify and decode at bs 512 to
     # 4,096, and changed the latency-bound cells by at most 4% (benchmarks/README.md).
-    return (cols // 4)[None, :] < ((col_end + 3) // 4)[:, None]
+    return (cols // COLUMN_GROUP)[None, :] < ((col_end + COLUMN_GROUP - 1) // COLUMN_GROUP)[:, None]
 
 
 @triton.jit
@@ -182,12 +185,12 @@ def _grouped(c, group_end, COL_TILE: tl.constexpr):
 
 
 @triton.jit
-def _group_end(host_max_seqlen_k, col_end):
+def _group_end(host_max_seqlen_k, block_end):
     # The columns below which a grouped mask may round a row's end up: max_seqlen_k where the host
-    # gave it (host_max_seqlen_k, 0 in graph-resident mode), else the block's last live column,
-    # which no row's end rounds past unrounded. In graph-resident mode under a live prefix the kernel
-    # never learns max(seq_lens), and the bound the host gave is only the buffers' capacity.
-    return tl.maximum(host_max_seqlen_k, tl.max(col_end, axis=0))
+    # gave it (host_max_seqlen_k, 0 in graph-resident mode), else block_end, the block's last live
+    # column, which no row's end rounds past unrounded. In graph-resident mode under a live prefix
+    # the kernel never learns max(seq_lens), and the bound the host gave is only the buffers' capacity.
+    return tl.maximum(host_max_seqlen_k, block_end)
 
 
 @triton.jit
@@ -291,7 +294,7 @@ def dsa_metadata_kernel(
         # need not wait for max(seq_lens), and its stores are masked by that max. A live prefix ends
         # at the request's own kv length, which no max can cut short.
         if HAS_PAGE_TABLE_1:
-            first_grouped = _grouped(first_col, _group_end(host_max_seqlen_k, col_end), COL_TILE)
+            first_grouped = _grouped(first_col, _group_end(host_max_seqlen_k, tl.max(col_end, axis=0)), COL_TILE)
             slots = _load_tile(src_rows, first_col + tl.arange(0, COL_TILE), col_end, first_grouped)
         if PAGE_SHIFT > 0:
             page_slots = _load_columns(src_rows, _page_starts(first_col, COL_TILE, PAGE_SHIFT, PAGE_TILE), col_end)
@@ -316,7 +319,7 @@ def dsa_metadata_kernel(
     # The block's last live column: a column program whose first tile starts past it has no page
     # rows to copy, and needs no token offsets either.
     block_end = tl.max(col_end, axis=0)
-    group_end = _group_end(host_max_seqlen_k, col_end)
+    group_end = _group_end(host_max_seqlen_k, block_end)
 
     # Prefix sums over every request before this program's block, taken while the tile is in flight.
     # Decode and target-verify give every request the same number of tokens, and so does a

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import kernel as kernel_module
+from kernel.dsa_metadata import COLUMN_GROUP
 from kernel.sglang import fused_dsa_decode_metadata, fused_dsa_draft_extend_metadata
 from properties.cases import ReplayCase
 from properties.gate import FAIL, PASS, Gate
@@ -144,18 +145,15 @@ def _mixed_lengths_case(mode_name: str, profile: str, page_size: int) -> ReplayC
     return case.with_changes(max_seqlen_k=max(case.kv_lens))
 
 
-# The columns past its kv length a row of page_table_1 may be written to: its end rounded up to a
-# group of this many, so that Triton vectorizes the tile's masks (kernel.dsa_metadata._column_groups).
-COLUMN_GROUP = 4
-
-
 def _rounded_tail(case: ReplayCase, tail: torch.Tensor) -> torch.Tensor:
     """The tail cells of page_table_1 that the shipped kernel may write: those below each token
-    row's kv length rounded up to COLUMN_GROUP columns, and below max_seqlen_k."""
+    row's kv length rounded up to a group of the kernel's COLUMN_GROUP columns (so that Triton
+    vectorizes the tile's masks), and below max_seqlen_k."""
     columns = torch.arange(tail.shape[1], dtype=torch.int64)
     rounded = torch.zeros(tail.shape, dtype=torch.bool)
     tokens = case.total_tokens
-    ends = torch.clamp(-(-case.token_kv_lens() // COLUMN_GROUP) * COLUMN_GROUP, max=case.max_seqlen_k)
+    group = COLUMN_GROUP.value
+    ends = torch.clamp(-(-case.token_kv_lens() // group) * group, max=case.max_seqlen_k)
     rounded[:tokens] = columns[None, :] < ends[:, None]
     return tail & rounded
 

@@ -166,8 +166,8 @@ PATCHES: dict[str, Patch] = {
     ),
     "column_groups_rounded_down": Patch(
         "a row's end rounded down to a group of four columns where its tile is masked by groups: up to three live columns of each row go unwritten",
-        "return (cols // 4)[None, :] < ((col_end + 3) // 4)[:, None]",
-        "return (cols // 4)[None, :] < (col_end // 4)[:, None]",
+        "return (cols // COLUMN_GROUP)[None, :] < ((col_end + COLUMN_GROUP - 1) // COLUMN_GROUP)[:, None]",
+        "return (cols // COLUMN_GROUP)[None, :] < (col_end // COLUMN_GROUP)[:, None]",
     ),
     "column_tile_frozen": Patch(
         "every column tile of a program stored at its first tile's columns: only its first tile is written right",
