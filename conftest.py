@@ -150,6 +150,17 @@ def device():
     return DEVICE
 
 
+@pytest.fixture(params=["compiled", "attributes"])
+def guard_form(request, monkeypatch):
+    """The plan caches' guard on tensor metadata (kernel._tensor_guard) in each of its forms: PyTorch's
+    compiled check, and the attributes read from Python that a PyTorch without it gets."""
+    if request.param == "attributes":
+        from kernel import _tensor_guard
+
+        monkeypatch.setattr(_tensor_guard, "_TensorGuards", None)
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def variant(request):
     try:

@@ -6,9 +6,10 @@ Triton launch through Triton's public path and through the same direct launch.
     python -m benchmarks.host_breakdown --out DIR [--forward-mode all] [--bs 8] [--context 8192]
         [--page-size 64] [--index-kpool 1] [--sglang 0.5.23] [--rounds 7]
 
-A repeated drop-in call is: its argument key (each tensor's address, dtype, shape and strides, each
-host value with its type), the lookup, the switches (the Triton path, validation mode, a launch
-hook) and the kept direct launch of the compiled kernel. A call with new arguments also builds the
+A repeated drop-in call is: its argument key (each tensor's address, each host value with its
+type), the lookup, the switches (the Triton path, validation mode, a launch hook), the guard on its
+tensors' dtypes, devices, shapes and strides (kernel._tensor_guard) and the kept direct launch of
+the compiled kernel. A call with new arguments also builds the
 buffers and the call object, runs the argument checks and plans its launch: those pieces are timed
 too, as what a new signature costs once. `--sglang VERSION` adds that release's plain and KPool
 kernels (`python -m properties peers fetch sglang==VERSION` first), called with the same keyword
@@ -43,7 +44,7 @@ from benchmarks.replay_metadata.cases import MAX_EXTEND, Case, make_case
 from benchmarks.replay_metadata.timing import HOST_CALLS_PER_BLOCK, _empty_kernel, host_us
 from kernel import _triton_launch
 from kernel.call import MetadataCall, public_fills
-from kernel.launch import _graph_columns, fill_signature
+from kernel.launch import LAUNCHER, _graph_columns, fill_signature
 from kernel.validation import check_call, validation_requested
 from properties.conventions import per_bs_buffers
 from properties.harness import import_target
@@ -65,7 +66,7 @@ EMPTY = "empty kernel, public launch"
 EMPTY_DIRECT = "empty kernel, direct launch"
 KEPT = "the drop-in's kept direct launch"
 SWITCHES = "the switches (Triton path, validation, launch hook)"
-KEY = "the public fill's plan-cache key (fill_signature)"
+KEY = "the public fill's plan-cache key and its plan's guard"
 BUILD = "a new call: buffers and call object"
 CHECKS = "a new call: argument checks (check_call)"
 
@@ -128,7 +129,7 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
         raise RuntimeError(
             "the drop-in kept no direct launch: a launch hook is installed, or Triton's private launch API is missing or changed"
         )
-    kept = next(iter(drop_ins._LAUNCHES.values()))
+    _, kept = next(iter(drop_ins._LAUNCHES.values()))
     fill_name = FORWARD_MODES[mode].fill_name
     public = case.bound(getattr(kernel, fill_name), index_kpool=index_kpool, zero_cu_heads=True)
     public()
@@ -138,6 +139,12 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
     case.bound(catching, index_kpool=index_kpool, zero_cu_heads=True)()
     call: MetadataCall = calls[0]
     buffers = case.buffers
+    signature, _ = fill_signature(call)
+    plan = LAUNCHER.plans[signature]
+
+    def key_and_guard() -> bool:
+        _, tensors = fill_signature(call)
+        return plan.holds(*tensors)
 
     def build() -> MetadataCall:
         built = drop_ins._buffers(
@@ -155,7 +162,7 @@ def pieces(mode: str, bs: int, context: int, page_size: int, index_kpool: int, s
         PUBLIC: public,
         KEPT: kept,
         SWITCHES: drop_ins._replay_allowed,
-        KEY: lambda: fill_signature(call),
+        KEY: key_and_guard,
         BUILD: build,
         CHECKS: lambda: check_call(call, _graph_columns),
         EMPTY: lambda: _empty_kernel[(1,)](empty_pointer),

@@ -23,7 +23,9 @@ Host time: SGLang calls a drop-in before every replay, with the same buffers ste
 whose arguments were all seen before (each tensor's address, dtype, shape and strides; each host
 value with its type) is the very call the first one checked and planned, so it goes straight to the
 direct launch the launcher kept for it (kernel.launch), past building the buffers and the call
-object: that is most of the host time a drop-in adds to the launch. The switches are still read on
+object: that is most of the host time a drop-in adds to the launch. The kept launches are keyed by
+the tensors' addresses and the host values, and each holds a guard on the rest of its tensors'
+metadata (kernel._tensor_guard). The switches are still read on
 every call: with the Triton path off, validation mode on or a launch hook installed (a profiler),
 every call takes the full path.
 """
@@ -39,19 +41,17 @@ from reference.engines import SGLANG_DSA
 from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY
 
 from . import _triton_launch, fill_call, triton_enabled
+from ._tensor_guard import ABSENT, tensor_guard
 from .call import MetadataCall
 from .validation import validation_requested
 
 PADDING_FLOOR = SGLANG_DSA.padding_floor
 
 _MAX_LAUNCHES = 1024
-# Argument key -> the kept direct launch of that call.
-_LAUNCHES: dict[tuple, Callable[[], None]] = {}
-
-
-def _tensor(t: torch.Tensor | None) -> tuple | None:
-    """A tensor argument as the key holds it: everything the first call's checks and plan read."""
-    return None if t is None else (t.data_ptr(), t.dtype, t.shape, t.stride())
+_data_ptr = torch.Tensor.data_ptr
+# Argument key (the tensors' addresses, None for an absent one; the host values with their types)
+# -> (the guard on the tensors' other metadata, the kept direct launch of that call).
+_LAUNCHES: dict[tuple, tuple[Callable[..., bool], Callable[[], None]]] = {}
 
 
 def _replay_allowed() -> bool:
@@ -60,26 +60,30 @@ def _replay_allowed() -> bool:
     return triton_enabled() and not validation_requested(None) and _triton_launch.direct_launch_usable()
 
 
-def _replayed(key: tuple | None) -> bool:
+def _replayed(key: tuple | None, tensors: tuple[torch.Tensor, ...]) -> bool:
     """Launch a call whose arguments were seen before from its kept launch; False where the call
-    must take the full path (new arguments, or a switch that wants the checks or Triton's own
-    launch)."""
+    must take the full path (new arguments, a tensor at a kept address with another dtype, shape or
+    stride, or a switch that wants the checks or Triton's own launch). `tensors`: the call's
+    tensor arguments in order, ABSENT for a None."""
     try:
-        launch = None if key is None else _LAUNCHES.get(key)
+        kept = None if key is None else _LAUNCHES.get(key)
     except TypeError:  # an unhashable host value: the full path's checks name it
         return False
-    if launch is None or not _replay_allowed():
+    if kept is None or not _replay_allowed():
+        return False
+    holds, launch = kept
+    if not holds(*tensors):
         return False
     launch()
     return True
 
 
-def _keep(key: tuple | None, launch: Callable[[], None] | None) -> None:
+def _keep(key: tuple | None, tensors: tuple[torch.Tensor, ...], launch: Callable[[], None] | None) -> None:
     if key is None or launch is None:
         return
     if len(_LAUNCHES) >= _MAX_LAUNCHES:
         _LAUNCHES.clear()
-    _LAUNCHES[key] = launch
+    _LAUNCHES[key] = (tensor_guard(tensors), launch)
 
 
 def _page_size(real_page_size: int | None, physical_page_size: int | None) -> int:
@@ -128,16 +132,19 @@ def fused_dsa_decode_metadata(
     *,
     physical_page_size: int | None = None,
 ) -> None:
+    tensors = (
+        seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, ABSENT if page_table_1 is None else page_table_1,
+        dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table,
+    )
     try:
         key = (
-            "decode", _tensor(seq_lens), _tensor(req_pool_indices), _tensor(req_to_token), _tensor(cache_seqlens),
-            _tensor(cu_seqlens_k), _tensor(page_table_1), _tensor(dsa_cache_seqlens), _tensor(dsa_cu_seqlens_k),
-            _tensor(real_page_table), bs, type(bs), max_len, type(max_len), dsa_index_topk, type(dsa_index_topk),
-            real_page_size, type(real_page_size), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
+            "decode", *map(_data_ptr, tensors), page_table_1 is None, bs, type(bs), max_len, type(max_len),
+            dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), index_kpool, type(index_kpool),
+            physical_page_size, type(physical_page_size),
         )
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
-    if _replayed(key):
+    if _replayed(key, tensors):
         return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(req_pool_indices, bs)
@@ -149,7 +156,7 @@ def fused_dsa_decode_metadata(
         nsa_cache_seqlens_int32=dsa_cache_seqlens,
         nsa_cu_seqlens_k=dsa_cu_seqlens_k,
     )
-    _keep(key, fill_call(MetadataCall(
+    _keep(key, tensors, fill_call(MetadataCall(
         DECODE, seq_lens, None, req_pool_indices, req_to_token, buffers, dsa_index_topk, page_size, max_len, 1, None, True, None,
         index_kpool, True, False,
     )))
@@ -176,17 +183,20 @@ def fused_dsa_target_verify_metadata(
     *,
     physical_page_size: int | None = None,
 ) -> None:
+    tensors = (
+        seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k, ABSENT if page_table_1 is None else page_table_1,
+        seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table,
+        ABSENT if paged_mqa_ctx_lens_2d is None else paged_mqa_ctx_lens_2d,
+    )
     try:
         key = (
-            "target-verify", _tensor(seq_lens), _tensor(req_pool_indices), _tensor(req_to_token), _tensor(cache_seqlens),
-            _tensor(cu_seqlens_k), _tensor(page_table_1), _tensor(seqlens_expanded), _tensor(dsa_cache_seqlens),
-            _tensor(dsa_cu_seqlens_k), _tensor(real_page_table), _tensor(paged_mqa_ctx_lens_2d), bs, type(bs), max_seqlen_k,
-            type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), next_n, type(next_n),
-            index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
+            "target-verify", *map(_data_ptr, tensors), page_table_1 is None, paged_mqa_ctx_lens_2d is None, bs, type(bs),
+            max_seqlen_k, type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), next_n,
+            type(next_n), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
-    if _replayed(key):
+    if _replayed(key, tensors):
         return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(req_pool_indices, bs)
@@ -199,7 +209,7 @@ def fused_dsa_target_verify_metadata(
         nsa_cu_seqlens_k=dsa_cu_seqlens_k,
         paged_mqa_ctx_lens_2d=paged_mqa_ctx_lens_2d,
     )
-    _keep(key, fill_call(MetadataCall(
+    _keep(key, tensors, fill_call(MetadataCall(
         TARGET_VERIFY, seq_lens, None, req_pool_indices, req_to_token, buffers, dsa_index_topk, page_size, max_seqlen_k, next_n,
         None, True, None, index_kpool, True, False,
     )))
@@ -229,18 +239,20 @@ def fused_dsa_draft_extend_metadata(
     *,
     physical_page_size: int | None = None,
 ) -> None:
+    tensors = (
+        seq_lens, extend_seq_lens, req_pool_indices, req_to_token, cache_seqlens, cu_seqlens_k,
+        ABSENT if page_table_1 is None else page_table_1, seqlens_expanded, dsa_cache_seqlens, dsa_cu_seqlens_k, real_page_table,
+    )
     try:
         # total_len, max_extend_len and max_total_len are not read: not part of the call either.
         key = (
-            "draft-extend", _tensor(seq_lens), _tensor(extend_seq_lens), _tensor(req_pool_indices), _tensor(req_to_token),
-            _tensor(cache_seqlens), _tensor(cu_seqlens_k), _tensor(page_table_1), _tensor(seqlens_expanded),
-            _tensor(dsa_cache_seqlens), _tensor(dsa_cu_seqlens_k), _tensor(real_page_table), bs, type(bs), max_seqlen_k,
+            "draft-extend", *map(_data_ptr, tensors), page_table_1 is None, bs, type(bs), max_seqlen_k,
             type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), static_extend_len,
             type(static_extend_len), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
     except (AttributeError, TypeError):
         key = None  # an argument of the wrong kind: the full path's checks name it
-    if _replayed(key):
+    if _replayed(key, tensors):
         return
     page_size = _page_size(real_page_size, physical_page_size)
     seq_lens, extend_seq_lens, req_pool_indices = _cut(seq_lens, bs), _cut(extend_seq_lens, bs), _cut(req_pool_indices, bs)
@@ -252,7 +264,7 @@ def fused_dsa_draft_extend_metadata(
         nsa_cache_seqlens_int32=dsa_cache_seqlens,
         nsa_cu_seqlens_k=dsa_cu_seqlens_k,
     )
-    _keep(key, fill_call(MetadataCall(
+    _keep(key, tensors, fill_call(MetadataCall(
         DRAFT_EXTEND, seq_lens, extend_seq_lens, req_pool_indices, req_to_token, buffers, dsa_index_topk, page_size,
         max_seqlen_k, 1, None, True, PADDING_FLOOR, index_kpool, True, static_extend_len,
     )))

@@ -28,17 +28,12 @@ CASES = ("decode_like", "page_size_64", "int64_inputs", "slack_max_seqlen_k")
 STREAM, DEVICE_INDEX = 7, 0
 
 
-class OnDevice:
+class OnDevice(torch.Tensor):
     """A CPU tensor that the plan cache reads as a CUDA one, so that the launcher's GPU wiring runs
     under the interpreter."""
 
     is_cuda = True
-
-    def __init__(self, tensor: torch.Tensor):
-        self._tensor = tensor
-
-    def __getattr__(self, name):
-        return getattr(self._tensor, name)
+    __torch_function__ = torch._C._disabled_torch_function_impl
 
 
 class FakeCompiled:
@@ -68,7 +63,7 @@ def fresh_launcher(monkeypatch):
 def plans_for_cpu(fresh_launcher):
     original = launch._signature
     fresh_launcher.setattr(
-        launch, "_signature", lambda tensors, host: original(tuple(t if t is None else OnDevice(t) for t in tensors), host)
+        launch, "_signature", lambda tensors, host: original([t.as_subclass(OnDevice) if isinstance(t, torch.Tensor) else t for t in tensors], host)
     )
     return fresh_launcher
 
@@ -319,11 +314,23 @@ def test_a_drop_in_argument_of_the_wrong_kind_is_still_named(drop_in_launches, d
         )
 
 
+def _same_address(tensor: torch.Tensor, change: str) -> torch.Tensor:
+    """A view at `tensor`'s very address with another dtype, a shorter shape or another stride."""
+    n = tensor.shape[0]
+    other = {
+        "dtype": lambda: tensor.view(torch.float64 if tensor.dtype == torch.int64 else torch.float32),
+        "shape": lambda: tensor[: n - 1],
+        "stride": lambda: tensor.as_strided((n,), (2,)) if n == 1 else tensor[::2],
+    }[change]()
+    assert other.data_ptr() == tensor.data_ptr()
+    return other
+
+
 @pytest.mark.parametrize("change", ["dtype", "shape", "stride"])
-def test_a_tensor_at_the_same_address_with_other_metadata_takes_the_full_path(drop_in_launches, change, device):
-    """The key reads every attribute the first call's checks read: a view at the very address of a
-    kept call's tensor, with another dtype, a shorter shape or another stride, is checked again (and
-    refused, naming the argument), never launched with the kept call's plan."""
+def test_a_tensor_at_the_same_address_with_other_metadata_takes_the_full_path(drop_in_launches, guard_form, change, device):
+    """The key and its guard read every attribute the first call's checks read: a view at the very
+    address of a kept call's tensor, with another dtype, a shorter shape or another stride, is
+    checked again (and refused, naming the argument), never launched with the kept call's plan."""
     import kernel.sglang as drop_ins
 
     full_path, launched = drop_in_launches
@@ -339,12 +346,34 @@ def test_a_tensor_at_the_same_address_with_other_metadata_takes_the_full_path(dr
     )
     drop_ins.fused_dsa_decode_metadata(seq_lens, **arguments)
     assert len(full_path) == 1
-    other = {
-        "dtype": seq_lens.view(torch.float64 if seq_lens.dtype == torch.int64 else torch.float32),
-        "shape": seq_lens[: bs - 1],
-        "stride": seq_lens.as_strided((bs,), (2,)) if bs == 1 else seq_lens[::2],
-    }[change]
-    assert other.data_ptr() == seq_lens.data_ptr()
     with pytest.raises((TypeError, ValueError), match="seq_lens"):
-        drop_ins.fused_dsa_decode_metadata(other, **arguments)
+        drop_ins.fused_dsa_decode_metadata(_same_address(seq_lens, change), **arguments)
     assert len(full_path) == 2 and len(launched) == 1, "the kept launch ran on a tensor its checks never saw"
+
+
+@pytest.mark.parametrize("change", ["dtype", "shape", "stride"])
+def test_a_public_fill_on_a_tensor_at_a_cached_address_with_other_metadata_is_planned_anew(
+    private_api_present, guard_form, change, device
+):
+    """The public fill's plan cache likewise: a call whose tensor sits at a cached plan's address with
+    another dtype, shape or stride is checked (refused or planned anew), never launched with the
+    cached plan; the new plan takes the key."""
+    launched, checked = [], []
+    private_api_present.setitem(
+        vars(LAUNCHER.kernel), "warmup", lambda *args, grid, **options: FakeCompiled(lambda *a: launched.append(a)),
+    )
+    shipped_check = launch.check_call
+    private_api_present.setattr(launch, "check_call", lambda *args: checked.append(1) or shipped_check(*args))
+    case = EDGE_EXAMPLES_BY_MODE["decode"]["page_size_64"]
+    (seq_lens, req_pool_indices, req_to_token), buffers = case.inputs(device), case.buffers(device)
+    kernel.fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, **case.options())
+    kernel.fill_decode_metadata(seq_lens, req_pool_indices, req_to_token, buffers, **case.options())
+    assert (len(checked), len(launched)) == (1, 2), "a repeated call must take its cached plan"
+    try:
+        kernel.fill_decode_metadata(_same_address(seq_lens, change), req_pool_indices, req_to_token, buffers, **case.options())
+    except (TypeError, ValueError) as error:
+        assert "seq_lens" in str(error)
+        assert len(launched) == 2, "a refused call launched"
+    else:
+        assert len(launched) == 3 and len(LAUNCHER.plans) == 1, "the new plan must take the cached plan's key"
+    assert len(checked) == 2, "the cached plan served a tensor its checks never saw"

@@ -1,0 +1,77 @@
+"""The plan caches' guard on a call's tensor metadata (kernel._tensor_guard), in both its forms:
+PyTorch's compiled tensor check, and the attributes read from Python where that is missing (the
+`guard_form` fixture runs a test under each)."""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+import torch
+
+from kernel import _tensor_guard
+from kernel._tensor_guard import tensor_guard
+
+
+def _tensors(device) -> list[torch.Tensor]:
+    return [
+        torch.arange(8, dtype=torch.int32, device=device),
+        torch.zeros(4, 16, dtype=torch.int32, device=device),
+        torch.zeros(3, dtype=torch.int64, device=device),
+        _tensor_guard.ABSENT,
+    ]
+
+
+def test_this_pytorch_has_the_compiled_check(device):
+    """The fast form is the one in use on the PyTorch this project pins: if a release drops it, this
+    says so, rather than the host time quietly growing."""
+    assert _tensor_guard._compiled(_tensors(device)) is not None
+
+
+def test_the_guard_holds_for_any_tensors_of_the_same_metadata(guard_form, device):
+    tensors = _tensors(device)
+    holds = tensor_guard(tensors)
+    assert holds(*tensors)
+    assert holds(*[t.clone() for t in tensors]), "the addresses are the key's; the guard checks the rest"
+
+
+@pytest.mark.parametrize("change", ["dtype", "shape", "stride", "rank", "device"])
+def test_the_guard_fails_for_any_other_dtype_shape_stride_or_device(guard_form, change, device):
+    tensors = _tensors(device)
+    holds = tensor_guard(tensors)
+    table = tensors[1]
+    other = {
+        "dtype": lambda: table.view(torch.float32),
+        "shape": lambda: table[:3],
+        "stride": lambda: torch.zeros(4, 32, dtype=torch.int32, device=device)[:, :16],
+        "rank": lambda: table.view(64),
+        "device": lambda: torch.zeros(4, 16, dtype=torch.int32, device="meta"),
+    }[change]()
+    assert not holds(tensors[0], other, *tensors[2:])
+
+
+def test_the_guard_keeps_no_tensor_alive(guard_form, device):
+    tensors = _tensors(device)
+    holds = tensor_guard(tensors)
+    kept = weakref.ref(tensors[1])
+    tensors[1] = None
+    assert kept() is None, "a cached plan must not keep its call's tensors alive"
+    assert not holds(*(torch.zeros(1) if t is None else t for t in tensors))
+
+
+def test_an_object_the_compiled_check_refuses_takes_the_attribute_form(device):
+    """A stand-in that is no torch.Tensor (as tests hand the plan cache for CPU tensors) gets the
+    attribute form, which reads through it."""
+
+    class StandIn:
+        def __init__(self, tensor):
+            self._tensor = tensor
+
+        def __getattr__(self, name):
+            return getattr(self._tensor, name)
+
+    tensors = [StandIn(t) for t in _tensors(device)]
+    assert _tensor_guard._compiled(tensors) is None
+    holds = tensor_guard(tensors)
+    assert holds(*tensors)
+    assert not holds(*tensors[:1], StandIn(tensors[1]._tensor[:3]), *tensors[2:])
