@@ -8,13 +8,15 @@ of the 4.4 us of the public fill's key. So the caches key a call by its tensors'
 host values, and each entry holds a guard, made from its first call's tensors, that checks the rest
 of every later call's in one C++ call: PyTorch's compiled tensor check
 (`torch._C._dynamo.guards.TensorGuards`, from which TorchDynamo's tensor guards grew). It checks the
-dtype, the device, the sizes and the strides, and more than the plan needs (the Python type,
-requires_grad, the dispatch keys under the thread's current dispatch state): a call that differs
-only there is planned again, never launched with another call's plan.
+dtype, the device, the sizes and the strides, and more than the plan needs: the Python type,
+requires_grad, and the dispatch keys under the thread's dispatch state, which entering or leaving
+`torch.inference_mode` changes (SGLang's scheduler runs under it; a graph may be captured outside
+it). So where the compiled check fails, the guard compares the four attributes read from Python
+before it answers: the answer is always theirs, and the C++ call only makes the usual one cheap.
 
 `TensorGuards` is not public API. Where it is missing or refuses to build (another PyTorch; an
-object that stands in for a tensor), the guard compares the four attributes read from Python: slower,
-the same answer.
+object that stands in for a tensor), the guard compares the attributes alone: slower, the same
+answer.
 """
 
 from __future__ import annotations
@@ -57,8 +59,12 @@ def _compiled(tensors: Sequence[torch.Tensor]) -> Callable[..., bool] | None:
 def tensor_guard(tensors: Sequence[torch.Tensor]) -> Callable[..., bool]:
     """`holds(*given)`: whether `given` (as many tensors, in the same order) have the dtypes, devices,
     shapes and strides of `tensors`. The guard keeps none of `tensors` alive."""
-    holds = _compiled(tensors)
-    if holds is not None:
-        return holds
     expected = _attributes(tensors)
-    return lambda *given: _attributes(given) == expected
+
+    def by_attributes(*given: torch.Tensor) -> bool:
+        return _attributes(given) == expected
+
+    compiled = _compiled(tensors)
+    if compiled is None:
+        return by_attributes
+    return lambda *given: compiled(*given) or by_attributes(*given)

@@ -75,3 +75,21 @@ def test_an_object_the_compiled_check_refuses_takes_the_attribute_form(device):
     holds = tensor_guard(tensors)
     assert holds(*tensors)
     assert not holds(*tensors[:1], StandIn(tensors[1]._tensor[:3]), *tensors[2:])
+
+
+@pytest.mark.parametrize("built_in_inference_mode", [False, True], ids=["built outside", "built inside"])
+def test_the_guard_holds_across_inference_mode(guard_form, built_in_inference_mode, device):
+    """The compiled check also compares dispatch keys under the thread's dispatch state, which
+    torch.inference_mode changes: SGLang's scheduler fills under it, and a graph may be captured
+    outside it. Same tensors, same metadata: the guard holds either way, and the plan is kept."""
+    if built_in_inference_mode:
+        with torch.inference_mode():
+            tensors = _tensors(device)
+            holds = tensor_guard(tensors)
+        assert holds(*tensors)
+    else:
+        tensors = _tensors(device)
+        holds = tensor_guard(tensors)
+        with torch.inference_mode():
+            assert holds(*tensors)
+            assert not holds(tensors[0], tensors[1][:3], *tensors[2:])
