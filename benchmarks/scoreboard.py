@@ -117,11 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    rows = [row for path in sorted(args.folder.glob("*.txt")) for row in read_table(path)]
+    tables = sorted(args.folder.glob("*.txt"))
+    rows = [row for path in tables for row in read_table(path)]
     if not rows:
         print(f"{args.folder}: no benchmark table found", file=sys.stderr)
         return 2
-    print("\n".join(summarize(rows, args.from_bs)))
+    # A run its time limit cut keeps the rows it timed, and says so in its heading.
+    partial = [f"{path.name}: {line.split('; partial: ')[1]}" for path in tables for line in path.read_text().splitlines()[:1] if "; partial: " in line]
+    print("\n".join([*(f"partial table, {text}" for text in partial), *summarize(rows, args.from_bs)]))
     return 0
 
 

@@ -4,6 +4,7 @@ commands their README documents are parsed by tests/test_docs.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -312,3 +313,41 @@ def test_a_host_ratio_is_taken_within_each_round_then_its_median():
     assert host_ratio(kernel_rounds, empty_rounds) == pytest.approx(1.25)
     assert host_ratio({"us": 3.0}, {"us": 2.0}) == pytest.approx(1.5)
     assert host_ratio(None, empty_rounds) is None
+
+
+def test_a_sweep_cut_short_keeps_every_row_it_timed_and_says_it_is_partial(tmp_path, monkeypatch, capsys):
+    """A device call has a time limit: each row is written as soon as it is timed, so a run cut after
+    two of its cases leaves a table of those two, which says it is partial, and the scoreboard
+    reads it and says so too. The rows are an H100 run's, replayed."""
+    from types import SimpleNamespace
+
+    from benchmarks import scoreboard
+
+    recorded = json.loads((ROOT / "benchmarks/results/h100-grouped-tail/decode.json").read_text())
+    json_rows = iter(recorded["results"])
+    against = {label: SimpleNamespace(**spec) for label, spec in recorded["against"].items()}
+    sweep = cli.resolve_sweep(cli.parse_args(
+        ["--forward-mode", "decode", "--page-sizes", "64", "--contexts", "8192", "--batch-sizes", "1,8,64", "--lengths", "serving-mix"]
+    ))
+
+    def measure(case, against, skipped):
+        row = next(json_rows)
+        if row["bs"] == 64:
+            raise KeyboardInterrupt("the call's time limit")
+        return row
+
+    monkeypatch.setattr(cli, "measure_case", measure)
+    monkeypatch.setattr(cli, "make_case", lambda *args, **kwargs: None)
+    cases = cli.sweep_cases(sweep)
+    assert cases == 3
+    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", {"device": "X"}, rows, against, cases)
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_sweep(sweep, against, torch.device("cpu"), write)
+    table = (tmp_path / "benchmark-decode.txt").read_text()
+    assert table.splitlines()[0] == "decode; device: X; partial: 2 of 3 cases, the run did not finish", table
+    written = json.loads((tmp_path / "benchmark-decode.json").read_text())
+    assert (written["complete"], written["cases"], [row["bs"] for row in written["results"]]) == (False, 3, [1, 8])
+    assert scoreboard.main([str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert said.splitlines()[0] == "partial table, benchmark-decode.txt: 2 of 3 cases, the run did not finish", said
+    assert "  all                     1 of 2; 1 of 2" in said, said

@@ -10,6 +10,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 import triton
@@ -194,7 +195,16 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
     return sweep
 
 
-def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -> list[dict]:
+def sweep_cases(sweep: Sweep) -> int:
+    """How many cases (tables rows) the sweep times."""
+    kpooled = [(p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk)]
+    return len(kpooled) * len(sweep.contexts) * len(sweep.lengths) * len(sweep.extends) * len(sweep.batch_sizes)
+
+
+def run_sweep(
+    sweep: Sweep, against: dict[str, Variant], device: torch.device, on_row: Callable[[list[dict]], None] = lambda rows: None
+) -> list[dict]:
+    """Every case of the sweep, timed; `on_row(rows)` after each, with the rows so far."""
     rows, began = [], time.perf_counter()
     kpooled = ((p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk))
     for (page_size, index_kpool), context, lengths, extend in itertools.product(kpooled, sweep.contexts, sweep.lengths, sweep.extends):
@@ -216,7 +226,31 @@ def run_sweep(sweep: Sweep, against: dict[str, Variant], device: torch.device) -
             for label in rows[-1]["against_slow"]:
                 skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
             torch.cuda.empty_cache()
+            on_row(rows)
     return rows
+
+
+def write_results(
+    out: Path, stem: str, heading: str, report: dict, rows: list[dict], against: dict[str, Variant], cases: int,
+    bandwidth: list | None = None, capacity: list | None = None,
+) -> str:
+    """DIR/STEM.txt and DIR/STEM.json with the rows so far; the text written. Before the last case
+    (a run a time limit may cut) the heading and the JSON say how many of the cases they hold."""
+    complete = len(rows) == cases
+    if not complete:
+        heading += f"; partial: {len(rows)} of {cases} cases, the run did not finish"
+    sections = [heading]
+    if bandwidth:
+        sections.append(format_bandwidth(bandwidth))
+    if capacity:
+        sections.append(format_capacity(capacity))
+    sections.append(format_table(rows, against))
+    text = "\n".join(sections)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.txt").write_text(text + "\n")
+    full = {**report, "cases": cases, "complete": complete, "results": rows, "page_table_bandwidth": bandwidth, "capacity": capacity}
+    (out / f"{stem}.json").write_text(json.dumps(full, indent=2))
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,29 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     sweep = resolve_sweep(args)
     device = torch.device("cuda")
     began = time.perf_counter()
-    rows = run_sweep(sweep, against, device)
-    print("measuring page-table bandwidth", file=sys.stderr, flush=True)
-    bandwidth = [measure_bandwidth(p, sweep.topk, device, sweep.forward_mode) for p in BANDWIDTH_PAGE_SIZES]
-    capacity = None
-    if args.capacity:
-        print("measuring capacity", file=sys.stderr, flush=True)
-        capacity = [
-            measure_capacity(p, bs, sweep.topk, device, sweep.forward_mode) for p in CAPACITY_PAGE_SIZES for bs in CAPACITY_BATCH_SIZES
-        ]
-
     heading = (
         f"{sweep.forward_mode}; device: {torch.cuda.get_device_name()}; torch {torch.__version__}, "
         f"triton {triton.__version__}; topk {sweep.topk}"
     )
-    sections = [heading, format_bandwidth(bandwidth)]
-    if capacity:
-        sections.append(format_capacity(capacity))
-    sections.append(format_table(rows, against))
-    text = "\n".join(sections)
-
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "benchmark" if sweep.forward_mode == DEFAULT_FORWARD_MODE else f"benchmark-{sweep.forward_mode}"
-    (args.out / f"{stem}.txt").write_text(text + "\n")
     report = {
         "device": torch.cuda.get_device_name(),
         "torch": torch.__version__,
@@ -278,11 +294,20 @@ def main(argv: list[str] | None = None) -> int:
             "graph": {"calls": [GRAPH_MIN_CALLS, GRAPH_MAX_CALLS], "target_ms": GRAPH_TARGET_MS,
                       "replays": [REPLAYS_MIN, REPLAYS_MAX], "max_input_sets": MAX_INPUT_SETS},
         },
-        "results": rows,
-        "page_table_bandwidth": bandwidth,
-        "capacity": capacity,
     }
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    cases = sweep_cases(sweep)
+    # Each row is written as soon as it is timed, so that a run its time limit cuts keeps its rows.
+    rows = run_sweep(sweep, against, device, lambda rows: write_results(args.out, stem, heading, report, rows, against, cases))
+    print("measuring page-table bandwidth", file=sys.stderr, flush=True)
+    bandwidth = [measure_bandwidth(p, sweep.topk, device, sweep.forward_mode) for p in BANDWIDTH_PAGE_SIZES]
+    capacity = None
+    if args.capacity:
+        print("measuring capacity", file=sys.stderr, flush=True)
+        capacity = [
+            measure_capacity(p, bs, sweep.topk, device, sweep.forward_mode) for p in CAPACITY_PAGE_SIZES for bs in CAPACITY_BATCH_SIZES
+        ]
+
+    text = write_results(args.out, stem, heading, report, rows, against, cases, bandwidth, capacity)
     title = f"{sweep.forward_mode} metadata fill, topk {sweep.topk}\n{torch.cuda.get_device_name()}"
     plotted = plot(rows, args.out / f"{stem}.png", title)
     wrote = f", {stem}.png" if plotted else " (no matplotlib: no plot)"
