@@ -2,7 +2,8 @@
 
     python -m benchmarks.scoreboard benchmarks/results/h100-live [--from-bs 32]
 
-For every table (`*.txt` written by benchmarks.replay_metadata with at least one --against column):
+For every table in the folder and its subfolders (`*.txt` written by benchmarks.replay_metadata with
+at least one --against column; benchmarks.full_sweep writes a folder per part):
 the cells where the shipped kernel's GPU time is at or below the fastest --against column, per
 forward mode, padded or not, all lengths and serving-mix alone; every slower cell, worst first;
 from --from-bs up, the kernel over the floor per length mix, graph-resident over host-sized; and
@@ -110,20 +111,21 @@ def _met(met: bool) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scoreboard", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="a results folder of the benchmark's .txt tables")
+    parser.add_argument("folder", type=Path, help="a results folder of the benchmark's .txt tables (subfolders included)")
     parser.add_argument("--from-bs", type=int, default=32, help="the least batch size of the floor and resident ratios (default 32)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tables = sorted(args.folder.glob("*.txt"))
+    # benchmarks.full_sweep writes one folder per part.
+    tables = sorted(args.folder.rglob("*.txt"))
     rows = [row for path in tables for row in read_table(path)]
     if not rows:
         print(f"{args.folder}: no benchmark table found", file=sys.stderr)
         return 2
     # A run its time limit cut keeps the rows it timed, and says so in its heading.
-    partial = [f"{path.name}: {line.split('; partial: ')[1]}" for path in tables for line in path.read_text().splitlines()[:1] if "; partial: " in line]
+    partial = [f"{path.relative_to(args.folder)}: {line.split('; partial: ')[1]}" for path in tables for line in path.read_text().splitlines()[:1] if "; partial: " in line]
     print("\n".join([*(f"partial table, {text}" for text in partial), *summarize(rows, args.from_bs)]))
     return 0
 

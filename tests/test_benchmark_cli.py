@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import kernel
-from benchmarks import host_breakdown, profile_case, tile_variants
+from benchmarks import full_sweep, host_breakdown, profile_case, tile_variants
 from benchmarks.replay_metadata import cases, cli, peers
 from kernel.geometry import Tiles
 from reference import eager
@@ -351,3 +351,63 @@ def test_a_sweep_cut_short_keeps_every_row_it_timed_and_says_it_is_partial(tmp_p
     said = capsys.readouterr().out
     assert said.splitlines()[0] == "partial table, benchmark-decode.txt: 2 of 3 cases, the run did not finish", said
     assert "  all                     1 of 2; 1 of 2" in said, said
+
+
+def test_a_resumed_sweep_times_only_the_cases_the_cut_run_lacks(tmp_path, monkeypatch, capsys):
+    """--resume: the rows a cut run wrote are kept where they name the same cases of the same sweep
+    against the same variants, and only the rest is timed; a folder holding another sweep is timed
+    afresh, and says so."""
+    from types import SimpleNamespace
+
+    recorded = json.loads((ROOT / "benchmarks/results/h100-grouped-tail/decode.json").read_text())
+    against = {label: SimpleNamespace(**spec) for label, spec in recorded["against"].items()}
+    argv = ["--forward-mode", "decode", "--page-sizes", "64", "--contexts", "8192", "--batch-sizes", "1,8,64", "--lengths", "serving-mix"]
+    sweep = cli.resolve_sweep(cli.parse_args(argv))
+    report = {"sweep": dataclasses.asdict(sweep), "against": recorded["against"]}
+    by_bs = {row["bs"]: row for row in recorded["results"] if row["lengths"] == "serving-mix"}
+    cases = cli.sweep_cases(sweep)
+    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", report, rows, against, cases)
+    write([by_bs[1], by_bs[8]])  # what a run cut during bs 64 left
+
+    timed = []
+    monkeypatch.setattr(cli, "make_case", lambda page_size, context, bs, *args, **kwargs: bs)
+    monkeypatch.setattr(cli, "measure_case", lambda bs, against, skipped: timed.append(bs) or by_bs[bs])
+    done = cli.resumed_rows(tmp_path / "benchmark-decode.json", report)
+    rows = cli.run_sweep(sweep, against, torch.device("cpu"), write, done=done)
+    assert timed == [64] and [row["bs"] for row in rows] == [1, 8, 64]
+    assert "bs=8: kept from the earlier run" in capsys.readouterr().err
+    assert json.loads((tmp_path / "benchmark-decode.json").read_text())["complete"] is True
+
+    other = {**report, "sweep": {**report["sweep"], "batch_sizes": [1, 8]}}
+    assert cli.resumed_rows(tmp_path / "benchmark-decode.json", other) == []
+    assert "holds another sweep or other --against variants" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode_name", FORWARD_MODES)
+@pytest.mark.parametrize("part", list(full_sweep.PARTS))
+def test_every_part_of_the_full_sweep_is_a_sweep_the_benchmark_takes(part, mode_name):
+    """Each part's command line parses, asks for what its record says, and times the released
+    plain and KPool kernels beside ours, resuming whatever a cut run left."""
+    record = full_sweep.PARTS[part]
+    argv = record.argv(mode_name, "0.5.23", "/tmp/out")
+    args = cli.parse_args(argv)
+    sweep = cli.resolve_sweep(args)
+    assert (sweep.forward_mode, sweep.contexts, sweep.batch_sizes, sweep.index_kpools, sweep.padded) == (
+        mode_name, record.contexts, record.batch_sizes, record.index_kpools, record.padded
+    )
+    assert args.resume and cli.sweep_cases(sweep) > 0
+    assert [peers.against_spec(text, args.convention) for text in args.against] == [
+        ("0.5.23", f"sglang==0.5.23:{mode_name}", f"sglang-fused-{mode_name}"),
+        ("0.5.23-kpool", f"sglang==0.5.23:kpool:{mode_name}", f"sglang-fused-{mode_name}"),
+    ]
+
+
+def test_the_full_sweep_without_a_gpu_refuses_to_run(capsys):
+    assert full_sweep.main(["--out", "/tmp/unused", "--parts", "8k"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["--out", "x", "--parts", "8k,64k"], ["--out", "x", "--forward-modes", "prefill"], ["--parts", "8k"]])
+def test_the_full_sweep_refuses_what_it_does_not_know(argv):
+    with pytest.raises(SystemExit):
+        full_sweep.main(argv)

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--convention", default="contract", help="how --against is called where it names no convention (properties/conventions.py; default contract)"
     )
     parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the rows of an earlier run of this very sweep in --out (one a time limit cut short) and time only the cases it lacks",
+    )
+    parser.add_argument(
         "--capacity",
         action="store_true",
         help=f"also time the graph-resident mode in {CAPACITY_WIDE}-column buffers against {CAPACITY_CONTEXT}",
@@ -201,10 +205,32 @@ def sweep_cases(sweep: Sweep) -> int:
     return len(kpooled) * len(sweep.contexts) * len(sweep.lengths) * len(sweep.extends) * len(sweep.batch_sizes)
 
 
+# What names a case in its row, in the sweep's order.
+CASE_FIELDS = ("page_size", "index_kpool", "context", "lengths", "extend", "bs")
+
+
+def resumed_rows(path: Path, report: dict) -> list[dict]:
+    """The rows of the earlier run written to `path`, where it timed this very sweep against the
+    same variants; none otherwise (said on stderr)."""
+    if not path.exists():
+        return []
+    try:
+        earlier = json.loads(path.read_text())
+    except ValueError:
+        earlier = None
+    mine = json.loads(json.dumps({"sweep": report["sweep"], "against": report["against"]}))
+    if not isinstance(earlier, dict) or {"sweep": earlier.get("sweep"), "against": earlier.get("against")} != mine:
+        print(f"--resume: {path} holds another sweep or other --against variants; timing every case", file=sys.stderr)
+        return []
+    return list(earlier.get("results") or [])
+
+
 def run_sweep(
-    sweep: Sweep, against: dict[str, Variant], device: torch.device, on_row: Callable[[list[dict]], None] = lambda rows: None
+    sweep: Sweep, against: dict[str, Variant], device: torch.device, on_row: Callable[[list[dict]], None] = lambda rows: None,
+    done: list[dict] = (),
 ) -> list[dict]:
-    """Every case of the sweep, timed; `on_row(rows)` after each, with the rows so far."""
+    """Every case of the sweep, timed; `on_row(rows)` after each, with the rows so far. `done`: the
+    rows of an earlier run of the same sweep (--resume), kept while they name the cases in order."""
     rows, began = [], time.perf_counter()
     kpooled = ((p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk))
     for (page_size, index_kpool), context, lengths, extend in itertools.product(kpooled, sweep.contexts, sweep.lengths, sweep.extends):
@@ -212,20 +238,23 @@ def run_sweep(
         skipped = {label: "takes no index_kpool" for label, v in against.items()
                    if index_kpool > 1 and not getattr(v.fill, "supports_index_kpool", False)}
         for bs in sorted(sweep.batch_sizes):
-            print(
-                f"[{time.perf_counter() - began:6.1f}s] page_size={page_size} index_kpool={index_kpool} "
-                f"context={context} lengths={lengths} extend={extend} bs={bs}",
-                file=sys.stderr,
-                flush=True,
-            )
-            case = make_case(
-                page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
-                lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1, index_kpool=index_kpool,
-            )
-            rows.append(measure_case(case, against, skipped=dict(skipped)))
+            names = (page_size, index_kpool, context, lengths, extend, bs)
+            progress = f"[{time.perf_counter() - began:6.1f}s] " + " ".join(f"{k}={v}" for k, v in zip(CASE_FIELDS, names))
+            kept = done[len(rows)] if len(rows) < len(done) else None
+            if kept is not None and tuple(kept.get(k) for k in CASE_FIELDS) == names:
+                print(f"{progress}: kept from the earlier run", file=sys.stderr, flush=True)
+                rows.append(kept)
+            else:
+                print(progress, file=sys.stderr, flush=True)
+                done = ()
+                case = make_case(
+                    page_size, context, bs, extend, sweep.topk, device, mode_name=sweep.forward_mode, padded=sweep.padded,
+                    lengths=lengths, profile=sweep.profile, page_table_1=sweep.page_table_1, index_kpool=index_kpool,
+                )
+                rows.append(measure_case(case, against, skipped=dict(skipped)))
+                torch.cuda.empty_cache()
             for label in rows[-1]["against_slow"]:
                 skipped.setdefault(label, f"left out: over {AGAINST_LIMIT_MS:.0f} ms per call at bs {bs}")
-            torch.cuda.empty_cache()
             on_row(rows)
     return rows
 
@@ -296,8 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     cases = sweep_cases(sweep)
+    done = resumed_rows(args.out / f"{stem}.json", report) if args.resume else []
     # Each row is written as soon as it is timed, so that a run its time limit cuts keeps its rows.
-    rows = run_sweep(sweep, against, device, lambda rows: write_results(args.out, stem, heading, report, rows, against, cases))
+    rows = run_sweep(
+        sweep, against, device, lambda rows: write_results(args.out, stem, heading, report, rows, against, cases), done=done
+    )
     print("measuring page-table bandwidth", file=sys.stderr, flush=True)
     bandwidth = [measure_bandwidth(p, sweep.topk, device, sweep.forward_mode) for p in BANDWIDTH_PAGE_SIZES]
     capacity = None
