@@ -67,4 +67,13 @@ def tensor_guard(tensors: Sequence[torch.Tensor]) -> Callable[..., bool]:
     compiled = _compiled(tensors)
     if compiled is None:
         return by_attributes
-    return lambda *given: compiled(*given) or by_attributes(*given)
+
+    def holds(*given: torch.Tensor) -> bool:
+        try:
+            if compiled(*given):
+                return True
+        except TypeError:  # not as many tensors as it was made from: the attributes say no
+            pass
+        return by_attributes(*given)
+
+    return holds

@@ -50,6 +50,13 @@ def test_the_guard_fails_for_any_other_dtype_shape_stride_or_device(guard_form, 
     assert not holds(tensors[0], other, *tensors[2:])
 
 
+def test_the_guard_fails_for_fewer_or_more_tensors(guard_form, device):
+    tensors = _tensors(device)
+    holds = tensor_guard(tensors)
+    assert not holds(*tensors[:-1])
+    assert not holds(*tensors, tensors[0])
+
+
 def test_the_guard_keeps_no_tensor_alive(guard_form, device):
     tensors = _tensors(device)
     holds = tensor_guard(tensors)
