@@ -8,6 +8,8 @@ import weakref
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kernel import _tensor_guard
 from kernel._tensor_guard import tensor_guard
@@ -100,3 +102,57 @@ def test_the_guard_holds_across_inference_mode(guard_form, built_in_inference_mo
         with torch.inference_mode():
             assert holds(*tensors)
             assert not holds(tensors[0], tensors[1][:3], *tensors[2:])
+
+
+DTYPES = (torch.int32, torch.int64, torch.float32)
+
+
+@st.composite
+def tensor_specs(draw) -> dict:
+    """A tensor's metadata: dtype, device, shape and strides (any, overlapping ones included), and
+    requires_grad, which the compiled check compares and the plan does not need."""
+    rank = draw(st.integers(0, 3))
+    dtype = draw(st.sampled_from(DTYPES))
+    return {
+        "dtype": dtype,
+        "device": draw(st.sampled_from(("cpu", "meta"))),
+        "shape": tuple(draw(st.lists(st.integers(0, 4), min_size=rank, max_size=rank))),
+        "stride": tuple(draw(st.lists(st.integers(0, 6), min_size=rank, max_size=rank))),
+        "requires_grad": dtype.is_floating_point and draw(st.booleans()),
+    }
+
+
+@st.composite
+def spec_pairs(draw) -> tuple[dict, dict]:
+    """Two tensors' metadata, the second often the first with one field changed, so that both
+    answers come up."""
+    first = draw(tensor_specs())
+    if draw(st.booleans()):
+        return first, draw(tensor_specs())
+    field = draw(st.sampled_from(sorted(first)))
+    second = {**first, field: draw(tensor_specs())[field]}
+    if len(second["stride"]) != len(second["shape"]):
+        second["stride"] = first["stride"] if len(first["stride"]) == len(second["shape"]) else (1,) * len(second["shape"])
+    if second["requires_grad"] and not second["dtype"].is_floating_point:
+        second["requires_grad"] = False
+    return first, second
+
+
+def _made(spec: dict) -> torch.Tensor:
+    tensor = torch.empty_strided(spec["shape"], spec["stride"], dtype=spec["dtype"], device=spec["device"])
+    return tensor.requires_grad_(spec["requires_grad"])
+
+
+@pytest.mark.parametrize("inference_mode_at_check", [False, True], ids=["same mode", "inference mode at the check"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pair=spec_pairs())
+def test_the_guard_answers_what_the_attributes_answer(guard_form, inference_mode_at_check, pair):
+    """The law the plan caches rest on: for any two tensors, the guard made from the first holds for
+    the second exactly where their dtype, device, shape and strides are equal, whichever form it
+    takes and whatever the compiled check compares besides (requires_grad, dispatch keys)."""
+    first, second = (_made(spec) for spec in pair)
+    holds = tensor_guard([first])
+    with torch.inference_mode(inference_mode_at_check):
+        answer = holds(second)
+    expected = (first.dtype, first.device, first.shape, first.stride()) == (second.dtype, second.device, second.shape, second.stride())
+    assert answer == expected, pair
