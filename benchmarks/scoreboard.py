@@ -42,6 +42,12 @@ def read_table(path: Path) -> list[dict]:
     return rows
 
 
+def partial_note(path: Path) -> str | None:
+    """How much of its sweep a table holds, where a time limit cut its run (its heading says so)."""
+    heading = path.read_text().partition("\n")[0]
+    return heading.partition("; partial: ")[2] or None
+
+
 def us(cell: str) -> float | None:
     try:
         return float(cell.rstrip("w"))
@@ -124,9 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"{args.folder}: no benchmark table found", file=sys.stderr)
         return 2
-    # A run its time limit cut keeps the rows it timed, and says so in its heading.
-    partial = [f"{path.relative_to(args.folder)}: {line.split('; partial: ')[1]}" for path in tables for line in path.read_text().splitlines()[:1] if "; partial: " in line]
-    print("\n".join([*(f"partial table, {text}" for text in partial), *summarize(rows, args.from_bs)]))
+    partial = [f"partial table, {path.relative_to(args.folder)}: {note}" for path in tables if (note := partial_note(path))]
+    print("\n".join([*partial, *summarize(rows, args.from_bs)]))
     return 0
 
 

@@ -30,6 +30,10 @@ try:
 except ImportError:
     _TensorGuards = None
 
+# A key's tensor addresses: unbound, it skips a method lookup per tensor (0.2 us a call of 9 tensors
+# on this project's CPU machine).
+data_ptr = torch.Tensor.data_ptr
+
 # What a guard holds in place of an absent (None) tensor, so that the C++ check sees one tensor at
 # every position; the caches' keys tell an absent tensor from a present one.
 ABSENT = torch.empty(0, dtype=torch.int32)

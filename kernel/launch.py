@@ -26,7 +26,7 @@ from reference.buffers import MetadataBuffers
 from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY
 
 from . import _triton_launch
-from ._tensor_guard import tensor_guard
+from ._tensor_guard import data_ptr, tensor_guard
 from .call import MetadataCall
 from .dsa_metadata import dsa_metadata_kernel, kernel_id
 from .geometry import LaunchGeometry, launch_geometry
@@ -41,8 +41,6 @@ from .validation import (
 )
 
 _MAX_PLANS = 1024
-# Unbound, it skips a method lookup per tensor: 0.2 us a call of 9 tensors on this project's CPU machine.
-_data_ptr = torch.Tensor.data_ptr
 
 
 class LaunchPlan:
@@ -68,7 +66,7 @@ def _signature(tensors: list[torch.Tensor], host: tuple) -> tuple | None:
     try:
         if not tensors[0].is_cuda or not _triton_launch.direct_launch_usable():
             return None
-        return (*map(_data_ptr, tensors), *map(type, host), *host)
+        return (*map(data_ptr, tensors), *map(type, host), *host)
     except (AttributeError, TypeError):
         return None
 

@@ -41,16 +41,15 @@ from reference.engines import SGLANG_DSA
 from reference.modes import DECODE, DRAFT_EXTEND, TARGET_VERIFY
 
 from . import _triton_launch, fill_call, triton_enabled
-from ._tensor_guard import ABSENT, tensor_guard
+from ._tensor_guard import ABSENT, data_ptr, tensor_guard
 from .call import MetadataCall
 from .validation import validation_requested
 
 PADDING_FLOOR = SGLANG_DSA.padding_floor
 
 _MAX_LAUNCHES = 1024
-_data_ptr = torch.Tensor.data_ptr
-# Argument key (the tensors' addresses, None for an absent one; the host values with their types)
-# -> (the guard on the tensors' other metadata, the kept direct launch of that call).
+# Argument key (the tensors' addresses, ABSENT's for an absent one, and which are absent; the host
+# values with their types) -> (the guard on the tensors' other metadata, the kept direct launch).
 _LAUNCHES: dict[tuple, tuple[Callable[..., bool], Callable[[], None]]] = {}
 
 
@@ -138,7 +137,7 @@ def fused_dsa_decode_metadata(
     )
     try:
         key = (
-            "decode", *map(_data_ptr, tensors), page_table_1 is None, bs, type(bs), max_len, type(max_len),
+            "decode", *map(data_ptr, tensors), page_table_1 is None, bs, type(bs), max_len, type(max_len),
             dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), index_kpool, type(index_kpool),
             physical_page_size, type(physical_page_size),
         )
@@ -190,7 +189,7 @@ def fused_dsa_target_verify_metadata(
     )
     try:
         key = (
-            "target-verify", *map(_data_ptr, tensors), page_table_1 is None, paged_mqa_ctx_lens_2d is None, bs, type(bs),
+            "target-verify", *map(data_ptr, tensors), page_table_1 is None, paged_mqa_ctx_lens_2d is None, bs, type(bs),
             max_seqlen_k, type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), next_n,
             type(next_n), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )
@@ -246,7 +245,7 @@ def fused_dsa_draft_extend_metadata(
     try:
         # total_len, max_extend_len and max_total_len are not read: not part of the call either.
         key = (
-            "draft-extend", *map(_data_ptr, tensors), page_table_1 is None, bs, type(bs), max_seqlen_k,
+            "draft-extend", *map(data_ptr, tensors), page_table_1 is None, bs, type(bs), max_seqlen_k,
             type(max_seqlen_k), dsa_index_topk, type(dsa_index_topk), real_page_size, type(real_page_size), static_extend_len,
             type(static_extend_len), index_kpool, type(index_kpool), physical_page_size, type(physical_page_size),
         )

@@ -315,20 +315,27 @@ def test_a_host_ratio_is_taken_within_each_round_then_its_median():
     assert host_ratio(None, empty_rounds) is None
 
 
-def test_a_sweep_cut_short_keeps_every_row_it_timed_and_says_it_is_partial(tmp_path, monkeypatch, capsys):
-    """A device call has a time limit: each row is written as soon as it is timed, so a run cut after
-    two of its cases leaves a table of those two, which says it is partial, and the scoreboard
-    reads it and says so too. The rows are an H100 run's, replayed."""
+def _recorded_decode_sweep() -> tuple[dict, dict, cases.Sweep]:
+    """An H100 run's decode results (replayed in place of timing), its --against variants as the
+    tables read them, and a three-case sweep of serving-mix rows it holds (bs 1, 8, 64)."""
     from types import SimpleNamespace
 
-    from benchmarks import scoreboard
-
     recorded = json.loads((ROOT / "benchmarks/results/h100-grouped-tail/decode.json").read_text())
-    json_rows = iter(recorded["results"])
     against = {label: SimpleNamespace(**spec) for label, spec in recorded["against"].items()}
     sweep = cli.resolve_sweep(cli.parse_args(
         ["--forward-mode", "decode", "--page-sizes", "64", "--contexts", "8192", "--batch-sizes", "1,8,64", "--lengths", "serving-mix"]
     ))
+    return recorded, against, sweep
+
+
+def test_a_sweep_cut_short_keeps_every_row_it_timed_and_says_it_is_partial(tmp_path, monkeypatch, capsys):
+    """A device call has a time limit: each row is written as soon as it is timed, so a run cut after
+    two of its cases leaves a table of those two, which says it is partial, and the scoreboard
+    reads it and says so too. The rows are an H100 run's, replayed."""
+    from benchmarks import scoreboard
+
+    recorded, against, sweep = _recorded_decode_sweep()
+    json_rows = iter(recorded["results"])
 
     def measure(case, against, skipped):
         row = next(json_rows)
@@ -338,9 +345,9 @@ def test_a_sweep_cut_short_keeps_every_row_it_timed_and_says_it_is_partial(tmp_p
 
     monkeypatch.setattr(cli, "measure_case", measure)
     monkeypatch.setattr(cli, "make_case", lambda *args, **kwargs: None)
-    cases = cli.sweep_cases(sweep)
-    assert cases == 3
-    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", {"device": "X"}, rows, against, cases)
+    case_count = cli.sweep_cases(sweep)
+    assert case_count == 3
+    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", {"device": "X"}, rows, against, case_count)
     with pytest.raises(KeyboardInterrupt):
         cli.run_sweep(sweep, against, torch.device("cpu"), write)
     table = (tmp_path / "benchmark-decode.txt").read_text()
@@ -357,16 +364,11 @@ def test_a_resumed_sweep_times_only_the_cases_the_cut_run_lacks(tmp_path, monkey
     """--resume: the rows a cut run wrote are kept where they name the same cases of the same sweep
     against the same variants, and only the rest is timed; a folder holding another sweep is timed
     afresh, and says so."""
-    from types import SimpleNamespace
-
-    recorded = json.loads((ROOT / "benchmarks/results/h100-grouped-tail/decode.json").read_text())
-    against = {label: SimpleNamespace(**spec) for label, spec in recorded["against"].items()}
-    argv = ["--forward-mode", "decode", "--page-sizes", "64", "--contexts", "8192", "--batch-sizes", "1,8,64", "--lengths", "serving-mix"]
-    sweep = cli.resolve_sweep(cli.parse_args(argv))
+    recorded, against, sweep = _recorded_decode_sweep()
     report = {"sweep": dataclasses.asdict(sweep), "against": recorded["against"]}
     by_bs = {row["bs"]: row for row in recorded["results"] if row["lengths"] == "serving-mix"}
-    cases = cli.sweep_cases(sweep)
-    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", report, rows, against, cases)
+    case_count = cli.sweep_cases(sweep)
+    write = lambda rows: cli.write_results(tmp_path, "benchmark-decode", "decode; device: X", report, rows, against, case_count)
     write([by_bs[1], by_bs[8]])  # what a run cut during bs 64 left
 
     timed = []

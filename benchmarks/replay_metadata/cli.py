@@ -199,10 +199,14 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
     return sweep
 
 
+def _kpooled(sweep: Sweep) -> list[tuple[int, int]]:
+    """(page size, KPool size) pairs the sweep times: KPool sizes past 1 only where SGLang pools."""
+    return [(p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk)]
+
+
 def sweep_cases(sweep: Sweep) -> int:
     """How many cases (tables rows) the sweep times."""
-    kpooled = [(p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk)]
-    return len(kpooled) * len(sweep.contexts) * len(sweep.lengths) * len(sweep.extends) * len(sweep.batch_sizes)
+    return len(_kpooled(sweep)) * len(sweep.contexts) * len(sweep.lengths) * len(sweep.extends) * len(sweep.batch_sizes)
 
 
 # What names a case in its row, in the sweep's order.
@@ -232,8 +236,9 @@ def run_sweep(
     """Every case of the sweep, timed; `on_row(rows)` after each, with the rows so far. `done`: the
     rows of an earlier run of the same sweep (--resume), kept while they name the cases in order."""
     rows, began = [], time.perf_counter()
-    kpooled = ((p, k) for p in sweep.page_sizes for k in sweep.index_kpools if kpool_supported(k, p, sweep.topk))
-    for (page_size, index_kpool), context, lengths, extend in itertools.product(kpooled, sweep.contexts, sweep.lengths, sweep.extends):
+    for (page_size, index_kpool), context, lengths, extend in itertools.product(
+        _kpooled(sweep), sweep.contexts, sweep.lengths, sweep.extends
+    ):
         # An --against variant that takes no index_kpool cannot pool: it would time other work.
         skipped = {label: "takes no index_kpool" for label, v in against.items()
                    if index_kpool > 1 and not getattr(v.fill, "supports_index_kpool", False)}
